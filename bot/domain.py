@@ -1,0 +1,157 @@
+"""Incidents, severities, statuses and the transition table: pure, no I/O."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from dataclasses import dataclass, field
+
+from bot.errors import InvalidTransition
+
+
+class Severity(enum.StrEnum):
+    """The runbook's alert severities, with their response times."""
+
+    P0 = "P0"
+    P1 = "P1"
+    P2 = "P2"
+    P3 = "P3"
+
+    @property
+    def label(self) -> str:
+        return {"P0": "Critical", "P1": "High", "P2": "Medium", "P3": "Low"}[self.value]
+
+    @property
+    def response_seconds(self) -> int:
+        """The runbook's response time (SLA); P0 is immediate, counted here as 15 minutes."""
+        return {"P0": 15 * 60, "P1": 2 * 3600, "P2": 24 * 3600, "P3": 7 * 24 * 3600}[self.value]
+
+    @property
+    def pages_oncall(self) -> bool:
+        return self in (Severity.P0, Severity.P1)
+
+    @classmethod
+    def parse(cls, word: str) -> Severity | None:
+        word = word.strip().upper()
+        return cls(word) if word in cls.__members__ else None
+
+
+class Status(enum.StrEnum):
+    """The runbook's incident statuses, in order."""
+
+    INVESTIGATING = "investigating"
+    IDENTIFIED = "identified"
+    MONITORING = "monitoring"
+    RESOLVED = "resolved"
+
+    @property
+    def title(self) -> str:  # type: ignore[override]
+        return self.value.capitalize()
+
+    @property
+    def emoji(self) -> str:
+        return {
+            "investigating": ":mag:",
+            "identified": ":bulb:",
+            "monitoring": ":eyes:",
+            "resolved": ":white_check_mark:",
+        }[self.value]
+
+    @classmethod
+    def parse(cls, word: str) -> Status | None:
+        word = word.strip().lower()
+        return next((s for s in cls if s.value == word), None)
+
+
+ORDER = list(Status)
+
+# Forward moves may skip steps; the only backward move is reopening a resolved incident.
+TRANSITIONS: dict[Status, tuple[Status, ...]] = {
+    Status.INVESTIGATING: (Status.IDENTIFIED, Status.MONITORING, Status.RESOLVED),
+    Status.IDENTIFIED: (Status.MONITORING, Status.RESOLVED),
+    Status.MONITORING: (Status.RESOLVED,),
+    Status.RESOLVED: (Status.INVESTIGATING,),
+}
+
+
+def allowed_moves(status: Status) -> tuple[Status, ...]:
+    return TRANSITIONS[status]
+
+
+@dataclass(frozen=True)
+class Incident:
+    """One incident as the store holds it."""
+
+    number: int
+    title: str
+    severity: Severity
+    status: Status
+    commander: str
+    declared_by: str
+    created_at: float
+    updated_at: float
+    scenario: str | None = None
+    impact: str | None = None
+    eta: str | None = None
+    latest_update: str | None = None
+    card_channel: str | None = None
+    card_ts: str | None = None
+    version: int = 1
+    status_times: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ref(self) -> str:
+        return f"INC-{self.number}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status is not Status.RESOLVED
+
+    def duration(self, now: float) -> float:
+        end = self.status_times.get(Status.RESOLVED.value) if not self.is_open else None
+        return max(0.0, (end or now) - self.created_at)
+
+
+def transition(incident: Incident, to: Status, *, now: float) -> Incident:
+    """Move ``incident`` to ``to`` or raise InvalidTransition listing the allowed moves."""
+    if to is incident.status:
+        raise InvalidTransition(f"{incident.ref} is already {to.title}.", _moves_hint(incident))
+    if to not in TRANSITIONS[incident.status]:
+        raise InvalidTransition(
+            f"{incident.ref} cannot go from {incident.status.title} to {to.title}.",
+            _moves_hint(incident),
+        )
+    times = dict(incident.status_times)
+    times[to.value] = now
+    if to is Status.INVESTIGATING:  # a reopen: the old resolution no longer stands
+        times.pop(Status.RESOLVED.value, None)
+    return touch(incident, now=now, status=to, status_times=times)
+
+
+def _moves_hint(incident: Incident) -> str:
+    moves = TRANSITIONS[incident.status]
+    if incident.status is Status.RESOLVED:
+        return f"/incident reopen {incident.ref}"
+    return f"/incident update {incident.ref} <{'|'.join(m.value for m in moves)}> [message...]"
+
+
+def touch(incident: Incident, *, now: float, **changes: object) -> Incident:
+    """A copy with ``changes`` applied, Last updated refreshed and the card version bumped."""
+    return dataclasses.replace(
+        incident, updated_at=now, version=incident.version + 1, **changes  # type: ignore[arg-type]
+    )
+
+
+def format_duration(seconds: float) -> str:
+    """``1h 05m``, ``3m 20s``, ``2d 4h``: how long, to a human."""
+    seconds = int(seconds)
+    days, rem = divmod(seconds, 86400)
+    hours, rem = divmod(rem, 3600)
+    minutes, secs = divmod(rem, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    if minutes:
+        return f"{minutes}m {secs:02d}s"
+    return f"{secs}s"

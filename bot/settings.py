@@ -1,0 +1,204 @@
+"""Settings: environment variables plus an optional YAML file, built once in the CLI and passed down.
+
+Nothing else in opsbot reads ``os.environ``. Secrets are ``SecretStr`` so they never print by accident.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG_FILE = "opsbot.yml"
+
+
+class StatusPage(BaseModel):
+    """A dependency's public status page."""
+
+    name: str
+    url: str
+    kind: str = "statuspage"  # statuspage | stripe | slack
+
+
+class SqlCheck(BaseModel):
+    """A named read-only SQL check: the first column of the first row is the figure."""
+
+    name: str
+    sql: str
+    warn: float = 1
+    fail: float | None = None
+    scenarios: list[str] = Field(default_factory=list)
+
+
+class Thresholds(BaseModel):
+    """Limits from the runbook's key metrics; each probe holds its figure against one."""
+
+    p95_latency_s: float = 3.0
+    db_connections_warn_pct: float = 80.0
+    db_connections_fail_pct: float = 95.0
+    long_query_minutes: float = 5.0
+    cache_hit_warn_pct: float = 99.0
+    error_rate_pct: float = 1.0
+    failed_charge_warn_pct: float = 5.0
+    failed_charge_fail_pct: float = 20.0
+    error_spike_factor: float = 3.0
+    seq_scan_ratio: float = 10.0
+
+
+def _default_status_pages() -> list[StatusPage]:
+    return [
+        StatusPage(name="GitHub", url="https://www.githubstatus.com"),
+        StatusPage(name="Sentry", url="https://status.sentry.io"),
+        StatusPage(name="Supabase", url="https://status.supabase.com"),
+        StatusPage(name="Stripe", url="https://status.stripe.com", kind="stripe"),
+        StatusPage(name="Slack", url="https://slack-status.com", kind="slack"),
+    ]
+
+
+class Settings(BaseSettings):
+    """Every setting opsbot reads. ``opsbot.example.yml`` documents each with its default."""
+
+    model_config = SettingsConfigDict(extra="forbid", case_sensitive=False, populate_by_name=True)
+
+    # Slack
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_api_url: str | None = None
+    incident_channel: str = "#engineering-incidents"
+    oncall_usergroup: str | None = None
+
+    # The bot's own state and serving
+    database_url: SecretStr = SecretStr("sqlite:///opsbot.db")
+    host: str = "0.0.0.0"  # noqa: S104 - a server that Slack reaches listens on every interface
+    port: int = Field(default=3000, ge=1, le=65535)
+    sentry_dsn: SecretStr | None = None
+    log_level: str = "INFO"
+
+    # Diagnostics targets (read-only)
+    app_url: str | None = None
+    app_endpoints: list[str] = Field(default_factory=list)
+    ops_database_url: SecretStr | None = None
+    stripe_api_key: SecretStr | None = None
+    stripe_api_url: str = "https://api.stripe.com"
+    sentry_auth_token: SecretStr | None = None
+    sentry_org: str | None = None
+    sentry_project: str | None = None
+    sentry_api_url: str = "https://sentry.io/api/0/"
+    github_token: SecretStr | None = None
+    github_repo: str | None = None
+    github_api_url: str = "https://api.github.com"
+    status_pages: list[StatusPage] = Field(default_factory=_default_status_pages)
+    probe_timeout_s: float = Field(default=5.0, gt=0, le=60)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+    sql_checks: list[SqlCheck] = Field(default_factory=list)
+    scenario_keywords: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_scheme(cls, value: SecretStr) -> SecretStr:
+        url = value.get_secret_value()
+        if not url.startswith(("sqlite://", "postgresql://", "postgres://")):
+            scheme = url.split(":", 1)[0] if ":" in url else url[:20]
+            raise ValueError(
+                f"must start with sqlite:/// or postgresql:// (got a {scheme!r} URL)"
+            )
+        return value
+
+    @field_validator("incident_channel")
+    @classmethod
+    def _channel(cls, value: str) -> str:
+        value = value.strip()
+        if not value or not (value.startswith("#") or value[:1] in {"C", "G"}):
+            raise ValueError("must be a channel ID such as C0123ABCD or a name such as #engineering-incidents")
+        return value
+
+    @field_validator("oncall_usergroup")
+    @classmethod
+    def _usergroup(cls, value: str | None) -> str | None:
+        if value and not value.startswith("S"):
+            raise ValueError("must be a Slack user group ID such as S0123ABCD")
+        return value or None
+
+    @field_validator("log_level")
+    @classmethod
+    def _log_level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Precedence: explicit arguments, then the environment, then the YAML file.
+        return (init_settings, env_settings, YamlConfigSettingsSource(settings_cls))
+
+    def secrets(self) -> list[str]:
+        """Every secret value set, for log and Sentry redaction."""
+        found: list[str] = []
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr) and value.get_secret_value():
+                found.append(value.get_secret_value())
+        db_password = _url_password(self.database_url.get_secret_value())
+        ops_password = _url_password(self.ops_database_url.get_secret_value() if self.ops_database_url else "")
+        found.extend(p for p in (db_password, ops_password) if p)
+        return found
+
+
+def _url_password(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    try:
+        return urlsplit(url).password or ""
+    except ValueError:
+        return ""
+
+
+class SettingsError(Exception):
+    """A setting is wrong or missing; the message names the key and what is wrong."""
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build Settings from overrides, the environment and the YAML file (``OPSBOT_CONFIG``)."""
+    explicit = os.environ.get("OPSBOT_CONFIG")
+    path = Path(explicit) if explicit else Path(DEFAULT_CONFIG_FILE)
+    if explicit and not path.is_file():
+        raise SettingsError(f"OPSBOT_CONFIG: no such file {explicit!r}")
+    settings_cls: type[Settings] = Settings
+    if path.is_file():
+        config = SettingsConfigDict(**{**Settings.model_config, "yaml_file": path})
+        settings_cls = type("Settings", (Settings,), {"model_config": config})
+    try:
+        return settings_cls(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(_first_error(exc)) from None
+    except Exception as exc:  # a malformed YAML file or an env value that is not JSON
+        raise SettingsError(f"{path if path.is_file() else 'environment'}: {exc.__class__.__name__}: "
+                            f"{str(exc).splitlines()[0][:200]}") from None
+
+
+def _first_error(exc: ValidationError) -> str:
+    errors = exc.errors()
+    err = errors[0]
+    key = ".".join(str(p) for p in err["loc"]).upper() or "settings"
+    message = str(err["msg"]).removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        message = "is not a setting opsbot knows (see opsbot.example.yml)"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{key}: {message}{more}"

@@ -1,0 +1,56 @@
+"""The state store: one small interface, two implementations (SQLite, PostgreSQL).
+
+A store hands out transactions; every query lives in ``bot.store.repo`` and is written once, with
+``?`` placeholders, for both dialects.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from typing import Any, Protocol
+
+Row = dict[str, Any]
+
+
+class Tx(Protocol):
+    """One open transaction."""
+
+    dialect: str
+
+    async def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        """Run a statement; returns the number of rows it touched."""
+
+    async def fetchone(self, sql: str, params: tuple[Any, ...] = ()) -> Row | None: ...
+
+    async def fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]: ...
+
+
+class Store(Protocol):
+    """Where opsbot keeps incidents, their timelines, the outbox and handled deliveries."""
+
+    dialect: str
+
+    async def open(self) -> None:
+        """Connect (and create the SQLite file if needed)."""
+
+    async def close(self) -> None: ...
+
+    async def migrate(self) -> list[int]:
+        """Apply pending migrations; safe when several instances do it at once. Returns those applied."""
+
+    def transaction(self) -> AbstractAsyncContextManager[Tx]:
+        """A transaction: committed when the block ends, rolled back on an exception."""
+
+    async def ping(self) -> str:
+        """A one-line description of the store's state; raises StoreUnavailable."""
+
+
+def open_store(url: str) -> Store:
+    """The store for a DATABASE_URL (not yet opened)."""
+    if url.startswith("sqlite:"):
+        from bot.store.sqlite import SqliteStore
+
+        return SqliteStore.from_url(url)
+    from bot.store.postgres import PostgresStore
+
+    return PostgresStore(url)

@@ -1,0 +1,103 @@
+"""The shared store: PostgreSQL through psycopg 3's async connection pool."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+
+from bot.errors import StoreUnavailable
+from bot.store import Row
+from bot.store.schema import LATEST, apply_migrations, schema_version
+
+# Any constant works, as long as every opsbot instance uses the same one.
+MIGRATION_LOCK = 0x0B5B07
+
+
+@functools.lru_cache(maxsize=512)
+def _pg(sql: str) -> str:
+    return sql.replace("?", "%s")
+
+
+class PostgresTx:
+    dialect = "postgres"
+
+    def __init__(self, conn: psycopg.AsyncConnection[Row]) -> None:
+        self._conn = conn
+
+    async def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        cur = await self._conn.execute(_pg(sql), params)
+        return cur.rowcount
+
+    async def fetchone(self, sql: str, params: tuple[Any, ...] = ()) -> Row | None:
+        cur = await self._conn.execute(_pg(sql), params)
+        return await cur.fetchone()
+
+    async def fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
+        cur = await self._conn.execute(_pg(sql), params)
+        return await cur.fetchall()
+
+
+class PostgresStore:
+    """PostgreSQL behind the Store interface; several opsbot instances may share one."""
+
+    dialect = "postgres"
+
+    def __init__(self, url: str, *, max_size: int = 10, timeout: float = 3.0) -> None:
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url.removeprefix("postgres://")
+        self._url = url
+        self._max_size = max_size
+        self._timeout = timeout
+        self._pool: AsyncConnectionPool[psycopg.AsyncConnection[Row]] | None = None
+
+    async def open(self) -> None:
+        if self._pool is not None:
+            return
+        # prepare_threshold=None keeps it working behind transaction poolers such as Supabase's.
+        self._pool = AsyncConnectionPool(
+            self._url,
+            min_size=1,
+            max_size=self._max_size,
+            timeout=self._timeout,
+            open=False,
+            kwargs={"autocommit": True, "row_factory": dict_row, "prepare_threshold": None,
+                    "connect_timeout": max(1, int(self._timeout))},
+            reconnect_timeout=0,
+        )
+        await self._pool.open(wait=False)
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await pool.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[PostgresTx]:
+        if self._pool is None:
+            raise StoreUnavailable("the PostgreSQL store is not open")
+        try:
+            async with self._pool.connection() as conn, conn.transaction():
+                yield PostgresTx(conn)
+        except PoolTimeout as exc:
+            raise StoreUnavailable("no PostgreSQL connection within the timeout") from exc
+        except psycopg.OperationalError as exc:
+            raise StoreUnavailable(f"PostgreSQL: {exc.__class__.__name__}") from exc
+
+    async def migrate(self) -> list[int]:
+        await self.open()
+        async with self.transaction() as tx:
+            # Serialises concurrent `opsbot migrate` runs; released when this transaction ends.
+            await tx.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
+            return await apply_migrations(tx)
+
+    async def ping(self) -> str:
+        async with self.transaction() as tx:
+            version = await schema_version(tx)
+        state = "ok" if version == LATEST else f"schema v{version}, expected v{LATEST}"
+        return f"postgresql {state}"

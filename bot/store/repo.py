@@ -1,0 +1,308 @@
+"""Every query opsbot runs against its own store, written once for SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from bot.domain import Incident, Severity, Status
+from bot.store import Row, Tx
+
+_STATUS_COLUMNS = {s.value: f"{s.value}_at" for s in Status}
+
+
+# --- incidents -------------------------------------------------------------------------------
+
+
+async def next_incident_number(tx: Tx) -> int:
+    row = await tx.fetchone("UPDATE counters SET value = value + 1 WHERE name = 'incident' RETURNING value")
+    assert row is not None, "migrations not applied"
+    return int(row["value"])
+
+
+async def insert_incident(tx: Tx, inc: Incident) -> None:
+    await tx.execute(
+        "INSERT INTO incidents (number, title, severity, status, scenario, commander, declared_by, impact,"
+        " eta, latest_update, card_channel, card_ts, version, created_at, updated_at, investigating_at,"
+        " identified_at, monitoring_at, resolved_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        _incident_params(inc),
+    )
+
+
+async def update_incident(tx: Tx, inc: Incident) -> None:
+    """Write every field of ``inc`` (whose number exists)."""
+    params = _incident_params(inc)
+    await tx.execute(
+        "UPDATE incidents SET title=?, severity=?, status=?, scenario=?, commander=?, declared_by=?,"
+        " impact=?, eta=?, latest_update=?, card_channel=?, card_ts=?, version=?, created_at=?,"
+        " updated_at=?, investigating_at=?, identified_at=?, monitoring_at=?, resolved_at=?"
+        " WHERE number = ?",
+        (*params[1:], inc.number),
+    )
+
+
+def _incident_params(inc: Incident) -> tuple[Any, ...]:
+    times = inc.status_times
+    return (
+        inc.number, inc.title, inc.severity.value, inc.status.value, inc.scenario, inc.commander,
+        inc.declared_by, inc.impact, inc.eta, inc.latest_update, inc.card_channel, inc.card_ts,
+        inc.version, inc.created_at, inc.updated_at,
+        *(times.get(s.value) for s in Status),
+    )
+
+
+def _incident(row: Row) -> Incident:
+    times = {s: float(row[col]) for s, col in _STATUS_COLUMNS.items() if row[col] is not None}
+    return Incident(
+        number=int(row["number"]), title=row["title"], severity=Severity(row["severity"]),
+        status=Status(row["status"]), scenario=row["scenario"], commander=row["commander"],
+        declared_by=row["declared_by"], impact=row["impact"], eta=row["eta"],
+        latest_update=row["latest_update"], card_channel=row["card_channel"], card_ts=row["card_ts"],
+        version=int(row["version"]), created_at=float(row["created_at"]),
+        updated_at=float(row["updated_at"]), status_times=times,
+    )
+
+
+async def get_incident(tx: Tx, number: int, *, for_update: bool = False) -> Incident | None:
+    lock = " FOR UPDATE" if for_update and tx.dialect == "postgres" else ""
+    row = await tx.fetchone(f"SELECT * FROM incidents WHERE number = ?{lock}", (number,))
+    return _incident(row) if row else None
+
+
+async def incident_by_card(tx: Tx, channel: str, ts: str) -> Incident | None:
+    row = await tx.fetchone("SELECT * FROM incidents WHERE card_channel = ? AND card_ts = ?", (channel, ts))
+    return _incident(row) if row else None
+
+
+async def list_incidents(tx: Tx, *, include_resolved: bool, limit: int = 50) -> list[Incident]:
+    where = "" if include_resolved else " WHERE status <> 'resolved'"
+    rows = await tx.fetchall(f"SELECT * FROM incidents{where} ORDER BY number DESC LIMIT ?", (limit,))
+    return [_incident(r) for r in rows]
+
+
+async def set_card(tx: Tx, number: int, channel: str, ts: str) -> None:
+    await tx.execute("UPDATE incidents SET card_channel = ?, card_ts = ? WHERE number = ?", (channel, ts, number))
+
+
+# --- timeline --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEvent:
+    id: int
+    incident: int
+    kind: str
+    actor: str
+    text: str
+    created_at: float
+    slack_ts: str | None = None
+    edited_at: float | None = None
+    deleted_at: float | None = None
+
+
+async def add_event(
+    tx: Tx, *, incident: int, kind: str, actor: str, text: str, at: float, slack_ts: str | None = None
+) -> bool:
+    """Record a timeline event; a Slack message already recorded (same ts) is not added twice."""
+    count = await tx.execute(
+        "INSERT INTO timeline (incident, kind, actor, text, slack_ts, created_at) VALUES (?,?,?,?,?,?)"
+        " ON CONFLICT DO NOTHING",
+        (incident, kind, actor, text, slack_ts, at),
+    )
+    return count == 1
+
+
+async def edit_message_event(tx: Tx, *, incident: int, slack_ts: str, text: str, at: float) -> bool:
+    count = await tx.execute(
+        "UPDATE timeline SET text = ?, edited_at = ? WHERE incident = ? AND slack_ts = ?",
+        (text, at, incident, slack_ts),
+    )
+    return count > 0
+
+
+async def delete_message_event(tx: Tx, *, incident: int, slack_ts: str, at: float) -> bool:
+    count = await tx.execute(
+        "UPDATE timeline SET deleted_at = ? WHERE incident = ? AND slack_ts = ? AND deleted_at IS NULL",
+        (at, incident, slack_ts),
+    )
+    return count > 0
+
+
+async def timeline(tx: Tx, incident: int) -> list[TimelineEvent]:
+    rows = await tx.fetchall(
+        "SELECT id, incident, kind, actor, text, created_at, slack_ts, edited_at, deleted_at"
+        " FROM timeline WHERE incident = ? ORDER BY created_at, id",
+        (incident,),
+    )
+    return [
+        TimelineEvent(
+            id=int(r["id"]), incident=int(r["incident"]), kind=r["kind"], actor=r["actor"], text=r["text"],
+            created_at=float(r["created_at"]), slack_ts=r["slack_ts"],
+            edited_at=None if r["edited_at"] is None else float(r["edited_at"]),
+            deleted_at=None if r["deleted_at"] is None else float(r["deleted_at"]),
+        )
+        for r in rows
+    ]
+
+
+# --- deliveries (idempotency) ----------------------------------------------------------------
+
+
+async def claim_delivery(tx: Tx, key: str, at: float) -> bool:
+    """True the first time ``key`` is seen; False for a redelivery. Commits with the effect."""
+    count = await tx.execute(
+        "INSERT INTO deliveries (key, received_at) VALUES (?, ?) ON CONFLICT DO NOTHING", (key, at)
+    )
+    return count == 1
+
+
+async def forget_deliveries(tx: Tx, before: float) -> int:
+    return await tx.execute("DELETE FROM deliveries WHERE received_at < ?", (before,))
+
+
+# --- outbox ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    id: int
+    lane: str
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    next_attempt_at: float
+    state: str
+    coalesce_key: str | None = None
+
+
+async def enqueue(
+    tx: Tx, *, lane: str, kind: str, payload: dict[str, Any], at: float, coalesce_key: str | None = None
+) -> int:
+    """Owe Slack a message; a pending item with the same coalesce key is superseded (latest wins)."""
+    if coalesce_key is not None:
+        await tx.execute(
+            "UPDATE outbox SET state = 'superseded' WHERE coalesce_key = ? AND state = 'pending'",
+            (coalesce_key,),
+        )
+    row = await tx.fetchone(
+        "INSERT INTO outbox (lane, kind, payload, coalesce_key, next_attempt_at, created_at)"
+        " VALUES (?,?,?,?,?,?) RETURNING id",
+        (lane, kind, json.dumps(payload, separators=(",", ":")), coalesce_key, at, at),
+    )
+    assert row is not None
+    return int(row["id"])
+
+
+def _item(row: Row) -> OutboxItem:
+    return OutboxItem(
+        id=int(row["id"]), lane=row["lane"], kind=row["kind"], payload=json.loads(row["payload"]),
+        attempts=int(row["attempts"]), next_attempt_at=float(row["next_attempt_at"]), state=row["state"],
+        coalesce_key=row["coalesce_key"],
+    )
+
+
+async def lane_heads(tx: Tx, *, limit: int = 100) -> list[OutboxItem]:
+    """The oldest undelivered item of each lane: lanes keep their order, lanes run side by side."""
+    rows = await tx.fetchall(
+        "SELECT o.* FROM outbox o JOIN (SELECT lane, min(id) AS id FROM outbox"
+        " WHERE state IN ('pending', 'sending') GROUP BY lane) h ON o.id = h.id ORDER BY o.id LIMIT ?",
+        (limit,),
+    )
+    return [_item(r) for r in rows]
+
+
+async def mark_item(
+    tx: Tx, item_id: int, *, state: str, at: float, error: str | None = None, retry_at: float | None = None
+) -> None:
+    if state == "pending":
+        await tx.execute(
+            "UPDATE outbox SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?,"
+            " last_error = ? WHERE id = ?",
+            (retry_at if retry_at is not None else at, error, item_id),
+        )
+    else:
+        await tx.execute(
+            "UPDATE outbox SET state = ?, sent_at = ?, last_error = ? WHERE id = ?", (state, at, error, item_id)
+        )
+
+
+async def reset_in_doubt(tx: Tx) -> int:
+    """Items a crashed deliverer left mid-send go back to pending."""
+    return await tx.execute("UPDATE outbox SET state = 'pending' WHERE state = 'sending'")
+
+
+async def outbox_counts(tx: Tx) -> dict[str, int]:
+    rows = await tx.fetchall("SELECT state, count(*) AS n FROM outbox GROUP BY state")
+    return {r["state"]: int(r["n"]) for r in rows}
+
+
+async def next_due(tx: Tx) -> float | None:
+    row = await tx.fetchone("SELECT min(next_attempt_at) AS t FROM outbox WHERE state = 'pending'")
+    return float(row["t"]) if row and row["t"] is not None else None
+
+
+# --- Slack message references ----------------------------------------------------------------
+
+
+async def save_ref(tx: Tx, ref: str, channel: str, ts: str) -> None:
+    await tx.execute(
+        "INSERT INTO slack_refs (ref, channel, ts) VALUES (?,?,?)"
+        " ON CONFLICT (ref) DO UPDATE SET channel = excluded.channel, ts = excluded.ts",
+        (ref, channel, ts),
+    )
+
+
+async def get_ref(tx: Tx, ref: str) -> tuple[str, str] | None:
+    row = await tx.fetchone("SELECT channel, ts FROM slack_refs WHERE ref = ?", (ref,))
+    return (row["channel"], row["ts"]) if row else None
+
+
+# --- leases and small values ---------------------------------------------------------------
+
+
+async def take_lease(tx: Tx, name: str, holder: str, *, now: float, ttl: float) -> bool:
+    """Take or renew ``name`` for ``holder``; False while another holder's lease is live."""
+    await tx.execute(
+        "INSERT INTO leases (name, holder, expires_at) VALUES (?,?,?) ON CONFLICT (name) DO UPDATE"
+        " SET holder = excluded.holder, expires_at = excluded.expires_at"
+        " WHERE leases.holder = excluded.holder OR leases.expires_at < ?",
+        (name, holder, now + ttl, now),
+    )
+    row = await tx.fetchone("SELECT holder FROM leases WHERE name = ?", (name,))
+    return row is not None and row["holder"] == holder
+
+
+async def release_lease(tx: Tx, name: str, holder: str) -> None:
+    await tx.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
+
+
+async def get_value(tx: Tx, key: str) -> str | None:
+    row = await tx.fetchone("SELECT value FROM kv WHERE key = ?", (key,))
+    return str(row["value"]) if row else None
+
+
+async def set_value(tx: Tx, key: str, value: str) -> None:
+    await tx.execute(
+        "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (key, value),
+    )
+
+
+# --- checklists ------------------------------------------------------------------------------
+
+
+async def set_check(tx: Tx, *, incident: int, item: str, user: str | None, at: float) -> None:
+    await tx.execute(
+        "INSERT INTO checklist (incident, item, checked_by, checked_at) VALUES (?,?,?,?)"
+        " ON CONFLICT (incident, item) DO UPDATE SET checked_by = excluded.checked_by,"
+        " checked_at = excluded.checked_at",
+        (incident, item, user, at if user else None),
+    )
+
+
+async def checked_items(tx: Tx, incident: int) -> dict[str, str]:
+    rows = await tx.fetchall(
+        "SELECT item, checked_by FROM checklist WHERE incident = ? AND checked_by IS NOT NULL", (incident,)
+    )
+    return {r["item"]: r["checked_by"] for r in rows}

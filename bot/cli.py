@@ -1,0 +1,149 @@
+"""``opsbot``: serve | socket | console | migrate | manifest | check."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import secrets
+import signal
+import sys
+from collections.abc import Sequence
+
+from bot.errors import StoreUnavailable
+from bot.logs import Redactor, setup_logging, setup_sentry
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("opsbot")
+
+EXIT_CONFIG = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="opsbot", description="Slack chatops bot for the operations runbook.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("serve", help="HTTP mode: Slack sends requests to /slack/events on PORT")
+    sub.add_parser("socket", help="Socket Mode with SLACK_APP_TOKEN (no public URL needed)")
+    sub.add_parser("console", help="the bot in this terminal, no Slack account needed")
+    sub.add_parser("migrate", help="apply the state store's migrations")
+    manifest = sub.add_parser("manifest", help="print the Slack app manifest")
+    group = manifest.add_mutually_exclusive_group()
+    group.add_argument("--url", help="public base URL, e.g. https://opsbot.example.com")
+    group.add_argument("--socket", action="store_true", help="the Socket Mode variant")
+    check = sub.add_parser("check", help="run diagnostics; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN")
+    check.add_argument("scenario", nargs="?", help="a runbook scenario (default: every probe)")
+    return parser
+
+
+def _require(settings: Settings, *names: str) -> None:
+    for name in names:
+        if not getattr(settings, name):
+            raise SettingsError(f"{name.upper()}: is required for this command")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command = args.command or "serve"
+    if command == "manifest":
+        from bot.manifest import build_manifest, render_manifest
+
+        sys.stdout.write(render_manifest(build_manifest(url=args.url, socket=args.socket)))
+        return 0
+    if command == "check":
+        from bot.check import main as check_main
+
+        return check_main(args.scenario)
+    try:
+        settings = load_settings()
+        redactor = Redactor(settings.secrets())
+        setup_logging(settings.log_level if command != "console" else "WARNING", redactor, stream=sys.stderr)
+        setup_sentry(settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None, redactor)
+        if command == "serve":
+            _require(settings, "slack_bot_token", "slack_signing_secret")
+            return asyncio.run(_serve(settings))
+        if command == "socket":
+            _require(settings, "slack_bot_token", "slack_app_token")
+            return asyncio.run(_socket(settings))
+        if command == "console":
+            from bot.console import run_console
+
+            return asyncio.run(run_console(settings))
+        if command == "migrate":
+            return asyncio.run(_migrate(settings))
+    except SettingsError as exc:
+        print(f"opsbot: configuration error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except StoreUnavailable as exc:
+        print(f"opsbot: the state store is unreachable: {Redactor()(str(exc))}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+async def _until_signalled() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def _serve(settings: Settings) -> int:
+    from aiohttp import web
+
+    from bot.runtime import start_runtime
+    from bot.web import build_web_app
+
+    runtime = await start_runtime(settings)
+    runner = web.AppRunner(build_web_app(runtime.app, runtime.store), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port)
+    await site.start()
+    log.info("opsbot ready: listening on http://%s:%d/slack/events", settings.host, settings.port)
+    try:
+        await _until_signalled()
+    finally:
+        await runner.cleanup()
+        await runtime.close()
+    return 0
+
+
+async def _socket(settings: Settings) -> int:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    from bot.runtime import start_runtime
+
+    assert settings.slack_app_token is not None
+    # Socket Mode requests come over the app's own authenticated WebSocket, not signed HTTP.
+    runtime = await start_runtime(settings, signing_secret=secrets.token_hex(16))
+    handler = AsyncSocketModeHandler(runtime.app, settings.slack_app_token.get_secret_value())
+    if settings.slack_api_url:
+        handler.client.web_client.base_url = settings.slack_api_url
+    await handler.connect_async()
+    log.info("opsbot ready: connected in Socket Mode")
+    try:
+        await _until_signalled()
+    finally:
+        await handler.close_async()
+        await runtime.close()
+    return 0
+
+
+async def _migrate(settings: Settings) -> int:
+    from bot.store import open_store
+
+    store = open_store(settings.database_url.get_secret_value())
+    try:
+        applied = await store.migrate()
+        state = await store.ping()
+    finally:
+        await store.close()
+    print(f"opsbot: applied migrations {applied}; {state}" if applied else f"opsbot: up to date; {state}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

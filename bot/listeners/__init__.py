@@ -1,0 +1,1 @@
+"""Thin Slack adapters: ack, parse into a command, call one use case, hand the result to render."""

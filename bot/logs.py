@@ -1,0 +1,110 @@
+"""Logging and Sentry set-up that keeps secrets out of both."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from typing import Any
+
+REDACTED = "[redacted]"
+
+# Shapes of secrets even when they are not ours: Slack tokens, Stripe keys, passwords in URLs, DSN keys.
+_PATTERNS = [
+    re.compile(r"xox[abposer]-[0-9A-Za-z-]{6,}"),
+    re.compile(r"xapp-[0-9A-Za-z-]{6,}"),
+    re.compile(r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{6,}"),
+    re.compile(r"\bwhsec_[0-9A-Za-z]{6,}"),
+    re.compile(r"\bgh[pousr]_[0-9A-Za-z]{10,}"),
+    re.compile(r"\bsntrys_[0-9A-Za-z_=+/.-]{10,}"),
+    re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"),  # user:password@ in any URL
+    re.compile(r"(?i)(?<=password=)[^&\s]+"),
+    re.compile(r"(?i)(?<=Bearer )[0-9A-Za-z._~+/=-]{8,}"),
+]
+
+
+class Redactor:
+    """Replaces known secret values and secret-shaped strings."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self.secrets = sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True)
+
+    def __call__(self, text: str) -> str:
+        for secret in self.secrets:
+            if secret in text:
+                text = text.replace(secret, REDACTED)
+        for pattern in _PATTERNS:
+            text = pattern.sub(REDACTED, text)
+        return text
+
+    def scrub(self, value: Any) -> Any:
+        """A deep copy of ``value`` with every string redacted."""
+        if isinstance(value, str):
+            return self(value)
+        if isinstance(value, dict):
+            return {k: self.scrub(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [self.scrub(v) for v in value]
+        return value
+
+
+class RedactingFilter(logging.Filter):
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = self.redactor(message)
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.redactor(record.exc_text)
+        if cleaned != message or record.args:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def setup_logging(level: str, redactor: Redactor, *, stream: Any = None) -> None:
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter(redactor))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
+    for noisy in ("slack_bolt", "slack_sdk", "httpx", "aiohttp.access", "psycopg.pool"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+def before_send_for(redactor: Redactor) -> Any:
+    def before_send(event: dict[str, Any], hint: dict[str, Any]) -> dict[str, Any]:
+        scrubbed: dict[str, Any] = redactor.scrub(event)
+        return scrubbed
+
+    return before_send
+
+
+def setup_sentry(dsn: str | None, redactor: Redactor, *, transport: Any = None) -> bool:
+    """Report opsbot's own errors to Sentry, with every secret scrubbed. False when no DSN is set."""
+    if not dsn:
+        return False
+    import sentry_sdk
+    from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
+
+    denylist = [*DEFAULT_DENYLIST, "slack_bot_token", "slack_signing_secret", "slack_app_token",
+                "database_url", "ops_database_url", "stripe_api_key", "sentry_auth_token", "github_token",
+                "signing_secret", "response_url"]
+    options: dict[str, Any] = {
+        "dsn": dsn,
+        "send_default_pii": False,
+        "event_scrubber": EventScrubber(denylist=denylist, recursive=True),
+        "before_send": before_send_for(redactor),
+        "before_breadcrumb": lambda crumb, hint: redactor.scrub(crumb),
+        "traces_sample_rate": 0.0,
+    }
+    if transport is not None:
+        options["transport"] = transport
+    sentry_sdk.init(**options)
+    return True

@@ -1,0 +1,363 @@
+"""Persist-then-deliver: everything the bot owes Slack is stored with the change that caused it,
+committed before Slack gets its ack, then delivered here.
+
+- Lanes keep order: the items of one incident (card, then thread replies) go out one at a time, in
+  the order they were committed; different lanes go out side by side.
+- Edits of one message are coalesced when enqueued: only the latest pending state is sent.
+- 429 pauses delivery for Retry-After; 5xx, timeouts and refused connections retry with backoff;
+  what is undelivered at a crash is delivered after restart.
+- Several instances may share a PostgreSQL store: a lease lets exactly one deliver at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.errors import StoreUnavailable
+from bot.store import Store, Tx, repo
+
+log = logging.getLogger(__name__)
+
+LEASE = "outbox"
+
+# Errors that no retry will fix: the item is marked failed and reported.
+PERMANENT = {
+    "invalid_blocks", "invalid_blocks_format", "msg_too_long", "no_text", "too_many_attachments",
+    "cant_update_message", "message_not_found", "edit_window_closed", "invalid_arguments",
+    "thread_not_found", "is_archived", "channel_is_archived", "invalid_ts_latest",
+    "expired_url", "used_url",
+}
+NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found"}
+
+
+async def post(tx: Tx, *, lane: str, at: float, **payload: Any) -> int:
+    """Owe Slack a new message (``channel`` or ``thread_ref``; ``ref`` names it for later edits)."""
+    return await repo.enqueue(tx, lane=lane, kind="post", payload=payload, at=at)
+
+
+async def update(tx: Tx, *, lane: str, at: float, ref: str, **payload: Any) -> int:
+    """Owe Slack an edit of the message named ``ref``; later edits replace earlier pending ones."""
+    return await repo.enqueue(
+        tx, lane=lane, kind="update", payload={"ref": ref, **payload}, at=at, coalesce_key=f"update:{ref}"
+    )
+
+
+async def respond(tx: Tx, *, url: str, at: float, text: str, **payload: Any) -> int:
+    """Owe a private reply through a slash command's or interaction's response_url."""
+    return await repo.enqueue(
+        tx, lane="respond", kind="respond", payload={"url": url, "text": text, **payload}, at=at
+    )
+
+
+class Retry(Exception):
+    def __init__(self, reason: str, *, after: float | None = None, count: bool = True) -> None:
+        super().__init__(reason)
+        self.after = after
+        self.count = count
+
+
+class Failed(Exception):
+    """Delivery can never succeed; the item is marked failed."""
+
+
+class Outbox:
+    """Delivers the outbox. ``notify()`` after a commit wakes it at once."""
+
+    def __init__(
+        self,
+        store: Store,
+        client: AsyncWebClient,
+        *,
+        http: httpx.AsyncClient,
+        incident_channel: str,
+        clock: Callable[[], float] = time.time,
+        poll_interval: float = 1.0,
+        backoff_base: float = 1.0,
+        backoff_max: float = 60.0,
+        lease_ttl: float = 15.0,
+        concurrency: int = 8,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.client = client
+        self.http = http
+        self.incident_channel = incident_channel
+        self.clock = clock
+        self.poll_interval = poll_interval
+        self.backoff_base = backoff_base
+        self.backoff_max = backoff_max
+        self.lease_ttl = lease_ttl
+        self.holder = uuid.uuid4().hex
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._paused_until = 0.0
+        self._leader_until = 0.0
+        self._channel_ids: dict[str, str] = {}
+        self._sem = asyncio.Semaphore(concurrency)
+        self._on_error = on_error
+        self.delivered = 0
+
+    # --- lifecycle ---------------------------------------------------------------------------
+
+    def notify(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="opsbot-outbox")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        if self._leader_until:
+            with contextlib.suppress(Exception):
+                async with self.store.transaction() as tx:
+                    await repo.release_lease(tx, LEASE, self.holder)
+            self._leader_until = 0.0
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                worked = await self.run_once()
+            except StoreUnavailable as exc:
+                log.warning("outbox: store unavailable (%s); retrying", exc)
+                worked = 0
+            except Exception as exc:  # keep delivering whatever one bad round did
+                log.exception("outbox: delivery round failed")
+                if self._on_error:
+                    self._on_error(exc)
+                worked = 0
+            if worked:
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+
+    async def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until nothing is pending (for the console and tests)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            async with self.store.transaction() as tx:
+                counts = await repo.outbox_counts(tx)
+            if not counts.get("pending") and not counts.get("sending"):
+                return True
+            self.notify()
+            await asyncio.sleep(0.01)
+        return False
+
+    # --- one round ---------------------------------------------------------------------------
+
+    async def _lead(self, now: float) -> bool:
+        if self._leader_until - now > self.lease_ttl / 2:
+            return True
+        async with self.store.transaction() as tx:
+            leader = await repo.take_lease(tx, LEASE, self.holder, now=now, ttl=self.lease_ttl)
+            if leader and not self._leader_until:
+                # Taking over (after a start or another instance's crash): what was mid-send is in doubt.
+                reset = await repo.reset_in_doubt(tx)
+                if reset:
+                    log.warning("outbox: %d item(s) were mid-send at a crash; delivering them again", reset)
+        self._leader_until = now + self.lease_ttl if leader else 0.0
+        return leader
+
+    async def run_once(self) -> int:
+        """Deliver the due head of every lane once; returns how many items were handled."""
+        now = self.clock()
+        if now < self._paused_until or not await self._lead(now):
+            return 0
+        async with self.store.transaction() as tx:
+            heads = await repo.lane_heads(tx)
+        due = [h for h in heads if h.next_attempt_at <= now and h.state == "pending"]
+        if not due:
+            return 0
+        results = await asyncio.gather(*(self._deliver(item) for item in due))
+        return sum(results)
+
+    async def _deliver(self, item: repo.OutboxItem) -> int:
+        async with self._sem:
+            async with self.store.transaction() as tx:
+                await repo.mark_item(tx, item.id, state="sending", at=self.clock())
+            try:
+                follow_up = await self._send(item)
+            except Retry as exc:
+                delay = exc.after if exc.after is not None else self._backoff(item.attempts)
+                async with self.store.transaction() as tx:
+                    await repo.mark_item(
+                        tx, item.id, state="pending", at=self.clock(), error=str(exc)[:500],
+                        retry_at=self.clock() + delay,
+                    )
+                log.info("outbox: item %d (%s) retry in %.2fs: %s", item.id, item.kind, delay, exc)
+                return 0
+            except Failed as exc:
+                async with self.store.transaction() as tx:
+                    await repo.mark_item(tx, item.id, state="failed", at=self.clock(), error=str(exc)[:500])
+                log.error("outbox: item %d (%s) failed for good: %s", item.id, item.kind, exc)
+                if self._on_error:
+                    self._on_error(exc)
+                return 1
+            async with self.store.transaction() as tx:
+                await repo.mark_item(tx, item.id, state="sent", at=self.clock())
+                if follow_up is not None:
+                    await follow_up(tx)
+            self.delivered += 1
+            return 1
+
+    def _backoff(self, attempts: int) -> float:
+        delay = min(self.backoff_max, self.backoff_base * (2 ** min(attempts, 16)))
+        return delay * (0.75 + random.random() / 2)
+
+    # --- sending -----------------------------------------------------------------------------
+
+    async def _send(self, item: repo.OutboxItem) -> Callable[[Tx], Any] | None:
+        p = item.payload
+        if item.kind == "respond":
+            await self._respond(p)
+            return None
+        if item.kind == "post":
+            return await self._post(item, p)
+        if item.kind == "update":
+            target = await self._ref(p["ref"])
+            if target is None:
+                raise Failed(f"{p['ref']} was never posted, so it cannot be edited")
+            await self._call("chat_update", channel=target[0], ts=target[1], text=p["text"], blocks=p.get("blocks"))
+            return None
+        raise Failed(f"unknown outbox item kind {item.kind!r}")
+
+    async def _post(self, item: repo.OutboxItem, p: dict[str, Any]) -> Callable[[Tx], Any] | None:
+        thread_ts = None
+        if p.get("thread_ref"):
+            target = await self._ref(p["thread_ref"])
+            if target is None:
+                raise Failed(f"{p['thread_ref']} was never posted, so there is no thread to reply in")
+            channel, thread_ts = target
+        else:
+            channel = await self._channel(p["channel"])
+        kwargs: dict[str, Any] = {"channel": channel, "text": p["text"], "blocks": p.get("blocks")}
+        if thread_ts:
+            kwargs["thread_ts"] = thread_ts
+            if p.get("broadcast"):
+                kwargs["reply_broadcast"] = True
+        try:
+            response = await self._call("chat_postMessage", **kwargs)
+        except Retry as exc:
+            if str(exc) in NOT_IN_CHANNEL and not thread_ts:
+                await self._join_or_ask(item, channel, p)
+            raise
+        ts = str(response["ts"])
+        posted_channel = str(response.get("channel") or channel)
+        ref = p.get("ref")
+        permalink = None
+        if p.get("notify_url"):
+            with contextlib.suppress(Retry, Failed):
+                link = await self._call("chat_getPermalink", channel=posted_channel, message_ts=ts)
+                permalink = link.get("permalink")
+
+        async def follow_up(tx: Tx) -> None:
+            if ref:
+                await repo.save_ref(tx, ref, posted_channel, ts)
+            if p.get("incident") and ref == f"card:{p['incident']}":
+                await repo.set_card(tx, int(p["incident"]), posted_channel, ts)
+            if p.get("notify_url") and p.get("notify_text"):
+                text = str(p["notify_text"]).replace("{permalink}", permalink or "")
+                await respond(tx, url=p["notify_url"], at=self.clock(), text=text)
+
+        return follow_up
+
+    async def _join_or_ask(self, item: repo.OutboxItem, channel: str, p: dict[str, Any]) -> None:
+        try:
+            await self._call("conversations_join", channel=channel)
+            log.info("outbox: joined %s", channel)
+            return
+        except (Retry, Failed) as exc:
+            log.warning("outbox: cannot join %s: %s", channel, exc)
+        if p.get("notify_url") and item.attempts == 0:
+            from bot.render import invite_needed
+
+            async with self.store.transaction() as tx:
+                await respond(tx, url=p["notify_url"], at=self.clock(), text=invite_needed(p["channel"]))
+            self.notify()
+
+    async def _ref(self, ref: str) -> tuple[str, str] | None:
+        async with self.store.transaction() as tx:
+            return await repo.get_ref(tx, ref)
+
+    async def _channel(self, name: str) -> str:
+        """A channel ID for ``name``: IDs pass through, ``#name`` is looked up once and remembered."""
+        if not name.startswith("#"):
+            return name
+        if name in self._channel_ids:
+            return self._channel_ids[name]
+        key = f"channel_id:{name}"
+        async with self.store.transaction() as tx:
+            known = await repo.get_value(tx, key)
+        if known is None:
+            known = await self._find_channel(name[1:])
+            async with self.store.transaction() as tx:
+                await repo.set_value(tx, key, known)
+        self._channel_ids[name] = known
+        return known
+
+    async def _find_channel(self, name: str) -> str:
+        cursor = None
+        for _ in range(100):
+            page = await self._call(
+                "conversations_list", types="public_channel,private_channel", exclude_archived=True,
+                limit=1000, cursor=cursor,
+            )
+            for channel in page.get("channels", []):
+                if channel.get("name") == name:
+                    return str(channel["id"])
+            cursor = (page.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        raise Retry(f"channel #{name} not found (or not visible to the bot)", after=60.0)
+
+    async def _call(self, method: str, **kwargs: Any) -> dict[str, Any]:
+        kwargs = {k: v for k, v in kwargs.items() if v is not None}
+        try:
+            response = await getattr(self.client, method)(**kwargs)
+            return dict(response.data) if isinstance(response.data, dict) else {}
+        except SlackApiError as exc:
+            status = exc.response.status_code
+            data = exc.response.data
+            error = str(data.get("error") or f"HTTP {status}") if isinstance(data, dict) else f"HTTP {status}"
+            if status == 429:
+                after = float(exc.response.headers.get("retry-after", exc.response.headers.get("Retry-After", 1)))
+                self._paused_until = self.clock() + after
+                raise Retry(error or "ratelimited", after=after) from exc
+            if status >= 500:
+                raise Retry(error) from exc
+            if error in PERMANENT:
+                raise Failed(error) from exc
+            raise Retry(error) from exc
+        except (SlackClientError, TimeoutError, OSError, ValueError) as exc:
+            raise Retry(f"{exc.__class__.__name__}: {exc}"[:200]) from exc
+
+    async def _respond(self, p: dict[str, Any]) -> None:
+        body = {"response_type": "ephemeral", "replace_original": False, "text": p["text"]}
+        if p.get("blocks"):
+            body["blocks"] = p["blocks"]
+        try:
+            response = await self.http.post(p["url"], json=body, timeout=10.0)
+        except httpx.HTTPError as exc:
+            raise Retry(f"{exc.__class__.__name__}") from exc
+        if response.status_code == 429:
+            raise Retry("ratelimited", after=float(response.headers.get("retry-after", 1)))
+        if response.status_code >= 500:
+            raise Retry(f"HTTP {response.status_code}")
+        if response.status_code >= 400:
+            raise Failed(f"response_url answered HTTP {response.status_code}")

@@ -1,0 +1,64 @@
+"""The one place that turns errors into what the user sees (and reports the unexpected ones)."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any, ParamSpec
+
+from bot.errors import OpsbotError, StaleAction, StoreUnavailable
+
+log = logging.getLogger("opsbot")
+P = ParamSpec("P")
+
+
+def error_reference() -> str:
+    return secrets.token_hex(3)
+
+
+def report_unexpected(exc: BaseException) -> str:
+    """Log and send to Sentry an error nobody expected; returns the reference the user can quote."""
+    ref = error_reference()
+    log.error("unexpected error (ref %s)", ref, exc_info=exc)
+    try:
+        import sentry_sdk
+
+        with sentry_sdk.new_scope() as scope:
+            scope.set_tag("opsbot_ref", ref)
+            sentry_sdk.capture_exception(exc)
+    except Exception:  # reporting must never make things worse
+        log.debug("sentry capture failed", exc_info=True)
+    return ref
+
+
+def explain(exc: BaseException) -> str:
+    """The private message for ``exc``."""
+    if isinstance(exc, StoreUnavailable):
+        log.warning("store unavailable: %s", exc)
+        return f":warning: {exc.user_message()}"
+    if isinstance(exc, StaleAction):
+        return f":information_source: {exc.user_message()}"
+    if isinstance(exc, OpsbotError):
+        return f":warning: {exc.user_message()}"
+    ref = report_unexpected(exc)
+    return f":boom: Something went wrong (ref {ref}). Nothing was half-done; quote the ref if it happens again."
+
+
+def guarded(
+    on_error: Callable[[str, dict[str, Any]], Awaitable[None]],
+) -> Callable[[Callable[P, Awaitable[None]]], Callable[P, Awaitable[None]]]:
+    """Wrap a listener so every failure becomes a private message through ``on_error(text, kwargs)``."""
+
+    def wrap(listener: Callable[P, Awaitable[None]]) -> Callable[P, Awaitable[None]]:
+        @functools.wraps(listener)
+        async def run(*args: P.args, **kwargs: P.kwargs) -> None:
+            try:
+                await listener(*args, **kwargs)
+            except Exception as exc:
+                await on_error(explain(exc), dict(kwargs))
+
+        return run
+
+    return wrap

@@ -1,0 +1,77 @@
+"""Wires concrete clients together: the one place that knows every port's implementation."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import httpx
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.app import build_app
+from bot.deps import Deps
+from bot.outbox import Outbox
+from bot.replies import report_unexpected
+from bot.settings import Settings
+from bot.store import Store, open_store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """A started bot: its ports, its Bolt app and the outbox deliverer."""
+
+    settings: Settings
+    deps: Deps
+    app: AsyncApp
+    client: AsyncWebClient
+    store: Store
+    outbox: Outbox
+
+    async def close(self) -> None:
+        await self.outbox.stop()
+        with contextlib.suppress(Exception):
+            await self.deps.http.aclose()
+        await self.store.close()
+
+
+async def start_runtime(
+    settings: Settings,
+    *,
+    store: Store | None = None,
+    http: httpx.AsyncClient | None = None,
+    clock: Callable[[], float] = time.time,
+    outbox_options: dict[str, float] | None = None,
+    deliver: bool = True,
+    signing_secret: str | None = None,
+) -> Runtime:
+    """Open the store (migrating it), build the clients and the app, start delivering."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    secret = signing_secret or (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    )
+    if not secret:
+        from bot.settings import SettingsError
+
+        raise SettingsError("SLACK_SIGNING_SECRET: is required to verify Slack's requests")
+    store = store or open_store(settings.database_url.get_secret_value())
+    await store.migrate()
+    http = http or httpx.AsyncClient(timeout=httpx.Timeout(settings.probe_timeout_s))
+    client_kwargs: dict[str, object] = {"token": token, "timeout": 10}
+    if settings.slack_api_url:
+        client_kwargs["base_url"] = settings.slack_api_url
+    client = AsyncWebClient(**client_kwargs)
+    outbox = Outbox(
+        store, client, http=http, incident_channel=settings.incident_channel, clock=clock,
+        on_error=report_unexpected, **(outbox_options or {}),
+    )
+    deps = Deps(settings=settings, store=store, outbox=outbox, http=http, clock=clock)
+    app = build_app(deps, client=client, signing_secret=secret)
+    if deliver:
+        outbox.start()
+    return Runtime(settings=settings, deps=deps, app=app, client=client, store=store, outbox=outbox)

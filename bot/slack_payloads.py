@@ -69,6 +69,7 @@ def event_callback(event: dict[str, Any], *, event_id: str | None = None) -> str
                 {"enterprise_id": None, "team_id": TEAM, "user_id": BOT_USER, "is_bot": True,
                  "is_enterprise_install": False}
             ],
+            "authed_users": [BOT_USER],  # deprecated by Slack, still in its published wrapper schema
             "is_ext_shared_channel": False,
             "event_context": f"4-{uuid.uuid4().hex}",
         }

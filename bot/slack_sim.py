@@ -64,7 +64,7 @@ class Channel:
 class SlackSim:
     """An aiohttp server answering like slack.com/api, plus response_url endpoints."""
 
-    def __init__(self, *, validator: Callable[[str, dict[str, Any]], list[str]] | None = None) -> None:
+    def __init__(self, *, validator: Callable[[str, str, dict[str, Any]], list[str]] | None = None) -> None:
         self.calls: list[Call] = []
         self.problems: list[str] = []
         self.messages: dict[str, dict[str, dict[str, Any]]] = {}
@@ -141,13 +141,14 @@ class SlackSim:
         return f"{self._last_ts:.6f}"
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
-        if request.method == "GET":
-            return dict(request.query)
+        params: dict[str, Any] = dict(request.query)
         raw = await request.read()
         if request.content_type == "application/json":
             data = json.loads(raw or b"{}")
-            return dict(data) if isinstance(data, dict) else {}
-        return dict(parse_qsl(raw.decode(), keep_blank_values=True))
+            params.update(data if isinstance(data, dict) else {})
+        elif raw:
+            params.update(parse_qsl(raw.decode(), keep_blank_values=True))
+        return params
 
     async def _fault(self, method: str) -> web.Response | None:
         for fault in self.faults:
@@ -175,7 +176,9 @@ class SlackSim:
         call = Call(method, params, token)
         self.calls.append(call)
         if self.validator is not None:
-            self.problems.extend(self.validator(method, {**params, **({"token": token} if token else {})}))
+            self.problems.extend(
+                self.validator(method, request.method, {**params, **({"token": token} if token else {})})
+            )
         faulty = await self._fault(method)
         if faulty is not None:
             call.status = faulty.status

@@ -16,8 +16,7 @@ EVENTS_PATH = "/slack/events"
 
 def build_web_app(app: AsyncApp, store: Store) -> web.Application:
     async def slack_events(request: web.Request) -> web.Response:
-        body = await request.text()
-        bolt_request = to_bolt_request(request, body)
+        bolt_request = await to_bolt_request(request)
         bolt_response = await app.async_dispatch(bolt_request)
         return await to_aiohttp_response(bolt_response)
 

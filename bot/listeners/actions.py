@@ -37,7 +37,9 @@ def _key(body: dict[str, Any]) -> str:
 
 def register(app: AsyncApp, deps: Deps) -> None:
     @guarded(_reply_error)
-    async def status_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def status_button(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
         number, version, word = parse_button(action.get("value", ""))
         status = Status.parse(word)
         if status is None:
@@ -49,7 +51,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
 
     @guarded(_reply_error)
-    async def take_command(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+    async def take_command(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
         number, version, _ = parse_button(action.get("value", ""))
         await incidents.change(
             deps, actor=body["user"]["id"], cmd=commands.SetCommander(number, body["user"]["id"]),

@@ -16,17 +16,6 @@ _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 HUMAN_SUBTYPES = {None, "thread_broadcast", "file_share"}
 
 
-async def _reply_error(text: str, kwargs: dict[str, Any]) -> None:
-    event = kwargs.get("event") or {}
-    client: AsyncWebClient | None = kwargs.get("client")
-    if client is None or not event.get("user") or not event.get("channel"):
-        return
-    await client.chat_postEphemeral(
-        channel=event["channel"], user=event["user"], text=text,
-        thread_ts=event.get("thread_ts") or event.get("ts"),
-    )
-
-
 def mentioned_command(text: str, bot_user_id: str | None) -> str | None:
     """The text after the bot's mention, or None when the bot is not mentioned."""
     if not bot_user_id:
@@ -61,6 +50,17 @@ async def _run_mention(deps: Deps, event: dict[str, Any], bot_user_id: str | Non
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
+    # Our own client (not Bolt's per-request copy), so every call the bot makes has one shape.
+    client = deps.outbox.client
+
+    async def _reply_error(text: str, kwargs: dict[str, Any]) -> None:
+        event = kwargs.get("event") or {}
+        if event.get("user") and event.get("channel"):
+            await client.chat_postEphemeral(
+                channel=event["channel"], user=event["user"], text=text,
+                thread_ts=event.get("thread_ts") or event.get("ts"),
+            )
+
     @guarded(_reply_error)
     async def on_message(event: dict[str, Any]) -> None:
         subtype = event.get("subtype")
@@ -91,7 +91,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         )
 
     @guarded(_reply_error)
-    async def on_mention(event: dict[str, Any], context: AsyncBoltContext, client: AsyncWebClient) -> None:
+    async def on_mention(event: dict[str, Any], context: AsyncBoltContext) -> None:
         await _run_mention(deps, event, context.bot_user_id, client)
 
     app.event("message")(on_message)

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.harness import Harness
+from tests.pgcluster import create_database, running_cluster
+
+
+@pytest.fixture(scope="session")
+def pg_admin() -> Iterator[str]:
+    """A PostgreSQL server for the whole run: TEST_DATABASE_URL, or a throwaway cluster."""
+    with running_cluster() as url:
+        yield url
+
+
+@pytest.fixture
+def pg_url(pg_admin: str) -> str:
+    return create_database(pg_admin)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/opsbot.db"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+async def bot(store_url: str) -> AsyncIterator[Harness]:
+    harness = await Harness.start(store_url)
+    try:
+        yield harness
+    finally:
+        await harness.close()
+    assert harness.sim.problems == [], harness.sim.problems

@@ -21,7 +21,9 @@ EXIT_CONFIG = 2
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="opsbot", description="Slack chatops bot for the operations runbook.")
+    parser = argparse.ArgumentParser(
+        prog="opsbot", description="Slack chatops bot for the operations runbook."
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("serve", help="HTTP mode: Slack sends requests to /slack/events on PORT")
     sub.add_parser("socket", help="Socket Mode with SLACK_APP_TOKEN (no public URL needed)")

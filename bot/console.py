@@ -78,7 +78,7 @@ class Console:
             self.say(f"(you are now {self.name(self.user)})")
         else:
             self.say("(not understood; type `help`)")
-        await self.runtime.outbox.wait_idle(timeout=10)
+        await self.runtime.outbox.wait_idle(within=10)
         self.show_new()
         return True
 
@@ -97,12 +97,20 @@ class Console:
 
     async def press(self, args: list[str]) -> None:
         if not args or not args[0].isdigit() or not 1 <= int(args[0]) <= len(self.buttons):
-            self.say(f"(press a button by its number, 1 to {len(self.buttons)})" if self.buttons else "(no buttons)")
+            self.say(
+                f"(press a button by its number, 1 to {len(self.buttons)})"
+                if self.buttons
+                else "(no buttons)"
+            )
             return
         button = self.buttons[int(args[0]) - 1]
         body = payloads.block_action(
-            action=button.element, block_id=button.block_id, user=self.user, channel=button.channel,
-            message_ts=button.message_ts, response_url=self.sim.response_url(),
+            action=button.element,
+            block_id=button.block_id,
+            user=self.user,
+            channel=button.channel,
+            message_ts=button.message_ts,
+            response_url=self.sim.response_url(),
         )
         await self.send(body, "application/x-www-form-urlencoded")
 
@@ -119,7 +127,9 @@ class Console:
         channel, thread_ts = card
         text = re.sub(r"@opsbot\b", f"<@{BOT_USER}>", args[1])
         msg = self.sim.post_human(channel, self.user, text, thread_ts)
-        event = payloads.message_event(channel=channel, user=self.user, text=text, ts=msg["ts"], thread_ts=thread_ts)
+        event = payloads.message_event(
+            channel=channel, user=self.user, text=text, ts=msg["ts"], thread_ts=thread_ts
+        )
         await self.send(payloads.event_callback(event), "application/json")
         if f"<@{BOT_USER}>" in text:
             mention = payloads.app_mention_event(
@@ -163,7 +173,7 @@ class Console:
                     texts.append(block["text"]["text"])
                 texts += [f["text"] for f in block.get("fields", [])]
                 texts += [e.get("text", "") for e in block.get("elements", []) if isinstance(e, dict)]
-                lines.append(("   ".join(texts) if block.get("fields") else "\n".join(texts)))
+                lines.append("   ".join(texts) if block.get("fields") else "\n".join(texts))
                 accessory = block.get("accessory")
                 if accessory and accessory.get("type") == "checkboxes":
                     lines.extend(self._checkboxes(accessory, block, channel=channel, ts=ts))
@@ -177,14 +187,20 @@ class Console:
                         labels.append(f"[{len(self.buttons)}] {element['text']['text']}")
                     elif element.get("type") == "static_select":
                         for option in element.get("options", []):
-                            chosen = {**element, "type": "static_select", "selected_option": option,
-                                      "value": option["value"]}
+                            chosen = {
+                                **element,
+                                "type": "static_select",
+                                "selected_option": option,
+                                "value": option["value"],
+                            }
                             self.buttons.append(Button(channel, ts, block.get("block_id", ""), chosen))
                             labels.append(f"[{len(self.buttons)}] {option['text']['text']}")
                 lines.append("  ".join(labels))
         return [self.plain(line) for line in lines]
 
-    def _checkboxes(self, accessory: dict[str, Any], block: dict[str, Any], *, channel: str, ts: str) -> list[str]:
+    def _checkboxes(
+        self, accessory: dict[str, Any], block: dict[str, Any], *, channel: str, ts: str
+    ) -> list[str]:
         checked = {o["value"] for o in accessory.get("initial_options", [])}
         lines = []
         for option in accessory.get("options", []):
@@ -213,14 +229,20 @@ class Console:
                     shown_buttons = True
                 channel = self._channel_name(str(p.get("channel", "")))
                 ts = str(p.get("ts") or call.response.get("ts", ""))
-                body = self.render_blocks(call.blocks, channel=str(p.get("channel")), ts=ts) if call.blocks else [
-                    self.plain(str(p.get("text", "")))
-                ]
+                body = (
+                    self.render_blocks(call.blocks, channel=str(p.get("channel")), ts=ts)
+                    if call.blocks
+                    else [self.plain(str(p.get("text", "")))]
+                )
                 text = "\n".join(body)
                 if call.method == "chat.update":
                     self.say(_indent(text, f"#{channel} ✎ opsbot (edited): ", "    "))
                 elif p.get("thread_ts"):
-                    also = " (also sent to the channel)" if str(p.get("reply_broadcast")).lower() == "true" else ""
+                    also = (
+                        " (also sent to the channel)"
+                        if str(p.get("reply_broadcast")).lower() == "true"
+                        else ""
+                    )
                     self.say(_indent(text, f"    ↳ opsbot{also}: ", "      "))
                 else:
                     self.say(_indent(text, f"#{channel} opsbot: ", "    "))

@@ -138,7 +138,10 @@ def _moves_hint(incident: Incident) -> str:
 def touch(incident: Incident, *, now: float, **changes: object) -> Incident:
     """A copy with ``changes`` applied, Last updated refreshed and the card version bumped."""
     return dataclasses.replace(
-        incident, updated_at=now, version=incident.version + 1, **changes  # type: ignore[arg-type]
+        incident,
+        updated_at=now,
+        version=incident.version + 1,
+        **changes,  # type: ignore[arg-type]
     )
 
 

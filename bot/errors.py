@@ -1,13 +1,13 @@
 """One error hierarchy; ``bot.app`` turns each into the message a user sees.
 
-    OpsbotError
-    ├── UsageError          the command was malformed; carries the right form
-    ├── NotFound            no such incident (or scenario)
-    ├── InvalidTransition   a status move the machine does not allow
-    ├── StaleAction         a button pressed on a card that has changed since
-    ├── Forbidden           the user may not do this
-    ├── StoreUnavailable    the state store cannot be reached
-    └── UpstreamError       Slack or another service failed
+OpsbotError
+├── UsageError          the command was malformed; carries the right form
+├── NotFound            no such incident (or scenario)
+├── InvalidTransition   a status move the machine does not allow
+├── StaleAction         a button pressed on a card that has changed since
+├── Forbidden           the user may not do this
+├── StoreUnavailable    the state store cannot be reached
+└── UpstreamError       Slack or another service failed
 """
 
 from __future__ import annotations

@@ -52,20 +52,37 @@ async def declare(
             return Outcome(None, "Already declared (this request was delivered twice).", duplicate=True)
         number = await repo.next_incident_number(tx)
         inc = Incident(
-            number=number, title=cmd.title, severity=cmd.severity, status=Status.INVESTIGATING,
-            commander=actor, declared_by=actor, created_at=now, updated_at=now, scenario=scenario,
+            number=number,
+            title=cmd.title,
+            severity=cmd.severity,
+            status=Status.INVESTIGATING,
+            commander=actor,
+            declared_by=actor,
+            created_at=now,
+            updated_at=now,
+            scenario=scenario,
             status_times={Status.INVESTIGATING.value: now},
         )
         await repo.insert_incident(tx, inc)
         await repo.add_event(
-            tx, incident=number, kind="declared", actor=actor,
-            text=f"declared {inc.severity.value}: {inc.title}", at=now,
+            tx,
+            incident=number,
+            kind="declared",
+            actor=actor,
+            text=f"declared {inc.severity.value}: {inc.title}",
+            at=now,
         )
         card = render.incident_card(inc, oncall_group=deps.settings.oncall_usergroup)
         notify = {"notify_url": response_url, "notify_text": render.card_link(inc, "{permalink}")}
         await outbox.post(
-            tx, lane=lane(number), at=now, channel=deps.settings.incident_channel, ref=card_ref(number),
-            incident=number, **card.as_kwargs(), **(notify if response_url else {}),
+            tx,
+            lane=lane(number),
+            at=now,
+            channel=deps.settings.incident_channel,
+            ref=card_ref(number),
+            incident=number,
+            **card.as_kwargs(),
+            **(notify if response_url else {}),
         )
         if after_declare is not None:
             await after_declare(tx, inc)
@@ -100,13 +117,20 @@ def apply_change(inc: Incident, cmd: ChangeCommand, *, actor: str, now: float) -
         if cmd.status is Status.RESOLVED:
             took = format_duration(new.duration(now))
             return Change(
-                new, "status", f"resolved{': ' + cmd.message if cmd.message else ''}",
-                f":white_check_mark: {who} resolved *{inc.ref}* after {took}{said}", broadcast=True,
+                new,
+                "status",
+                f"resolved{': ' + cmd.message if cmd.message else ''}",
+                f":white_check_mark: {who} resolved *{inc.ref}* after {took}{said}",
+                broadcast=True,
             )
         if inc.status is Status.RESOLVED:
-            return Change(new, "status", "reopened", f":leftwards_arrow_with_hook: {who} reopened *{inc.ref}*")
+            return Change(
+                new, "status", "reopened", f":leftwards_arrow_with_hook: {who} reopened *{inc.ref}*"
+            )
         return Change(
-            new, "status", f"{inc.status.title} → {cmd.status.title}{': ' + cmd.message if cmd.message else ''}",
+            new,
+            "status",
+            f"{inc.status.title} → {cmd.status.title}{': ' + cmd.message if cmd.message else ''}",
             f"{cmd.status.emoji} {who} changed status {inc.status.title} → *{cmd.status.title}*{said}",
         )
     if isinstance(cmd, c.Note):
@@ -117,7 +141,9 @@ def apply_change(inc: Incident, cmd: ChangeCommand, *, actor: str, now: float) -
             raise UsageError(f"{inc.ref} is already {cmd.severity.value}.")
         new = touch(inc, now=now, severity=cmd.severity)
         return Change(
-            new, "severity", f"{inc.severity.value} → {cmd.severity.value}",
+            new,
+            "severity",
+            f"{inc.severity.value} → {cmd.severity.value}",
             f":warning: {who} changed severity {inc.severity.value} → *{cmd.severity.value}*",
         )
     if isinstance(cmd, c.SetCommander):
@@ -125,12 +151,16 @@ def apply_change(inc: Incident, cmd: ChangeCommand, *, actor: str, now: float) -
             raise UsageError(f"{render.user(cmd.user_id)} already commands {inc.ref}.")
         new = touch(inc, now=now, commander=cmd.user_id)
         return Change(
-            new, "commander", f"commander → {cmd.user_id}",
+            new,
+            "commander",
+            f"commander → {cmd.user_id}",
             f":bust_in_silhouette: {who} handed command of *{inc.ref}* to {render.user(cmd.user_id)}",
         )
     label = "Impact" if cmd.field == "impact" else "ETA"
     new = touch(inc, now=now, **{cmd.field: cmd.text})
-    return Change(new, cmd.field, f"{label}: {cmd.text}", f":pencil2: {who} set {label}: {render.escape(cmd.text)}")
+    return Change(
+        new, cmd.field, f"{label}: {cmd.text}", f":pencil2: {who} set {label}: {render.escape(cmd.text)}"
+    )
 
 
 async def change(
@@ -151,15 +181,22 @@ async def change(
             raise NotFound(f"There is no INC-{cmd.number}.", "/incident list")
         if expected_version is not None and inc.version != expected_version:
             raise StaleAction(
-                f"{inc.ref} changed before your click landed; it is now {inc.status.title}. Nothing was done twice."
+                f"{inc.ref} changed before your click landed; it is now {inc.status.title}."
+                " Nothing was done twice."
             )
         result = apply_change(inc, cmd, actor=actor, now=now)
         await repo.update_incident(tx, result.incident)
-        await repo.add_event(tx, incident=inc.number, kind=result.kind, actor=actor, text=result.summary, at=now)
+        await repo.add_event(
+            tx, incident=inc.number, kind=result.kind, actor=actor, text=result.summary, at=now
+        )
         await owe_card(deps, tx, result.incident)
         await outbox.post(
-            tx, lane=lane(inc.number), at=now, thread_ref=card_ref(inc.number),
-            text=result.announcement, broadcast=result.broadcast,
+            tx,
+            lane=lane(inc.number),
+            at=now,
+            thread_ref=card_ref(inc.number),
+            text=result.announcement,
+            broadcast=result.broadcast,
         )
     deps.outbox.notify()
     return Outcome(result.incident, f"Done: {result.announcement}")
@@ -168,7 +205,9 @@ async def change(
 async def owe_card(deps: Deps, tx: Tx, inc: Incident) -> None:
     """Owe Slack an edit of the incident's card showing ``inc`` (coalesced with earlier edits)."""
     card = render.incident_card(inc, oncall_group=deps.settings.oncall_usergroup)
-    await outbox.update(tx, lane=lane(inc.number), at=deps.clock(), ref=card_ref(inc.number), **card.as_kwargs())
+    await outbox.update(
+        tx, lane=lane(inc.number), at=deps.clock(), ref=card_ref(inc.number), **card.as_kwargs()
+    )
 
 
 async def list_incidents(deps: Deps, *, include_resolved: bool) -> render.Message:

@@ -93,9 +93,19 @@ def setup_sentry(dsn: str | None, redactor: Redactor, *, transport: Any = None) 
     import sentry_sdk
     from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
 
-    denylist = [*DEFAULT_DENYLIST, "slack_bot_token", "slack_signing_secret", "slack_app_token",
-                "database_url", "ops_database_url", "stripe_api_key", "sentry_auth_token", "github_token",
-                "signing_secret", "response_url"]
+    denylist = [
+        *DEFAULT_DENYLIST,
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "database_url",
+        "ops_database_url",
+        "stripe_api_key",
+        "sentry_auth_token",
+        "github_token",
+        "signing_secret",
+        "response_url",
+    ]
     options: dict[str, Any] = {
         "dsn": dsn,
         "send_default_pii": False,

@@ -41,7 +41,9 @@ def parse_ops_command(text: str) -> OpsCommand:
     words = text.split()
     if not words or words[0].lower() == "help":
         return OpsHelp()
-    raise UsageError(f"`{words[0][:40]}` is not an ops command. Try one of: {', '.join(OPS_USAGE)}.", OPS_USAGE["help"])
+    raise UsageError(
+        f"`{words[0][:40]}` is not an ops command. Try one of: {', '.join(OPS_USAGE)}.", OPS_USAGE["help"]
+    )
 
 
 async def run(deps: Deps, cmd: OpsCommand) -> OpsReply:

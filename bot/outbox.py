@@ -33,10 +33,21 @@ LEASE = "outbox"
 
 # Errors that no retry will fix: the item is marked failed and reported.
 PERMANENT = {
-    "invalid_blocks", "invalid_blocks_format", "msg_too_long", "no_text", "too_many_attachments",
-    "cant_update_message", "message_not_found", "edit_window_closed", "invalid_arguments",
-    "thread_not_found", "is_archived", "channel_is_archived", "invalid_ts_latest",
-    "expired_url", "used_url",
+    "invalid_blocks",
+    "invalid_blocks_format",
+    "msg_too_long",
+    "no_text",
+    "too_many_attachments",
+    "cant_update_message",
+    "message_not_found",
+    "edit_window_closed",
+    "invalid_arguments",
+    "thread_not_found",
+    "is_archived",
+    "channel_is_archived",
+    "invalid_ts_latest",
+    "expired_url",
+    "used_url",
 }
 NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found"}
 
@@ -87,7 +98,7 @@ class Outbox:
         backoff_max: float = 60.0,
         lease_ttl: float = 15.0,
         concurrency: int = 8,
-        on_error: Callable[[BaseException], None] | None = None,
+        on_error: Callable[[BaseException], object] | None = None,
     ) -> None:
         self.store = store
         self.client = client
@@ -147,9 +158,9 @@ class Outbox:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
 
-    async def wait_idle(self, timeout: float = 10.0) -> bool:
+    async def wait_idle(self, within: float = 10.0) -> bool:
         """Wait until nothing is pending (for the console and tests)."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             async with self.store.transaction() as tx:
                 counts = await repo.outbox_counts(tx)
@@ -197,7 +208,11 @@ class Outbox:
                 delay = exc.after if exc.after is not None else self._backoff(item.attempts)
                 async with self.store.transaction() as tx:
                     await repo.mark_item(
-                        tx, item.id, state="pending", at=self.clock(), error=str(exc)[:500],
+                        tx,
+                        item.id,
+                        state="pending",
+                        at=self.clock(),
+                        error=str(exc)[:500],
                         retry_at=self.clock() + delay,
                     )
                 log.info("outbox: item %d (%s) retry in %.2fs: %s", item.id, item.kind, delay, exc)
@@ -217,8 +232,8 @@ class Outbox:
             return 1
 
     def _backoff(self, attempts: int) -> float:
-        delay = min(self.backoff_max, self.backoff_base * (2 ** min(attempts, 16)))
-        return delay * (0.75 + random.random() / 2)
+        delay = min(self.backoff_max, self.backoff_base * 2.0 ** min(attempts, 16))
+        return float(delay * (0.75 + random.random() / 2))
 
     # --- sending -----------------------------------------------------------------------------
 
@@ -233,7 +248,9 @@ class Outbox:
             target = await self._ref(p["ref"])
             if target is None:
                 raise Failed(f"{p['ref']} was never posted, so it cannot be edited")
-            await self._call("chat_update", channel=target[0], ts=target[1], text=p["text"], blocks=p.get("blocks"))
+            await self._call(
+                "chat_update", channel=target[0], ts=target[1], text=p["text"], blocks=p.get("blocks")
+            )
             return None
         raise Failed(f"unknown outbox item kind {item.kind!r}")
 
@@ -315,8 +332,11 @@ class Outbox:
         cursor = None
         for _ in range(100):
             page = await self._call(
-                "conversations_list", types="public_channel,private_channel", exclude_archived=True,
-                limit=1000, cursor=cursor,
+                "conversations_list",
+                types="public_channel,private_channel",
+                exclude_archived=True,
+                limit=1000,
+                cursor=cursor,
             )
             for channel in page.get("channels", []):
                 if channel.get("name") == name:
@@ -336,7 +356,9 @@ class Outbox:
             data = exc.response.data
             error = str(data.get("error") or f"HTTP {status}") if isinstance(data, dict) else f"HTTP {status}"
             if status == 429:
-                after = float(exc.response.headers.get("retry-after", exc.response.headers.get("Retry-After", 1)))
+                after = float(
+                    exc.response.headers.get("retry-after", exc.response.headers.get("Retry-After", 1))
+                )
                 self._paused_until = self.clock() + after
                 raise Retry(error or "ratelimited", after=after) from exc
             if status >= 500:

@@ -31,7 +31,9 @@ ACTION_TAKE_COMMAND = "incident_take_command"
 
 # Slack's own tokens we keep: user, channel and user-group mentions, dates and links.
 # Broadcasts (<!channel>, <!here>, <!everyone>) typed by a user are escaped, never sent.
-_SLACK_TOKEN = re.compile(r"<(?:@[UW][A-Z0-9]+|#C[A-Z0-9]+|!subteam\^[A-Z0-9]+|https?://[^<>\s]+)(?:\|[^<>]*)?>")
+_SLACK_TOKEN = re.compile(
+    r"<(?:@[UW][A-Z0-9]+|#C[A-Z0-9]+|!subteam\^[A-Z0-9]+|https?://[^<>\s]+)(?:\|[^<>]*)?>"
+)
 
 
 @dataclass(frozen=True)
@@ -117,7 +119,9 @@ def incident_card(inc: Incident, *, oncall_group: str | None = None) -> Message:
     ]
     if inc.is_open:
         buttons.append(
-            ButtonElement(text="Take command", action_id=ACTION_TAKE_COMMAND, value=f"{inc.number}:{inc.version}")
+            ButtonElement(
+                text="Take command", action_id=ACTION_TAKE_COMMAND, value=f"{inc.number}:{inc.version}"
+            )
         )
     blocks.append(ActionsBlock(block_id=f"{CARD_BLOCK}:{inc.number}", elements=buttons))
     text = "\n".join(

@@ -43,7 +43,9 @@ def explain(exc: BaseException) -> str:
     if isinstance(exc, OpsbotError):
         return f":warning: {exc.user_message()}"
     ref = report_unexpected(exc)
-    return f":boom: Something went wrong (ref {ref}). Nothing was half-done; quote the ref if it happens again."
+    return (
+        f":boom: Something went wrong (ref {ref}). Nothing was half-done; quote the ref if it happens again."
+    )
 
 
 def guarded(

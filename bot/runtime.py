@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 from slack_bolt.async_app import AsyncApp
@@ -46,7 +47,7 @@ async def start_runtime(
     store: Store | None = None,
     http: httpx.AsyncClient | None = None,
     clock: Callable[[], float] = time.time,
-    outbox_options: dict[str, float] | None = None,
+    outbox_options: dict[str, Any] | None = None,
     deliver: bool = True,
     signing_secret: str | None = None,
 ) -> Runtime:
@@ -62,13 +63,15 @@ async def start_runtime(
     store = store or open_store(settings.database_url.get_secret_value())
     await store.migrate()
     http = http or httpx.AsyncClient(timeout=httpx.Timeout(settings.probe_timeout_s))
-    client_kwargs: dict[str, object] = {"token": token, "timeout": 10}
-    if settings.slack_api_url:
-        client_kwargs["base_url"] = settings.slack_api_url
-    client = AsyncWebClient(**client_kwargs)
+    client = AsyncWebClient(token=token, timeout=10, base_url=settings.slack_api_url or AsyncWebClient.BASE_URL)
     outbox = Outbox(
-        store, client, http=http, incident_channel=settings.incident_channel, clock=clock,
-        on_error=report_unexpected, **(outbox_options or {}),
+        store,
+        client,
+        http=http,
+        incident_channel=settings.incident_channel,
+        clock=clock,
+        on_error=report_unexpected,
+        **(outbox_options or {}),
     )
     deps = Deps(settings=settings, store=store, outbox=outbox, http=http, clock=clock)
     app = build_app(deps, client=client, signing_secret=secret)

@@ -108,9 +108,7 @@ class Settings(BaseSettings):
         url = value.get_secret_value()
         if not url.startswith(("sqlite://", "postgresql://", "postgres://")):
             scheme = url.split(":", 1)[0] if ":" in url else url[:20]
-            raise ValueError(
-                f"must start with sqlite:/// or postgresql:// (got a {scheme!r} URL)"
-            )
+            raise ValueError(f"must start with sqlite:/// or postgresql:// (got a {scheme!r} URL)")
         return value
 
     @field_validator("incident_channel")
@@ -118,7 +116,9 @@ class Settings(BaseSettings):
     def _channel(cls, value: str) -> str:
         value = value.strip()
         if not value or not (value.startswith("#") or value[:1] in {"C", "G"}):
-            raise ValueError("must be a channel ID such as C0123ABCD or a name such as #engineering-incidents")
+            raise ValueError(
+                "must be a channel ID such as C0123ABCD or a name such as #engineering-incidents"
+            )
         return value
 
     @field_validator("oncall_usergroup")
@@ -156,7 +156,9 @@ class Settings(BaseSettings):
             if isinstance(value, SecretStr) and value.get_secret_value():
                 found.append(value.get_secret_value())
         db_password = _url_password(self.database_url.get_secret_value())
-        ops_password = _url_password(self.ops_database_url.get_secret_value() if self.ops_database_url else "")
+        ops_password = _url_password(
+            self.ops_database_url.get_secret_value() if self.ops_database_url else ""
+        )
         found.extend(p for p in (db_password, ops_password) if p)
         return found
 
@@ -189,8 +191,10 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as exc:
         raise SettingsError(_first_error(exc)) from None
     except Exception as exc:  # a malformed YAML file or an env value that is not JSON
-        raise SettingsError(f"{path if path.is_file() else 'environment'}: {exc.__class__.__name__}: "
-                            f"{str(exc).splitlines()[0][:200]}") from None
+        raise SettingsError(
+            f"{path if path.is_file() else 'environment'}: {exc.__class__.__name__}: "
+            f"{str(exc).splitlines()[0][:200]}"
+        ) from None
 
 
 def _first_error(exc: ValidationError) -> str:

@@ -20,7 +20,9 @@ APP_ID = "A0OPSBOT"
 _event_ids = itertools.count(1)
 
 
-def signed_headers(secret: str, body: str, *, timestamp: int | None = None, content_type: str) -> dict[str, str]:
+def signed_headers(
+    secret: str, body: str, *, timestamp: int | None = None, content_type: str
+) -> dict[str, str]:
     ts = str(int(time.time()) if timestamp is None else timestamp)
     signature = SignatureVerifier(secret).generate_signature(timestamp=ts, body=body)
     return {
@@ -31,8 +33,13 @@ def signed_headers(secret: str, body: str, *, timestamp: int | None = None, cont
 
 
 def slash_command(
-    command: str, text: str, *, user: str = "U0ONCALL", channel: str = "C0INCIDENT",
-    response_url: str = "https://hooks.slack.com/commands/T0/1/x", trigger_id: str | None = None,
+    command: str,
+    text: str,
+    *,
+    user: str = "U0ONCALL",
+    channel: str = "C0INCIDENT",
+    response_url: str = "https://hooks.slack.com/commands/T0/1/x",
+    trigger_id: str | None = None,
 ) -> str:
     """The form body of a slash command."""
     return urlencode(
@@ -66,8 +73,13 @@ def event_callback(event: dict[str, Any], *, event_id: str | None = None) -> str
             "event_id": event_id or f"Ev{next(_event_ids):08d}{uuid.uuid4().hex[:6].upper()}",
             "event_time": int(time.time()),
             "authorizations": [
-                {"enterprise_id": None, "team_id": TEAM, "user_id": BOT_USER, "is_bot": True,
-                 "is_enterprise_install": False}
+                {
+                    "enterprise_id": None,
+                    "team_id": TEAM,
+                    "user_id": BOT_USER,
+                    "is_bot": True,
+                    "is_enterprise_install": False,
+                }
             ],
             "authed_users": [BOT_USER],  # deprecated by Slack, still in its published wrapper schema
             "is_ext_shared_channel": False,
@@ -80,15 +92,23 @@ def message_event(
     *, channel: str, user: str, text: str, ts: str, thread_ts: str | None = None
 ) -> dict[str, Any]:
     event = {
-        "type": "message", "channel": channel, "user": user, "text": text, "ts": ts,
-        "event_ts": ts, "channel_type": "channel", "team": TEAM,
+        "type": "message",
+        "channel": channel,
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "event_ts": ts,
+        "channel_type": "channel",
+        "team": TEAM,
     }
     if thread_ts:
         event["thread_ts"] = thread_ts
     return event
 
 
-def app_mention_event(*, channel: str, user: str, text: str, ts: str, thread_ts: str | None = None) -> dict[str, Any]:
+def app_mention_event(
+    *, channel: str, user: str, text: str, ts: str, thread_ts: str | None = None
+) -> dict[str, Any]:
     event = message_event(channel=channel, user=user, text=text, ts=ts, thread_ts=thread_ts)
     event["type"] = "app_mention"
     event.pop("channel_type")
@@ -98,10 +118,21 @@ def app_mention_event(*, channel: str, user: str, text: str, ts: str, thread_ts:
 def message_changed_event(*, channel: str, ts: str, thread_ts: str, user: str, text: str) -> dict[str, Any]:
     now = f"{time.time():.6f}"
     return {
-        "type": "message", "subtype": "message_changed", "hidden": True, "channel": channel, "ts": now,
-        "event_ts": now, "channel_type": "channel",
-        "message": {"type": "message", "user": user, "text": text, "ts": ts, "thread_ts": thread_ts,
-                    "edited": {"user": user, "ts": now}},
+        "type": "message",
+        "subtype": "message_changed",
+        "hidden": True,
+        "channel": channel,
+        "ts": now,
+        "event_ts": now,
+        "channel_type": "channel",
+        "message": {
+            "type": "message",
+            "user": user,
+            "text": text,
+            "ts": ts,
+            "thread_ts": thread_ts,
+            "edited": {"user": user, "ts": now},
+        },
         "previous_message": {"type": "message", "user": user, "text": "", "ts": ts, "thread_ts": thread_ts},
     }
 
@@ -109,23 +140,40 @@ def message_changed_event(*, channel: str, ts: str, thread_ts: str, user: str, t
 def message_deleted_event(*, channel: str, ts: str, thread_ts: str, user: str) -> dict[str, Any]:
     now = f"{time.time():.6f}"
     return {
-        "type": "message", "subtype": "message_deleted", "hidden": True, "channel": channel, "ts": now,
-        "event_ts": now, "deleted_ts": ts, "channel_type": "channel",
+        "type": "message",
+        "subtype": "message_deleted",
+        "hidden": True,
+        "channel": channel,
+        "ts": now,
+        "event_ts": now,
+        "deleted_ts": ts,
+        "channel_type": "channel",
         "previous_message": {"type": "message", "user": user, "text": "", "ts": ts, "thread_ts": thread_ts},
     }
 
 
 def block_action(
-    *, action: dict[str, Any], block_id: str, user: str, channel: str, message_ts: str,
-    response_url: str = "https://hooks.slack.com/actions/T0/1/x", trigger_id: str | None = None,
+    *,
+    action: dict[str, Any],
+    block_id: str,
+    user: str,
+    channel: str,
+    message_ts: str,
+    response_url: str = "https://hooks.slack.com/actions/T0/1/x",
+    trigger_id: str | None = None,
 ) -> str:
     """The form body (``payload=...``) of a button press."""
-    payload = {
+    payload: dict[str, Any] = {
         "type": "block_actions",
         "user": {"id": user, "username": user.lower(), "name": user.lower(), "team_id": TEAM},
         "api_app_id": APP_ID,
         "token": "legacy-verification-token",
-        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": False},
+        "container": {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel,
+            "is_ephemeral": False,
+        },
         "trigger_id": trigger_id or f"{int(time.time())}.{uuid.uuid4().int % 10**12}.{uuid.uuid4().hex}",
         "team": {"id": TEAM, "domain": "opsbot-sim"},
         "enterprise": None,

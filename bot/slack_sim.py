@@ -86,8 +86,16 @@ class SlackSim:
         self.messages.setdefault(channel_id, {})
         return channel
 
-    def fail(self, method: str, *, status: int = 500, times: int = 1, retry_after: int = 1,
-             delay: float = 0.0, error: str | None = None) -> None:
+    def fail(
+        self,
+        method: str,
+        *,
+        status: int = 500,
+        times: int = 1,
+        retry_after: int = 1,
+        delay: float = 0.0,
+        error: str | None = None,
+    ) -> None:
         """Make the next ``times`` calls of ``method`` fail (or answer after ``delay`` seconds)."""
         self.faults.append(Fault(method, status, times, retry_after, delay, error))
 
@@ -106,8 +114,7 @@ class SlackSim:
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
-        sockets = site._server.sockets if site._server else []  # type: ignore[union-attr]
-        self.url = f"http://{host}:{sockets[0].getsockname()[1]}"
+        self.url = f"http://{host}:{self._runner.addresses[0][1]}"
         return self
 
     async def stop(self) -> None:
@@ -160,7 +167,8 @@ class SlackSim:
                     return None
                 if fault.status == 429:
                     return web.json_response(
-                        {"ok": False, "error": "ratelimited"}, status=429,
+                        {"ok": False, "error": "ratelimited"},
+                        status=429,
                         headers={"Retry-After": str(fault.retry_after)},
                     )
                 if fault.error:
@@ -207,8 +215,15 @@ class SlackSim:
     # --- Web API methods ---------------------------------------------------------------------
 
     def _m_auth_test(self, p: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "url": "https://opsbot-sim.slack.com/", "team": "Sim", "user": "opsbot",
-                "team_id": TEAM, "user_id": BOT_USER, "bot_id": BOT_ID}
+        return {
+            "ok": True,
+            "url": "https://opsbot-sim.slack.com/",
+            "team": "Sim",
+            "user": "opsbot",
+            "team_id": TEAM,
+            "user_id": BOT_USER,
+            "bot_id": BOT_ID,
+        }
 
     def _channel(self, p: dict[str, Any]) -> Channel | None:
         channel = str(p.get("channel", ""))
@@ -228,8 +243,14 @@ class SlackSim:
         if thread_ts and thread_ts not in self.messages[channel.id]:
             return {"ok": False, "error": "thread_not_found"}
         ts = self._next_ts()
-        msg = {"type": "message", "user": BOT_USER, "bot_id": BOT_ID, "text": p.get("text", ""), "ts": ts,
-               "blocks": Call("", p, None).blocks}
+        msg = {
+            "type": "message",
+            "user": BOT_USER,
+            "bot_id": BOT_ID,
+            "text": p.get("text", ""),
+            "ts": ts,
+            "blocks": Call("", p, None).blocks,
+        }
         if thread_ts:
             msg["thread_ts"] = thread_ts
         self.messages[channel.id][ts] = msg
@@ -254,19 +275,33 @@ class SlackSim:
     def _m_chat_getPermalink(self, p: dict[str, Any]) -> dict[str, Any]:
         channel = str(p.get("channel"))
         ts = str(p.get("message_ts", ""))
-        return {"ok": True, "channel": channel,
-                "permalink": f"https://opsbot-sim.slack.com/archives/{channel}/p{ts.replace('.', '')}"}
+        return {
+            "ok": True,
+            "channel": channel,
+            "permalink": f"https://opsbot-sim.slack.com/archives/{channel}/p{ts.replace('.', '')}",
+        }
 
     def _m_conversations_list(self, p: dict[str, Any]) -> dict[str, Any]:
-        channels = [{"id": c.id, "name": c.name, "is_channel": not c.is_private, "is_private": c.is_private,
-                     "is_member": c.is_member} for c in self.channels.values()
-                    if not c.is_private or c.is_member]
+        channels = [
+            {
+                "id": c.id,
+                "name": c.name,
+                "is_channel": not c.is_private,
+                "is_private": c.is_private,
+                "is_member": c.is_member,
+            }
+            for c in self.channels.values()
+            if not c.is_private or c.is_member
+        ]
         return {"ok": True, "channels": channels, "response_metadata": {"next_cursor": ""}}
 
     def _m_conversations_join(self, p: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(p)
         if channel is None or channel.is_private:
-            return {"ok": False, "error": "channel_not_found" if channel is None else "method_not_supported_for_channel_type"}
+            return {
+                "ok": False,
+                "error": "channel_not_found" if channel is None else "method_not_supported_for_channel_type",
+            }
         if not channel.can_join:
             return {"ok": False, "error": "is_archived"}
         channel.is_member = True
@@ -276,4 +311,7 @@ class SlackSim:
         channel = self._channel(p)
         if channel is None:
             return {"ok": False, "error": "channel_not_found"}
-        return {"ok": True, "channel": {"id": channel.id, "name": channel.name, "is_member": channel.is_member}}
+        return {
+            "ok": True,
+            "channel": {"id": channel.id, "name": channel.name, "is_member": channel.is_member},
+        }

@@ -53,7 +53,7 @@ class Harness:
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        port = runner.addresses[0][1]
         return cls(sim, runtime, f"http://127.0.0.1:{port}", runner)
 
     async def close(self) -> None:
@@ -63,59 +63,88 @@ class Harness:
 
     # --- requests --------------------------------------------------------------------------
 
-    async def post(self, body: str, content_type: str, *, headers: dict[str, str] | None = None,
-                   secret: str = SECRET) -> httpx.Response:
+    async def post(
+        self, body: str, content_type: str, *, headers: dict[str, str] | None = None, secret: str = SECRET
+    ) -> httpx.Response:
         signed = payloads.signed_headers(secret, body, content_type=content_type)
-        return await self.http.post(f"{self.url}/slack/events", content=body, headers={**signed, **(headers or {})})
+        return await self.http.post(
+            f"{self.url}/slack/events", content=body, headers={**signed, **(headers or {})}
+        )
 
-    async def command(self, text: str, *, user: str = "U0ONCALL", command: str = "/incident",
-                      trigger_id: str | None = None) -> dict[str, Any]:
+    async def command(
+        self, text: str, *, user: str = "U0ONCALL", command: str = "/incident", trigger_id: str | None = None
+    ) -> dict[str, Any]:
         """Send a slash command; returns the ack's JSON (what the user sees privately)."""
-        body = payloads.slash_command(command, text, user=user, response_url=self.sim.response_url(user),
-                                      trigger_id=trigger_id)
+        body = payloads.slash_command(
+            command, text, user=user, response_url=self.sim.response_url(user), trigger_id=trigger_id
+        )
         response = await self.post(body, "application/x-www-form-urlencoded")
         assert response.status_code == 200, response.text
         return dict(response.json()) if response.content else {}
 
-    async def event(self, event: dict[str, Any], *, event_id: str | None = None,
-                    retry_num: int | None = None) -> httpx.Response:
-        headers = {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"} if retry_num else None
-        response = await self.post(payloads.event_callback(event, event_id=event_id), "application/json",
-                                   headers=headers)
+    async def event(
+        self, event: dict[str, Any], *, event_id: str | None = None, retry_num: int | None = None
+    ) -> httpx.Response:
+        headers = (
+            {"X-Slack-Retry-Num": str(retry_num), "X-Slack-Retry-Reason": "http_timeout"}
+            if retry_num
+            else None
+        )
+        response = await self.post(
+            payloads.event_callback(event, event_id=event_id), "application/json", headers=headers
+        )
         assert response.status_code == 200, response.text
         return response
 
-    async def say_in_thread(self, number: int, text: str, *, user: str = "U0ONCALL",
-                            mention: bool = False) -> dict[str, Any]:
+    async def say_in_thread(
+        self, number: int, text: str, *, user: str = "U0ONCALL", mention: bool = False
+    ) -> dict[str, Any]:
         """A person writes in the incident's thread; Slack sends `message` (and `app_mention`)."""
         channel, thread_ts = await self.card_ref(number)
         if mention:
             text = f"<@{BOT_USER}> {text}"
         msg = self.sim.post_human(channel, user, text, thread_ts)
-        await self.event(payloads.message_event(channel=channel, user=user, text=text, ts=msg["ts"],
-                                                thread_ts=thread_ts))
+        await self.event(
+            payloads.message_event(channel=channel, user=user, text=text, ts=msg["ts"], thread_ts=thread_ts)
+        )
         if mention:
-            await self.event(payloads.app_mention_event(channel=channel, user=user, text=text, ts=msg["ts"],
-                                                        thread_ts=thread_ts))
+            await self.event(
+                payloads.app_mention_event(
+                    channel=channel, user=user, text=text, ts=msg["ts"], thread_ts=thread_ts
+                )
+            )
         await self.settle()
         return msg
 
-    async def press(self, number: int, action_id: str, *, user: str = "U0ONCALL",
-                    trigger_id: str | None = None, card: dict[str, Any] | None = None) -> httpx.Response:
+    async def press(
+        self,
+        number: int,
+        action_id: str,
+        *,
+        user: str = "U0ONCALL",
+        trigger_id: str | None = None,
+        card: dict[str, Any] | None = None,
+    ) -> httpx.Response:
         """Press a button on the incident's card as it is now in Slack (or as ``card`` showed it)."""
         channel, ts = await self.card_ref(number)
         blocks = (card or self.card(number))["blocks"]
         for block in blocks:
             for element in block.get("elements", []):
                 if isinstance(element, dict) and element.get("action_id") == action_id:
-                    body = payloads.block_action(action=element, block_id=block["block_id"], user=user,
-                                                 channel=channel, message_ts=ts,
-                                                 response_url=self.sim.response_url(user), trigger_id=trigger_id)
+                    body = payloads.block_action(
+                        action=element,
+                        block_id=block["block_id"],
+                        user=user,
+                        channel=channel,
+                        message_ts=ts,
+                        response_url=self.sim.response_url(user),
+                        trigger_id=trigger_id,
+                    )
                     return await self.post(body, "application/x-www-form-urlencoded")
         raise AssertionError(f"no button {action_id} on the card of INC-{number}")
 
     async def settle(self) -> None:
-        assert await self.runtime.outbox.wait_idle(timeout=15), "outbox did not drain"
+        assert await self.runtime.outbox.wait_idle(within=15), "outbox did not drain"
 
     # --- what Slack now shows --------------------------------------------------------------
 
@@ -140,7 +169,9 @@ class Harness:
         return []
 
     def private_replies(self, user: str = "U0ONCALL") -> list[str]:
-        return [str(c.params.get("text")) for c in self.sim.of("response_url") if c.params.get("name") == user]
+        return [
+            str(c.params.get("text")) for c in self.sim.of("response_url") if c.params.get("name") == user
+        ]
 
     def ephemerals(self) -> list[str]:
         return [str(c.params.get("text")) for c in self.sim.of("chat.postEphemeral")]

@@ -27,9 +27,16 @@ async def test_declare_posts_card_in_runbook_template_and_links_the_declarer(bot
     assert posts[0].params["channel"] == "C0INCIDENT"  # '#engineering-incidents' resolved to its ID
     card = bot.card(1)
     text = card["text"]
-    for line in ("🚨 INCIDENT: checkout broken (INC-1)", "Severity: P1", "Status: Investigating",
-                 "Impact: Unknown", "ETA: Unknown", "Commander: <@U0ONCALL>", "Updates: No updates yet",
-                 "Last updated: "):
+    for line in (
+        "🚨 INCIDENT: checkout broken (INC-1)",
+        "Severity: P1",
+        "Status: Investigating",
+        "Impact: Unknown",
+        "ETA: Unknown",
+        "Commander: <@U0ONCALL>",
+        "Updates: No updates yet",
+        "Last updated: ",
+    ):
         assert line in text
     labels = [e["text"]["text"] for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert labels == ["Identified", "Monitoring", "Resolved", "Take command"]
@@ -58,7 +65,9 @@ async def test_status_transitions_edit_the_card_and_tell_the_thread(bot: Harness
     await bot.settle()
     card = bot.card(1)
     assert "Status: Resolved" in card["text"]
-    resolved = [c for c in bot.sim.of("chat.postMessage") if "resolved *INC-1* after" in c.params.get("text", "")]
+    resolved = [
+        c for c in bot.sim.of("chat.postMessage") if "resolved *INC-1* after" in c.params.get("text", "")
+    ]
     assert len(resolved) == 1 and str(resolved[0].params["reply_broadcast"]).lower() in ("1", "true")
     async with bot.runtime.store.transaction() as tx:
         inc = await repo.get_incident(tx, 1)
@@ -140,7 +149,9 @@ async def test_p1_mentions_oncall_group(store_url: str) -> None:
         ("show", "needs an incident"),
     ],
 )
-async def test_bad_input_gets_private_message_and_changes_nothing(bot: Harness, text: str, expected: str) -> None:
+async def test_bad_input_gets_private_message_and_changes_nothing(
+    bot: Harness, text: str, expected: str
+) -> None:
     await declare(bot)
     calls_before = len(bot.sim.calls)
     reply = await bot.command(text)
@@ -168,9 +179,20 @@ async def test_changing_resolved_incident_is_refused(bot: Harness) -> None:
 
 async def test_help_lists_every_command_with_example(bot: Harness) -> None:
     reply = await bot.command("help")
-    for form in ("open <P0|P1|P2|P3>", "update <INC-n>", "note <INC-n>", "severity <INC-n>", "commander <INC-n>",
-                 "impact <INC-n>", "eta <INC-n>", "resolve <INC-n>", "reopen <INC-n>", "list [open|all]",
-                 "show <INC-n>", "e.g. `/incident open P1 checkout broken`"):
+    for form in (
+        "open <P0|P1|P2|P3>",
+        "update <INC-n>",
+        "note <INC-n>",
+        "severity <INC-n>",
+        "commander <INC-n>",
+        "impact <INC-n>",
+        "eta <INC-n>",
+        "resolve <INC-n>",
+        "reopen <INC-n>",
+        "list [open|all]",
+        "show <INC-n>",
+        "e.g. `/incident open P1 checkout broken`",
+    ):
         assert form in reply["text"]
     assert await bot.command("") == reply
 
@@ -248,7 +270,9 @@ async def test_thread_mention_redelivered_acts_once(bot: Harness) -> None:
     channel, thread_ts = await bot.card_ref(1)
     from bot import slack_payloads as p
 
-    event = p.app_mention_event(channel=channel, user="U0ONCALL", text=msg["text"], ts=msg["ts"], thread_ts=thread_ts)
+    event = p.app_mention_event(
+        channel=channel, user="U0ONCALL", text=msg["text"], ts=msg["ts"], thread_ts=thread_ts
+    )
     await bot.event(event, event_id="EvSAME1")
     await bot.event(event, event_id="EvSAME1", retry_num=1)
     await bot.event(event, event_id="EvSAME1", retry_num=2)
@@ -274,15 +298,30 @@ async def test_every_human_message_joins_the_timeline_with_edits_and_deletions(b
     from bot import slack_payloads as p
 
     # Redelivery of the same message is recorded once.
-    await bot.event(p.message_event(channel=channel, user="U0DANA", text=first["text"], ts=first["ts"],
-                                    thread_ts=thread_ts), retry_num=1)
-    await bot.event(p.message_changed_event(channel=channel, ts=first["ts"], thread_ts=thread_ts, user="U0DANA",
-                                            text="checking Stripe dashboard: webhooks failing"))
-    await bot.event(p.message_deleted_event(channel=channel, ts=second["ts"], thread_ts=thread_ts, user="U0ALEX"))
+    await bot.event(
+        p.message_event(
+            channel=channel, user="U0DANA", text=first["text"], ts=first["ts"], thread_ts=thread_ts
+        ),
+        retry_num=1,
+    )
+    await bot.event(
+        p.message_changed_event(
+            channel=channel,
+            ts=first["ts"],
+            thread_ts=thread_ts,
+            user="U0DANA",
+            text="checking Stripe dashboard: webhooks failing",
+        )
+    )
+    await bot.event(
+        p.message_deleted_event(channel=channel, ts=second["ts"], thread_ts=thread_ts, user="U0ALEX")
+    )
     async with bot.runtime.store.transaction() as tx:
         events = [e for e in await repo.timeline(tx, 1) if e.kind == "message"]
     assert [(e.actor, e.text) for e in events] == [
-        ("U0DANA", "checking Stripe dashboard: webhooks failing"), ("U0ALEX", "typo message")]
+        ("U0DANA", "checking Stripe dashboard: webhooks failing"),
+        ("U0ALEX", "typo message"),
+    ]
     assert events[0].edited_at is not None and events[1].deleted_at is not None
     shown = await bot.command("show INC-1")
     assert "(edited)" in shown["text"] and "(deleted)" in shown["text"]

@@ -45,7 +45,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if status is None:
             raise UsageError("That button is from an old card.", "/incident help")
         await incidents.change(
-            deps, actor=body["user"]["id"], cmd=commands.Transition(number, status), key=_key(body),
+            deps,
+            actor=body["user"]["id"],
+            cmd=commands.Transition(number, status),
+            key=_key(body),
             expected_version=version,
         )
         await ack()
@@ -56,8 +59,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         number, version, _ = parse_button(action.get("value", ""))
         await incidents.change(
-            deps, actor=body["user"]["id"], cmd=commands.SetCommander(number, body["user"]["id"]),
-            key=_key(body), expected_version=version,
+            deps,
+            actor=body["user"]["id"],
+            cmd=commands.SetCommander(number, body["user"]["id"]),
+            key=_key(body),
+            expected_version=version,
         )
         await ack()
 

@@ -24,7 +24,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def incident_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         cmd = commands.parse_command(command.get("text") or "")
         reply = await incidents.run(
-            deps, cmd, actor=command["user_id"], key=_command_key(command), response_url=command.get("response_url")
+            deps,
+            cmd,
+            actor=command["user_id"],
+            key=_command_key(command),
+            response_url=command.get("response_url"),
         )
         await ack(response_type="ephemeral", **reply.as_kwargs())
 

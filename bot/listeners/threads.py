@@ -26,7 +26,9 @@ def mentioned_command(text: str, bot_user_id: str | None) -> str | None:
     return None
 
 
-async def _run_mention(deps: Deps, event: dict[str, Any], bot_user_id: str | None, client: AsyncWebClient) -> None:
+async def _run_mention(
+    deps: Deps, event: dict[str, Any], bot_user_id: str | None, client: AsyncWebClient
+) -> None:
     text = mentioned_command(event.get("text") or "", bot_user_id)
     thread_ts = event.get("thread_ts")
     if text is None or not event.get("user"):
@@ -36,13 +38,17 @@ async def _run_mention(deps: Deps, event: dict[str, Any], bot_user_id: str | Non
         inc = await incidents.incident_for_thread(deps, channel=event["channel"], thread_ts=thread_ts)
     if inc is None:
         await client.chat_postEphemeral(
-            channel=event["channel"], user=event["user"], thread_ts=thread_ts,
+            channel=event["channel"],
+            user=event["user"],
+            thread_ts=thread_ts,
             text="Mention me in an incident card's thread to change that incident, or use `/incident help`.",
         )
         return
     cmd = commands.parse_thread_command(text, inc.number)
     # Keyed on the message, so a redelivered app_mention changes nothing twice.
-    reply = await incidents.run(deps, cmd, actor=event["user"], key=f"mention:{event['channel']}:{event['ts']}")
+    reply = await incidents.run(
+        deps, cmd, actor=event["user"], key=f"mention:{event['channel']}:{event['ts']}"
+    )
     if isinstance(cmd, commands.Show | commands.Help):
         await client.chat_postEphemeral(
             channel=event["channel"], user=event["user"], thread_ts=thread_ts, **reply.as_kwargs()
@@ -57,7 +63,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
         event = kwargs.get("event") or {}
         if event.get("user") and event.get("channel"):
             await client.chat_postEphemeral(
-                channel=event["channel"], user=event["user"], text=text,
+                channel=event["channel"],
+                user=event["user"],
+                text=text,
                 thread_ts=event.get("thread_ts") or event.get("ts"),
             )
 
@@ -69,7 +77,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
             msg = event.get("message") or {}
             if msg.get("thread_ts") and msg.get("thread_ts") != msg.get("ts"):
                 await incidents.edit_message(
-                    deps, channel=channel, thread_ts=msg["thread_ts"], ts=msg["ts"], text=msg.get("text") or ""
+                    deps,
+                    channel=channel,
+                    thread_ts=msg["thread_ts"],
+                    ts=msg["ts"],
+                    text=msg.get("text") or "",
                 )
             return
         if subtype == "message_deleted":
@@ -86,7 +98,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return
         # A mention also arrives as `app_mention`; only that one acts, so it takes effect once.
         await incidents.record_message(
-            deps, channel=channel, thread_ts=thread_ts, ts=event["ts"], actor=event["user"],
+            deps,
+            channel=channel,
+            thread_ts=thread_ts,
+            ts=event["ts"],
+            actor=event["user"],
             text=event.get("text") or "",
         )
 

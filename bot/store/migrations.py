@@ -53,7 +53,8 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 deleted_at DOUBLE PRECISION
             )""",
             """CREATE INDEX timeline_incident ON timeline (incident, id)""",
-            """CREATE UNIQUE INDEX timeline_message ON timeline (incident, slack_ts) WHERE slack_ts IS NOT NULL""",
+            """CREATE UNIQUE INDEX timeline_message ON timeline (incident, slack_ts)
+                WHERE slack_ts IS NOT NULL""",
             """CREATE TABLE deliveries (key TEXT PRIMARY KEY, received_at DOUBLE PRECISION NOT NULL)""",
             """CREATE TABLE outbox (
                 id {id},

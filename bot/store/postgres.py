@@ -66,8 +66,12 @@ class PostgresStore:
             max_size=self._max_size,
             timeout=self._timeout,
             open=False,
-            kwargs={"autocommit": True, "row_factory": dict_row, "prepare_threshold": None,
-                    "connect_timeout": max(1, int(self._timeout))},
+            kwargs={
+                "autocommit": True,
+                "row_factory": dict_row,
+                "prepare_threshold": None,
+                "connect_timeout": max(1, int(self._timeout)),
+            },
             reconnect_timeout=0,
         )
         await self._pool.open(wait=False)

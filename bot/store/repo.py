@@ -45,9 +45,21 @@ async def update_incident(tx: Tx, inc: Incident) -> None:
 def _incident_params(inc: Incident) -> tuple[Any, ...]:
     times = inc.status_times
     return (
-        inc.number, inc.title, inc.severity.value, inc.status.value, inc.scenario, inc.commander,
-        inc.declared_by, inc.impact, inc.eta, inc.latest_update, inc.card_channel, inc.card_ts,
-        inc.version, inc.created_at, inc.updated_at,
+        inc.number,
+        inc.title,
+        inc.severity.value,
+        inc.status.value,
+        inc.scenario,
+        inc.commander,
+        inc.declared_by,
+        inc.impact,
+        inc.eta,
+        inc.latest_update,
+        inc.card_channel,
+        inc.card_ts,
+        inc.version,
+        inc.created_at,
+        inc.updated_at,
         *(times.get(s.value) for s in Status),
     )
 
@@ -55,12 +67,22 @@ def _incident_params(inc: Incident) -> tuple[Any, ...]:
 def _incident(row: Row) -> Incident:
     times = {s: float(row[col]) for s, col in _STATUS_COLUMNS.items() if row[col] is not None}
     return Incident(
-        number=int(row["number"]), title=row["title"], severity=Severity(row["severity"]),
-        status=Status(row["status"]), scenario=row["scenario"], commander=row["commander"],
-        declared_by=row["declared_by"], impact=row["impact"], eta=row["eta"],
-        latest_update=row["latest_update"], card_channel=row["card_channel"], card_ts=row["card_ts"],
-        version=int(row["version"]), created_at=float(row["created_at"]),
-        updated_at=float(row["updated_at"]), status_times=times,
+        number=int(row["number"]),
+        title=row["title"],
+        severity=Severity(row["severity"]),
+        status=Status(row["status"]),
+        scenario=row["scenario"],
+        commander=row["commander"],
+        declared_by=row["declared_by"],
+        impact=row["impact"],
+        eta=row["eta"],
+        latest_update=row["latest_update"],
+        card_channel=row["card_channel"],
+        card_ts=row["card_ts"],
+        version=int(row["version"]),
+        created_at=float(row["created_at"]),
+        updated_at=float(row["updated_at"]),
+        status_times=times,
     )
 
 
@@ -82,7 +104,9 @@ async def list_incidents(tx: Tx, *, include_resolved: bool, limit: int = 50) -> 
 
 
 async def set_card(tx: Tx, number: int, channel: str, ts: str) -> None:
-    await tx.execute("UPDATE incidents SET card_channel = ?, card_ts = ? WHERE number = ?", (channel, ts, number))
+    await tx.execute(
+        "UPDATE incidents SET card_channel = ?, card_ts = ? WHERE number = ?", (channel, ts, number)
+    )
 
 
 # --- timeline --------------------------------------------------------------------------------
@@ -137,8 +161,13 @@ async def timeline(tx: Tx, incident: int) -> list[TimelineEvent]:
     )
     return [
         TimelineEvent(
-            id=int(r["id"]), incident=int(r["incident"]), kind=r["kind"], actor=r["actor"], text=r["text"],
-            created_at=float(r["created_at"]), slack_ts=r["slack_ts"],
+            id=int(r["id"]),
+            incident=int(r["incident"]),
+            kind=r["kind"],
+            actor=r["actor"],
+            text=r["text"],
+            created_at=float(r["created_at"]),
+            slack_ts=r["slack_ts"],
             edited_at=None if r["edited_at"] is None else float(r["edited_at"]),
             deleted_at=None if r["deleted_at"] is None else float(r["deleted_at"]),
         )
@@ -196,8 +225,13 @@ async def enqueue(
 
 def _item(row: Row) -> OutboxItem:
     return OutboxItem(
-        id=int(row["id"]), lane=row["lane"], kind=row["kind"], payload=json.loads(row["payload"]),
-        attempts=int(row["attempts"]), next_attempt_at=float(row["next_attempt_at"]), state=row["state"],
+        id=int(row["id"]),
+        lane=row["lane"],
+        kind=row["kind"],
+        payload=json.loads(row["payload"]),
+        attempts=int(row["attempts"]),
+        next_attempt_at=float(row["next_attempt_at"]),
+        state=row["state"],
         coalesce_key=row["coalesce_key"],
     )
 
@@ -223,7 +257,8 @@ async def mark_item(
         )
     else:
         await tx.execute(
-            "UPDATE outbox SET state = ?, sent_at = ?, last_error = ? WHERE id = ?", (state, at, error, item_id)
+            "UPDATE outbox SET state = ?, sent_at = ?, last_error = ? WHERE id = ?",
+            (state, at, error, item_id),
         )
 
 

@@ -1,0 +1,254 @@
+"""One contract, two stores: every test here runs on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.domain import Incident, Severity, Status
+from bot.errors import StoreUnavailable
+from bot.store import Store, open_store, repo
+from bot.store.migrations import MIGRATIONS
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[Store]:
+    s = open_store(store_url)
+    await s.migrate()
+    try:
+        yield s
+    finally:
+        await s.close()
+
+
+def incident(number: int, **kw: object) -> Incident:
+    now = time.time()
+    base = dict(
+        number=number,
+        title="checkout broken",
+        severity=Severity.P1,
+        status=Status.INVESTIGATING,
+        commander="U1",
+        declared_by="U1",
+        created_at=now,
+        updated_at=now,
+        status_times={"investigating": now},
+    )
+    base.update(kw)
+    return Incident(**base)  # type: ignore[arg-type]
+
+
+async def test_migrate_is_idempotent_and_reports_state(store: Store) -> None:
+    assert await store.migrate() == []
+    assert (await store.ping()).endswith("ok")
+
+
+async def test_incident_round_trip(store: Store) -> None:
+    async with store.transaction() as tx:
+        n = await repo.next_incident_number(tx)
+        inc = incident(
+            n,
+            impact="all payments",
+            eta="1h",
+            scenario="checkout",
+            status_times={"investigating": 1.0, "identified": 2.0},
+        )
+        await repo.insert_incident(tx, inc)
+    async with store.transaction() as tx:
+        got = await repo.get_incident(tx, n, for_update=True)
+    assert got == inc
+
+
+async def test_numbers_are_sequential(store: Store) -> None:
+    numbers = []
+    for _ in range(3):
+        async with store.transaction() as tx:
+            numbers.append(await repo.next_incident_number(tx))
+    assert numbers == [1, 2, 3]
+
+
+async def test_concurrent_numbering_never_duplicates(store: Store) -> None:
+    async def one() -> int:
+        async with store.transaction() as tx:
+            n = await repo.next_incident_number(tx)
+            await repo.insert_incident(tx, incident(n))
+            return n
+
+    numbers = await asyncio.gather(*(one() for _ in range(20)))
+    assert sorted(numbers) == list(range(1, 21))
+
+
+async def test_rollback_leaves_nothing(store: Store) -> None:
+    with pytest.raises(RuntimeError):
+        async with store.transaction() as tx:
+            n = await repo.next_incident_number(tx)
+            await repo.insert_incident(tx, incident(n))
+            await repo.enqueue(tx, lane="inc:1", kind="post", payload={}, at=0)
+            raise RuntimeError("boom")
+    async with store.transaction() as tx:
+        assert await repo.list_incidents(tx, include_resolved=True) == []
+        assert await repo.outbox_counts(tx) == {}
+        assert await repo.next_incident_number(tx) == 1
+
+
+async def test_list_open_and_all(store: Store) -> None:
+    async with store.transaction() as tx:
+        await repo.insert_incident(tx, incident(1))
+        await repo.insert_incident(tx, incident(2, status=Status.RESOLVED))
+        assert [i.number for i in await repo.list_incidents(tx, include_resolved=False)] == [1]
+        assert [i.number for i in await repo.list_incidents(tx, include_resolved=True)] == [2, 1]
+
+
+async def test_card_lookup(store: Store) -> None:
+    async with store.transaction() as tx:
+        await repo.insert_incident(tx, incident(1))
+        await repo.set_card(tx, 1, "C1", "123.456")
+        found = await repo.incident_by_card(tx, "C1", "123.456")
+        assert found is not None and found.number == 1
+        assert await repo.incident_by_card(tx, "C1", "999.0") is None
+
+
+async def test_timeline_messages_once_edits_and_deletes(store: Store) -> None:
+    async with store.transaction() as tx:
+        await repo.insert_incident(tx, incident(1))
+        assert await repo.add_event(tx, incident=1, kind="note", actor="U1", text="a", at=1.0)
+        assert await repo.add_event(
+            tx, incident=1, kind="message", actor="U2", text="b", at=2.0, slack_ts="2.0"
+        )
+        assert not await repo.add_event(
+            tx, incident=1, kind="message", actor="U2", text="b", at=2.0, slack_ts="2.0"
+        )
+        assert await repo.edit_message_event(tx, incident=1, slack_ts="2.0", text="b2", at=3.0)
+        assert await repo.delete_message_event(tx, incident=1, slack_ts="2.0", at=4.0)
+        assert not await repo.delete_message_event(tx, incident=1, slack_ts="2.0", at=5.0)
+        events = await repo.timeline(tx, 1)
+    assert [(e.kind, e.text) for e in events] == [("note", "a"), ("message", "b2")]
+    assert events[1].edited_at == 3.0 and events[1].deleted_at == 4.0
+
+
+async def test_delivery_claimed_once(store: Store) -> None:
+    async with store.transaction() as tx:
+        assert await repo.claim_delivery(tx, "Ev1", 1.0)
+        assert not await repo.claim_delivery(tx, "Ev1", 2.0)
+        assert await repo.forget_deliveries(tx, before=1.5) == 1
+        assert await repo.claim_delivery(tx, "Ev1", 3.0)
+
+
+async def test_concurrent_claims_one_winner(store: Store) -> None:
+    async def claim() -> bool:
+        async with store.transaction() as tx:
+            return await repo.claim_delivery(tx, "EvSame", time.time())
+
+    assert sorted(await asyncio.gather(*(claim() for _ in range(10)))) == [False] * 9 + [True]
+
+
+async def test_outbox_lanes_order_and_coalescing(store: Store) -> None:
+    async with store.transaction() as tx:
+        a1 = await repo.enqueue(tx, lane="inc:1", kind="post", payload={"n": 1}, at=0)
+        await repo.enqueue(tx, lane="inc:1", kind="update", payload={"v": 1}, at=0, coalesce_key="card:1")
+        await repo.enqueue(tx, lane="inc:1", kind="update", payload={"v": 2}, at=0, coalesce_key="card:1")
+        b1 = await repo.enqueue(tx, lane="inc:2", kind="post", payload={"n": 2}, at=0)
+        heads = await repo.lane_heads(tx)
+        assert [h.id for h in heads] == [a1, b1]
+        await repo.mark_item(tx, a1, state="sent", at=1.0)
+        heads = await repo.lane_heads(tx)
+        assert [(h.lane, h.payload) for h in heads] == [("inc:1", {"v": 2}), ("inc:2", {"n": 2})]
+        assert (await repo.outbox_counts(tx)) == {"sent": 1, "superseded": 1, "pending": 2}
+
+
+async def test_outbox_retry_and_in_doubt(store: Store) -> None:
+    async with store.transaction() as tx:
+        item = await repo.enqueue(tx, lane="x", kind="post", payload={}, at=0)
+        await repo.mark_item(tx, item, state="pending", at=1.0, error="HTTP 500", retry_at=9.0)
+        head = (await repo.lane_heads(tx))[0]
+        assert head.attempts == 1 and head.next_attempt_at == 9.0
+        assert await repo.next_due(tx) == 9.0
+        await repo.mark_item(tx, item, state="sending", at=2.0)
+        assert await repo.reset_in_doubt(tx) == 1
+        assert (await repo.lane_heads(tx))[0].state == "pending"
+
+
+async def test_refs_and_values(store: Store) -> None:
+    async with store.transaction() as tx:
+        await repo.save_ref(tx, "card:1", "C1", "1.0")
+        await repo.save_ref(tx, "card:1", "C1", "2.0")
+        assert await repo.get_ref(tx, "card:1") == ("C1", "2.0")
+        assert await repo.get_ref(tx, "card:2") is None
+        await repo.set_value(tx, "k", "a")
+        await repo.set_value(tx, "k", "b")
+        assert await repo.get_value(tx, "k") == "b"
+
+
+async def test_lease_one_holder_until_expiry(store: Store) -> None:
+    async with store.transaction() as tx:
+        assert await repo.take_lease(tx, "outbox", "A", now=100, ttl=10)
+        assert not await repo.take_lease(tx, "outbox", "B", now=105, ttl=10)
+        assert await repo.take_lease(tx, "outbox", "A", now=106, ttl=10)  # renew
+        assert await repo.take_lease(tx, "outbox", "B", now=117, ttl=10)  # A expired
+        await repo.release_lease(tx, "outbox", "B")
+        assert await repo.take_lease(tx, "outbox", "C", now=118, ttl=10)
+
+
+async def test_checklist_state(store: Store) -> None:
+    async with store.transaction() as tx:
+        await repo.insert_incident(tx, incident(1))
+        await repo.set_check(tx, incident=1, item="stripe-status", user="U1", at=1.0)
+        await repo.set_check(tx, incident=1, item="deploys", user="U2", at=1.0)
+        await repo.set_check(tx, incident=1, item="deploys", user=None, at=2.0)
+        assert await repo.checked_items(tx, 1) == {"stripe-status": "U1"}
+
+
+async def test_unreachable_store_raises_store_unavailable() -> None:
+    store = open_store("postgresql://nobody@127.0.0.1:1/none")
+    await store.open()
+    with pytest.raises(StoreUnavailable):
+        async with store.transaction() as tx:
+            await tx.execute("SELECT 1")
+    await store.close()
+
+
+def test_migrations_are_numbered_in_order() -> None:
+    versions = [v for v, _, _ in MIGRATIONS]
+    assert versions == list(range(1, len(versions) + 1))
+
+
+def test_two_migrates_at_once_on_postgres_leave_one_schema(pg_url: str) -> None:
+    env = {"DATABASE_URL": pg_url, "PATH": "/usr/bin:/bin"}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bot", "migrate"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=60) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], outputs
+    said = sorted(out for out, _ in outputs)
+    assert said[0].startswith("opsbot: applied migrations [1, 2]") and "up to date" in said[1], said
+
+    import psycopg
+
+    with psycopg.connect(pg_url) as conn:
+        versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY version")]
+        tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
+    assert versions == [1, 2]
+    assert {
+        "incidents",
+        "timeline",
+        "outbox",
+        "deliveries",
+        "slack_refs",
+        "leases",
+        "kv",
+        "checklist",
+        "counters",
+        "schema_migrations",
+    } <= tables

@@ -1,0 +1,220 @@
+"""The ``opsbot`` command as people run it: real processes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import yaml
+
+from bot import slack_payloads as payloads
+from bot.slack_sim import SlackSim
+
+
+def run(
+    *args: str,
+    env: dict[str, str] | None = None,
+    stdin: str = "",
+    cwd: Path | None = None,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    base = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": os.environ.get("HOME", "/tmp")}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env={**base, **(env or {})},
+        cwd=cwd,
+        timeout=timeout,
+    )
+
+
+def test_console_prints_help_of_both_commands(tmp_path: Path) -> None:
+    result = run("console", stdin="/incident help\n/ops help\n", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "/incident open <P0|P1|P2|P3> <title...>" in result.stdout
+    assert "/ops status [public]" in result.stdout
+    assert (tmp_path / "opsbot.db").exists()  # the embedded SQLite store, in the working directory
+
+
+def test_console_runs_an_incident_end_to_end(tmp_path: Path) -> None:
+    script = (
+        "\n".join(
+            [
+                "/incident open P1 checkout broken",
+                "press 1",
+                "reply INC-1 looking at the Stripe dashboard",
+                "reply INC-1 @opsbot note webhooks are failing",
+                "as dana",
+                "/incident resolve INC-1 fixed",
+                "/incident list all",
+                "quit",
+                "/incident open P2 never reached",
+            ]
+        )
+        + "\n"
+    )
+    result = run("console", stdin=script, cwd=tmp_path, env={"DATABASE_URL": f"sqlite:///{tmp_path}/c.db"})
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert "#engineering-incidents opsbot: :rotating_light: *INCIDENT: checkout broken*" in out
+    assert "[1] Identified" in out
+    assert "Status:* :bulb: Identified" in out
+    assert "↳ opsbot: :memo: @you: webhooks are failing" in out
+    assert "(also sent to the channel)" in out and "@dana resolved *INC-1*" in out
+    assert "never reached" not in out.split("> quit")[1]
+
+
+def test_bad_setting_one_line_exit_2(tmp_path: Path) -> None:
+    result = run("migrate", env={"DATABASE_URL": "mysql://root:hunter2@db/x"}, cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "DATABASE_URL" in lines[0] and "mysql" in lines[0]
+    assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "key"),
+    [
+        ({"PORT": "eighty"}, "PORT"),
+        ({"INCIDENT_CHANNEL": "engineering"}, "INCIDENT_CHANNEL"),
+        ({"OPSBOT_CONFIG": "/nonexistent.yml"}, "OPSBOT_CONFIG"),
+        ({}, "SLACK_BOT_TOKEN"),
+    ],
+)
+def test_serve_refuses_bad_or_missing_settings(tmp_path: Path, env: dict[str, str], key: str) -> None:
+    result = run("serve", env=env, cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert key in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_yaml_config_file_is_read_and_unknown_keys_refused(tmp_path: Path) -> None:
+    (tmp_path / "opsbot.yml").write_text("incident_channel: '#ops'\nprobe_timeout_s: 2\n")
+    from bot.settings import load_settings
+
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        assert load_settings().incident_channel == "#ops"
+        (tmp_path / "opsbot.yml").write_text("incident_chanel: '#ops'\n")
+        result = run("migrate", cwd=tmp_path)
+        assert result.returncode == 2 and "INCIDENT_CHANEL" in result.stderr
+    finally:
+        os.chdir(cwd)
+
+
+def test_example_config_documents_every_setting() -> None:
+    from bot.settings import Settings
+
+    example = yaml.safe_load((Path(__file__).parents[1] / "opsbot.example.yml").read_text())
+    assert set(example) == set(Settings.model_fields)
+    Settings.model_validate({k: v for k, v in example.items() if v is not None})
+
+
+def test_manifest_for_url_and_socket() -> None:
+    http = yaml.safe_load(run("manifest", "--url", "https://ops.example.org/").stdout)
+    assert http["settings"]["event_subscriptions"]["request_url"] == "https://ops.example.org/slack/events"
+    assert http["settings"]["interactivity"]["request_url"] == "https://ops.example.org/slack/events"
+    assert {c["command"] for c in http["features"]["slash_commands"]} == {"/incident", "/ops"}
+    assert all(
+        c["url"] == "https://ops.example.org/slack/events" and c["description"] and c["usage_hint"]
+        for c in http["features"]["slash_commands"]
+    )
+    assert set(http["settings"]["event_subscriptions"]["bot_events"]) == {"message.channels", "app_mention"}
+    assert http["settings"]["interactivity"]["is_enabled"] is True
+    socket_mode = yaml.safe_load(run("manifest", "--socket").stdout)
+    assert socket_mode["settings"]["socket_mode_enabled"] is True
+    assert "request_url" not in socket_mode["settings"]["event_subscriptions"]
+    assert all("url" not in c for c in socket_mode["features"]["slash_commands"])
+
+
+def test_manifest_scopes_are_the_ones_the_bot_uses() -> None:
+    manifest = yaml.safe_load((Path(__file__).parents[1] / "manifest.yml").read_text())
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
+        "commands",
+        "chat:write",
+        "channels:history",
+        "channels:read",
+        "channels:join",
+        "groups:read",
+        "app_mentions:read",
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """`opsbot serve` as a real process; yields its base URL and signing secret."""
+    import asyncio
+    import threading
+
+    loop = asyncio.new_event_loop()
+    sim = loop.run_until_complete(SlackSim().start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    port = _free_port()
+    secret = "serve-test-secret"
+    env = {
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "SLACK_BOT_TOKEN": "xoxb-serve-test",
+        "SLACK_SIGNING_SECRET": secret,
+        "SLACK_API_URL": sim.api_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/serve.db",
+        "PATH": os.environ.get("PATH", ""),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        yield base, secret
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        loop.call_soon_threadsafe(loop.stop)
+
+
+def test_serve_healthz_and_signature_checks(served: tuple[str, str]) -> None:
+    base, secret = served
+    health = httpx.get(f"{base}/healthz")
+    assert health.status_code == 200 and health.json()["store"] == "sqlite ok"
+
+    body = payloads.slash_command("/incident", "help")
+    signed = payloads.signed_headers(secret, body, content_type="application/x-www-form-urlencoded")
+    ok = httpx.post(f"{base}/slack/events", content=body, headers=signed)
+    assert ok.status_code == 200 and "/incident open" in ok.json()["text"]
+
+    unsigned = httpx.post(
+        f"{base}/slack/events", content=body, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
+    assert unsigned.status_code == 401
+    wrong = payloads.signed_headers("not-the-secret", body, content_type="application/x-www-form-urlencoded")
+    assert httpx.post(f"{base}/slack/events", content=body, headers=wrong).status_code == 401
+    stale = payloads.signed_headers(
+        secret, body, timestamp=int(time.time()) - 301, content_type="application/x-www-form-urlencoded"
+    )
+    assert httpx.post(f"{base}/slack/events", content=body, headers=stale).status_code == 401

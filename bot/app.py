@@ -29,6 +29,7 @@ def build_app(deps: Deps, *, client: AsyncWebClient, signing_secret: str) -> Asy
     )
     commands.register(app, deps)
     actions.register(app, deps)
+    actions.register_runbook(app, deps)
     threads.register(app, deps)
 
     @app.error

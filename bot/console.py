@@ -78,7 +78,7 @@ class Console:
             self.say(f"(you are now {self.name(self.user)})")
         else:
             self.say("(not understood; type `help`)")
-        await self.runtime.outbox.wait_idle(within=10)
+        await self.runtime.deps.settle(within=30)
         self.show_new()
         return True
 
@@ -177,6 +177,8 @@ class Console:
                 accessory = block.get("accessory")
                 if accessory and accessory.get("type") == "checkboxes":
                     lines.extend(self._checkboxes(accessory, block, channel=channel, ts=ts))
+                elif accessory and accessory.get("type") == "static_select":
+                    lines.append(self._select(accessory, block, channel=channel, ts=ts))
             elif kind == "divider":
                 lines.append("─" * 40)
             elif kind == "actions":
@@ -186,17 +188,17 @@ class Console:
                         self.buttons.append(Button(channel, ts, block.get("block_id", ""), element))
                         labels.append(f"[{len(self.buttons)}] {element['text']['text']}")
                     elif element.get("type") == "static_select":
-                        for option in element.get("options", []):
-                            chosen = {
-                                **element,
-                                "type": "static_select",
-                                "selected_option": option,
-                                "value": option["value"],
-                            }
-                            self.buttons.append(Button(channel, ts, block.get("block_id", ""), chosen))
-                            labels.append(f"[{len(self.buttons)}] {option['text']['text']}")
+                        labels.append(self._select(element, block, channel=channel, ts=ts))
                 lines.append("  ".join(labels))
         return [self.plain(line) for line in lines]
+
+    def _select(self, element: dict[str, Any], block: dict[str, Any], *, channel: str, ts: str) -> str:
+        labels = []
+        for option in element.get("options", []):
+            chosen = {**element, "selected_option": option}
+            self.buttons.append(Button(channel, ts, block.get("block_id", ""), chosen))
+            labels.append(f"[{len(self.buttons)}] {option['text']['text']}")
+        return "  ".join(labels)
 
     def _checkboxes(
         self, accessory: dict[str, Any], block: dict[str, Any], *, channel: str, ts: str
@@ -205,7 +207,7 @@ class Console:
         lines = []
         for option in accessory.get("options", []):
             mark = "x" if option["value"] in checked else " "
-            element = {**accessory, "value": option["value"], "selected_option": option}
+            element = payloads.toggled(accessory, option["value"])
             self.buttons.append(Button(channel, ts, block.get("block_id", ""), element))
             lines.append(f"  [{mark}] {option['text']['text']}   (press {len(self.buttons)} to toggle)")
         return lines

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -14,6 +16,9 @@ from bot.store import Store
 
 if TYPE_CHECKING:
     from bot.outbox import Outbox
+    from bot.probes.catalog import Catalog
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -22,5 +27,32 @@ class Deps:
     store: Store
     outbox: Outbox
     http: httpx.AsyncClient
+    catalog: Catalog
     clock: Callable[[], float] = time.time
-    extras: dict[str, object] = field(default_factory=dict)
+    tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+
+    def spawn(self, work: Coroutine[Any, Any, Any], *, name: str) -> None:
+        """Run slow work after the ack (diagnostics, reports), keeping a handle so it is not lost."""
+        task = asyncio.create_task(work, name=name)
+        self.tasks.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        self.tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            from bot.replies import report_unexpected
+
+            report_unexpected(task.exception())  # type: ignore[arg-type]
+
+    async def settle(self, within: float = 30.0) -> bool:
+        """Wait for background work and then for the outbox to drain (console, tests)."""
+        deadline = time.monotonic() + within
+        while self.tasks and time.monotonic() < deadline:
+            await asyncio.wait(set(self.tasks), timeout=max(0.01, deadline - time.monotonic()))
+        return await self.outbox.wait_idle(within=max(0.5, deadline - time.monotonic()))
+
+    async def cancel_background(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        if self.tasks:
+            await asyncio.wait(set(self.tasks), timeout=5)

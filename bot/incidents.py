@@ -10,8 +10,10 @@ import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import handlers
 from bot import commands as c
-from bot import outbox, render
+from bot import diagnostics, outbox, render
+from bot.cards import card_ref, lane, owe_card
 from bot.deps import Deps
 from bot.domain import Incident, Status, format_duration, touch, transition
 from bot.errors import NotFound, StaleAction, UsageError
@@ -25,14 +27,6 @@ class Outcome:
     incident: Incident | None
     reply: str
     duplicate: bool = False
-
-
-def card_ref(number: int) -> str:
-    return f"card:{number}"
-
-
-def lane(number: int) -> str:
-    return f"inc:{number}"
 
 
 async def declare(
@@ -202,14 +196,6 @@ async def change(
     return Outcome(result.incident, f"Done: {result.announcement}")
 
 
-async def owe_card(deps: Deps, tx: Tx, inc: Incident) -> None:
-    """Owe Slack an edit of the incident's card showing ``inc`` (coalesced with earlier edits)."""
-    card = render.incident_card(inc, oncall_group=deps.settings.oncall_usergroup)
-    await outbox.update(
-        tx, lane=lane(inc.number), at=deps.clock(), ref=card_ref(inc.number), **card.as_kwargs()
-    )
-
-
 async def list_incidents(deps: Deps, *, include_resolved: bool) -> render.Message:
     async with deps.store.transaction() as tx:
         incidents = await repo.list_incidents(tx, include_resolved=include_resolved)
@@ -277,7 +263,22 @@ async def run(
     if isinstance(cmd, c.Show):
         return await show(deps, number=cmd.number)
     if isinstance(cmd, c.Open):
-        outcome = await declare(deps, actor=actor, cmd=cmd, key=key, response_url=response_url)
+        scenario = handlers.classify(cmd.title, deps.settings.scenario_keywords)
+
+        async def thread(tx: Tx, inc: Incident) -> None:
+            await diagnostics.owe_scenario_thread(deps, tx, inc, scenario)
+
+        outcome = await declare(
+            deps,
+            actor=actor,
+            cmd=cmd,
+            key=key,
+            response_url=response_url,
+            scenario=scenario.key if scenario else None,
+            after_declare=thread,
+        )
+        if outcome.incident is not None:
+            diagnostics.start(deps, outcome.incident.number, scenario or handlers.GENERAL)
         return render.Message(text=outcome.reply)
     outcome = await change(deps, actor=actor, cmd=cmd, key=key)
     return render.Message(text=outcome.reply)

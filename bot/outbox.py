@@ -370,7 +370,11 @@ class Outbox:
             raise Retry(f"{exc.__class__.__name__}: {exc}"[:200]) from exc
 
     async def _respond(self, p: dict[str, Any]) -> None:
-        body = {"response_type": "ephemeral", "replace_original": False, "text": p["text"]}
+        body = {
+            "response_type": p.get("response_type", "ephemeral"),
+            "replace_original": False,
+            "text": p["text"],
+        }
         if p.get("blocks"):
             body["blocks"] = p["blocks"]
         try:

@@ -13,9 +13,11 @@ import httpx
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import diagnostics
 from bot.app import build_app
 from bot.deps import Deps
 from bot.outbox import Outbox
+from bot.probes.catalog import Catalog
 from bot.replies import report_unexpected
 from bot.settings import Settings
 from bot.store import Store, open_store
@@ -35,6 +37,7 @@ class Runtime:
     outbox: Outbox
 
     async def close(self) -> None:
+        await self.deps.cancel_background()
         await self.outbox.stop()
         with contextlib.suppress(Exception):
             await self.deps.http.aclose()
@@ -63,7 +66,9 @@ async def start_runtime(
     store = store or open_store(settings.database_url.get_secret_value())
     await store.migrate()
     http = http or httpx.AsyncClient(timeout=httpx.Timeout(settings.probe_timeout_s))
-    client = AsyncWebClient(token=token, timeout=10, base_url=settings.slack_api_url or AsyncWebClient.BASE_URL)
+    client = AsyncWebClient(
+        token=token, timeout=10, base_url=settings.slack_api_url or AsyncWebClient.BASE_URL
+    )
     outbox = Outbox(
         store,
         client,
@@ -73,8 +78,11 @@ async def start_runtime(
         on_error=report_unexpected,
         **(outbox_options or {}),
     )
-    deps = Deps(settings=settings, store=store, outbox=outbox, http=http, clock=clock)
+    deps = Deps(
+        settings=settings, store=store, outbox=outbox, http=http, catalog=Catalog(settings, http), clock=clock
+    )
     app = build_app(deps, client=client, signing_secret=secret)
     if deliver:
         outbox.start()
+        await diagnostics.resume(deps)
     return Runtime(settings=settings, deps=deps, app=app, client=client, store=store, outbox=outbox)

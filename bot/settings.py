@@ -49,6 +49,8 @@ class Thresholds(BaseModel):
     error_rate_pct: float = 1.0
     failed_charge_warn_pct: float = 5.0
     failed_charge_fail_pct: float = 20.0
+    stripe_undelivered_warn: int = 1
+    stripe_undelivered_fail: int = 10
     error_spike_factor: float = 3.0
     seq_scan_ratio: float = 10.0
 

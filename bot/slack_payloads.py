@@ -182,15 +182,36 @@ def block_action(
         "message": {"type": "message", "ts": message_ts, "user": BOT_USER, "text": ""},
         "state": {"values": {}},
         "response_url": response_url,
-        "actions": [
-            {
-                "action_id": action["action_id"],
-                "block_id": block_id,
-                "text": action.get("text", {"type": "plain_text", "text": ""}),
-                "value": action.get("value", ""),
-                "type": action.get("type", "button"),
-                "action_ts": f"{time.time():.6f}",
-            }
-        ],
+        "actions": [_action(action, block_id)],
     }
     return urlencode({"payload": json.dumps(payload)})
+
+
+def _action(element: dict[str, Any], block_id: str) -> dict[str, Any]:
+    """The ``actions[0]`` Slack sends for a pressed button, a chosen option or toggled checkboxes."""
+    kind = element.get("type", "button")
+    action: dict[str, Any] = {
+        "action_id": element["action_id"],
+        "block_id": block_id,
+        "type": kind,
+        "action_ts": f"{time.time():.6f}",
+    }
+    if kind == "button":
+        action["text"] = element.get("text", {"type": "plain_text", "text": ""})
+        action["value"] = element.get("value", "")
+    elif kind == "static_select":
+        action["selected_option"] = element["selected_option"]
+        action["placeholder"] = element.get("placeholder")
+    elif kind == "checkboxes":
+        action["selected_options"] = element.get("selected_options", [])
+    return action
+
+
+def toggled(checkboxes: dict[str, Any], value: str) -> dict[str, Any]:
+    """The checkboxes element after a person ticks or unticks the option ``value``."""
+    selected = [o for o in checkboxes.get("initial_options", [])]
+    if any(o["value"] == value for o in selected):
+        selected = [o for o in selected if o["value"] != value]
+    else:
+        selected += [o for o in checkboxes.get("options", []) if o["value"] == value]
+    return {**checkboxes, "selected_options": selected}

@@ -1,1 +1,85 @@
-"""Runbook scenarios."""
+"""Runbook scenarios: one module each, all listed here, top to bottom.
+
+``classify(title)`` is a pure function: each scenario's words and phrases score the title, the
+highest score wins, ties go to the scenario listed first. No match: the general checklist and a picker.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+from handlers import auth, checkout, database, error_spike, payments, performance, site_down
+from handlers.scenario import Scenario, Step, steps
+
+# Order settles ties, the more specific scenario first: "slow checkout" is a performance problem,
+# "checkout 500 errors" a checkout one, "500 errors" alone the site being down.
+SCENARIOS: dict[str, Scenario] = {
+    "performance": performance.SCENARIO,
+    "auth": auth.SCENARIO,
+    "payments": payments.SCENARIO,
+    "checkout": checkout.SCENARIO,
+    "database": database.SCENARIO,
+    "site_down": site_down.SCENARIO,
+    "error_spike": error_spike.SCENARIO,
+}
+
+ESCALATE_NOW = (
+    "Site down for > 15 minutes · data breach suspected · cannot resolve within SLA · "
+    "issue affects > 50% of users"
+)
+ESCALATION_PATH = "On-call engineer (#engineering-oncall) → Engineering manager → CTO/VP Engineering"
+
+GENERAL = Scenario(
+    key="general",
+    title="General incident",
+    runbook_section="Contact & Escalation",
+    symptoms="No runbook scenario matched the title",
+    keywords={},
+    investigation=steps(
+        "i",
+        "Confirm the symptoms and who is affected",
+        "Check Sentry for new errors",
+        "Check recent deployments",
+        "Check dependencies' status pages",
+    ),
+    resolution=steps("r", "Pick the matching runbook scenario to get its checklist"),
+    probes=("status_pages", "app", "sentry.spike", "deploys"),
+)
+
+__all__ = ["ESCALATE_NOW", "ESCALATION_PATH", "GENERAL", "SCENARIOS", "Scenario", "Step", "classify", "get"]
+
+_WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+
+
+def _tokens(text: str) -> list[str]:
+    return _WORD.findall(text.lower().replace("’", "'"))
+
+
+def _contains(tokens: Sequence[str], phrase: Sequence[str]) -> bool:
+    n = len(phrase)
+    return any(list(tokens[i : i + n]) == list(phrase) for i in range(len(tokens) - n + 1))
+
+
+def score(title: str, scenario: Scenario, extra: Sequence[str] = ()) -> int:
+    tokens = _tokens(title)
+    keywords = dict(scenario.keywords)
+    keywords.update({word.lower(): 3 for word in extra})
+    return sum(weight for phrase, weight in keywords.items() if _contains(tokens, _tokens(phrase)))
+
+
+def classify(title: str, extra_keywords: Mapping[str, Sequence[str]] | None = None) -> Scenario | None:
+    """The runbook scenario a title belongs to, or None when nothing matches."""
+    extra = extra_keywords or {}
+    best: Scenario | None = None
+    best_score = 0
+    for key, scenario in SCENARIOS.items():
+        points = score(title, scenario, extra.get(key, ()))
+        if points > best_score:
+            best, best_score = scenario, points
+    return best
+
+
+def get(key: str | None) -> Scenario:
+    """A scenario by key; the general one for None or an unknown key."""
+    return SCENARIOS.get(key or "", GENERAL)

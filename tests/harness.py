@@ -144,7 +144,7 @@ class Harness:
         raise AssertionError(f"no button {action_id} on the card of INC-{number}")
 
     async def settle(self) -> None:
-        assert await self.runtime.outbox.wait_idle(within=15), "outbox did not drain"
+        assert await self.runtime.deps.settle(within=30), "outbox did not drain"
 
     # --- what Slack now shows --------------------------------------------------------------
 

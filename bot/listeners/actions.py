@@ -7,7 +7,7 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot import commands, incidents, render
+from bot import commands, diagnostics, incidents, render, report
 from bot.deps import Deps
 from bot.domain import Status
 from bot.errors import UsageError
@@ -69,3 +69,41 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
     app.action(re.compile(f"^{render.ACTION_STATUS}_"))(status_button)
     app.action(render.ACTION_TAKE_COMMAND)(take_command)
+
+
+def register_runbook(app: AsyncApp, deps: Deps) -> None:
+    """Checklist checkboxes and the scenario picker in an incident's thread."""
+
+    @guarded(_reply_error)
+    async def checklist(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        parts = str(action.get("block_id", "")).split(":")
+        if len(parts) != 3 or not parts[1].isdigit():
+            raise UsageError("That checklist is from an old message.")
+        selected = {o["value"] for o in action.get("selected_options") or []}
+        await diagnostics.toggle_checklist(
+            deps,
+            number=int(parts[1]),
+            section=parts[2],
+            selected=selected,
+            actor=body["user"]["id"],
+            key=_key(body),
+        )
+        await ack()
+
+    @guarded(_reply_error)
+    async def pick_scenario(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
+    ) -> None:
+        value = str((action.get("selected_option") or {}).get("value", ""))
+        number, _, key = value.partition(":")
+        if not number.isdigit():
+            raise UsageError("That picker is from an old message.")
+        await diagnostics.choose_scenario(
+            deps, number=int(number), scenario_key=key, actor=body["user"]["id"], key=_key(body)
+        )
+        await ack()
+
+    app.action(report.ACTION_CHECKLIST)(checklist)
+    app.action(report.ACTION_SCENARIO)(pick_scenario)

@@ -36,7 +36,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
     @guarded(_reply_error)
     async def ops_command(ack: AsyncAck, command: dict[str, Any]) -> None:
-        reply = await ops.run(deps, ops.parse_ops_command(command.get("text") or ""))
+        cmd = ops.parse_ops_command(command.get("text") or "")
+        reply = await ops.run(deps, cmd, response_url=command.get("response_url"))
         await ack(response_type=reply.response_type, **reply.message.as_kwargs())
 
     app.command("/ops")(ops_command)

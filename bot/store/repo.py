@@ -341,3 +341,8 @@ async def checked_items(tx: Tx, incident: int) -> dict[str, str]:
         "SELECT item, checked_by FROM checklist WHERE incident = ? AND checked_by IS NOT NULL", (incident,)
     )
     return {r["item"]: r["checked_by"] for r in rows}
+
+
+async def values_with_prefix(tx: Tx, prefix: str) -> list[tuple[str, str]]:
+    rows = await tx.fetchall("SELECT key, value FROM kv WHERE key LIKE ? ORDER BY key", (prefix + "%",))
+    return [(r["key"], r["value"]) for r in rows]

@@ -1,0 +1,33 @@
+"""What a runbook scenario is: how titles route to it, its checklist, the probes it runs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    text: str  # at most 75 characters: a Slack checkbox label
+
+
+@dataclass(frozen=True)
+class Scenario:
+    key: str
+    title: str
+    symptoms: str
+    keywords: dict[str, int]  # word or phrase -> weight (3 strong, 2 medium, 1 weak)
+    investigation: tuple[Step, ...]
+    resolution: tuple[Step, ...]
+    probes: tuple[str, ...]
+    escalate_if: str | None = None
+    prevention: str | None = None
+    runbook_section: str = ""
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def steps(self) -> tuple[Step, ...]:
+        return self.investigation + self.resolution
+
+
+def steps(prefix: str, *texts: str) -> tuple[Step, ...]:
+    return tuple(Step(f"{prefix}{i}", text) for i, text in enumerate(texts, 1))

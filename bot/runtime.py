@@ -39,8 +39,9 @@ class Runtime:
     async def close(self) -> None:
         await self.deps.cancel_background()
         await self.outbox.stop()
-        with contextlib.suppress(Exception):
-            await self.deps.http.aclose()
+        for client in (self.deps.http, self.outbox.http):
+            with contextlib.suppress(Exception):
+                await client.aclose()
         await self.store.close()
 
 
@@ -72,7 +73,7 @@ async def start_runtime(
     outbox = Outbox(
         store,
         client,
-        http=http,
+        http=httpx.AsyncClient(timeout=10.0),  # Slack's response_urls; probes have their own client
         incident_channel=settings.incident_channel,
         clock=clock,
         on_error=report_unexpected,

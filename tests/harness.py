@@ -16,13 +16,14 @@ from bot.settings import Settings
 from bot.slack_sim import BOT_USER, SlackSim
 from bot.store import repo
 from bot.web import build_web_app
+from tests.fakes.services import FakeWeb, probe_settings
 from tests.fakes.slack_spec import check_call
 
 SECRET = "test-signing-secret-0123456789"
 TOKEN = "xoxb-test-not-a-real-token"
 
 
-def test_settings(database_url: str, api_url: str, **extra: Any) -> Settings:
+def make_settings(database_url: str, api_url: str, **extra: Any) -> Settings:
     return Settings(
         slack_bot_token=SecretStr(TOKEN),
         slack_signing_secret=SecretStr(SECRET),
@@ -35,26 +36,40 @@ def test_settings(database_url: str, api_url: str, **extra: Any) -> Settings:
 class Harness:
     """Signed requests in through HTTP; what the bot said to Slack, out of the stand-in."""
 
-    def __init__(self, sim: SlackSim, runtime: Runtime, url: str, runner: web.AppRunner) -> None:
+    def __init__(
+        self, sim: SlackSim, runtime: Runtime, url: str, runner: web.AppRunner, fake_web: FakeWeb
+    ) -> None:
         self.sim = sim
+        self.web = fake_web
         self.runtime = runtime
         self.url = url
         self.runner = runner
         self.http = httpx.AsyncClient(timeout=10)
 
     @classmethod
-    async def start(cls, database_url: str, *, sim: SlackSim | None = None, **extra: Any) -> Harness:
+    async def start(
+        cls,
+        database_url: str,
+        *,
+        sim: SlackSim | None = None,
+        fake_web: FakeWeb | None = None,
+        stripe_url: str | None = None,
+        **extra: Any,
+    ) -> Harness:
         sim = sim or await SlackSim(validator=check_call).start()
-        settings = test_settings(database_url, sim.api_url, **extra)
+        fake_web = fake_web or FakeWeb()
+        settings = make_settings(database_url, sim.api_url, **{**probe_settings(stripe_url), **extra})
         runtime = await start_runtime(
-            settings, outbox_options={"poll_interval": 0.05, "backoff_base": 0.01, "backoff_max": 0.2}
+            settings,
+            http=fake_web.client(),
+            outbox_options={"poll_interval": 0.05, "backoff_base": 0.01, "backoff_max": 0.2},
         )
         runner = web.AppRunner(build_web_app(runtime.app, runtime.store), access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
         port = runner.addresses[0][1]
-        return cls(sim, runtime, f"http://127.0.0.1:{port}", runner)
+        return cls(sim, runtime, f"http://127.0.0.1:{port}", runner, fake_web)
 
     async def close(self) -> None:
         await self.http.aclose()

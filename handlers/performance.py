@@ -22,7 +22,7 @@ SCENARIO = Scenario(
         "high load": 2,
         "cpu": 2,
         "memory": 1,
-        "takes forever": 2,
+        "takes forever": 2, "take forever": 2, "forever to load": 3,
         "timing out": 1,
         "timeouts": 1,
         "slow queries": 3,

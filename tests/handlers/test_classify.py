@@ -75,7 +75,9 @@ def test_at_least_forty_phrasings() -> None:
     assert {e for _, e in PHRASINGS} == set(handlers.SCENARIOS)
 
 
-@pytest.mark.parametrize("title", ["typo on the about page", "weird thing", "", "🔥🔥🔥", "marketing banner wrong"])
+@pytest.mark.parametrize(
+    "title", ["typo on the about page", "weird thing", "", "🔥🔥🔥", "marketing banner wrong"]
+)
 def test_no_match_is_none(title: str) -> None:
     assert handlers.classify(title) is None
 
@@ -93,8 +95,15 @@ def test_config_adds_keywords() -> None:
 
 
 def test_registry_is_explicit_and_complete() -> None:
-    assert list(handlers.SCENARIOS) == ["performance", "auth", "payments", "checkout", "database", "site_down",
-                                        "error_spike"]
+    assert list(handlers.SCENARIOS) == [
+        "performance",
+        "auth",
+        "payments",
+        "checkout",
+        "database",
+        "site_down",
+        "error_spike",
+    ]
     for key, scenario in handlers.SCENARIOS.items():
         assert scenario.key == key
         assert scenario.investigation and scenario.resolution and scenario.probes

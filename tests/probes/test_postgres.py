@@ -17,10 +17,14 @@ from bot.settings import Settings, SqlCheck, Thresholds
 @pytest.fixture
 async def target(pg_url: str) -> pg.Target:
     async with await psycopg.AsyncConnection.connect(pg_url, autocommit=True) as conn:
-        await conn.execute("CREATE TABLE orders (id serial PRIMARY KEY, consumer_id int, status text,"
-                           " created_at timestamptz DEFAULT now())")
-        await conn.execute("INSERT INTO orders (consumer_id, status) SELECT g % 100, CASE WHEN g % 50 = 0"
-                           " THEN 'failed' ELSE 'paid' END FROM generate_series(1, 5000) g")
+        await conn.execute(
+            "CREATE TABLE orders (id serial PRIMARY KEY, consumer_id int, status text,"
+            " created_at timestamptz DEFAULT now())"
+        )
+        await conn.execute(
+            "INSERT INTO orders (consumer_id, status) SELECT g % 100, CASE WHEN g % 50 = 0"
+            " THEN 'failed' ELSE 'paid' END FROM generate_series(1, 5000) g"
+        )
         await conn.execute("ANALYZE orders")
     return pg.Target(pg_url, timeout_s=3)
 
@@ -34,7 +38,9 @@ async def sessions(pg_url: str) -> AsyncIterator[list[psycopg.AsyncConnection[ob
         await conn.close()
 
 
-async def open_session(pg_url: str, sessions: list[psycopg.AsyncConnection[object]]) -> psycopg.AsyncConnection[object]:
+async def open_session(
+    pg_url: str, sessions: list[psycopg.AsyncConnection[object]]
+) -> psycopg.AsyncConnection[object]:
     conn = await psycopg.AsyncConnection.connect(pg_url, autocommit=True)
     sessions.append(conn)
     return conn
@@ -45,13 +51,19 @@ async def test_connections_against_max(target: pg.Target) -> None:
     assert result.state is State.OK and result.figure is not None and "/200 (" in result.figure
     result = await pg.connections(target, Thresholds(db_connections_warn_pct=0.1, db_connections_fail_pct=90))
     assert result.state is State.WARN and result.threshold == "warn at 0.1%, fail at 90%"
-    result = await pg.connections(target, Thresholds(db_connections_warn_pct=0.1, db_connections_fail_pct=0.2))
+    result = await pg.connections(
+        target, Thresholds(db_connections_warn_pct=0.1, db_connections_fail_pct=0.2)
+    )
     assert result.state is State.FAIL
 
 
-async def test_long_running_query_is_found_with_literals_redacted(target: pg.Target, pg_url: str, sessions: list) -> None:
+async def test_long_running_query_is_found_with_literals_redacted(
+    target: pg.Target, pg_url: str, sessions: list
+) -> None:
     conn = await open_session(pg_url, sessions)
-    sleeper = asyncio.create_task(conn.execute("SELECT pg_sleep(30), 'card 4242424242424242' AS secret, 12345"))
+    sleeper = asyncio.create_task(
+        conn.execute("SELECT pg_sleep(30), 'card 4242424242424242' AS secret, 12345")
+    )
     await asyncio.sleep(1.2)
     result = await pg.long_queries(target, Thresholds(), minutes=0.01)
     assert result.state is State.WARN and result.figure == "1"
@@ -111,21 +123,36 @@ async def test_table_sizes_index_hints_cache(target: pg.Target, pg_url: str) -> 
 
 
 async def test_named_sql_check_runbook_failed_orders(target: pg.Target) -> None:
-    check = SqlCheck(name="failed orders (1h)", warn=1, fail=200,
-                     sql="SELECT count(*) FROM orders WHERE created_at > NOW() - INTERVAL '1 hour'"
-                         " AND status = 'failed'")
+    check = SqlCheck(
+        name="failed orders (1h)",
+        warn=1,
+        fail=200,
+        sql="SELECT count(*) FROM orders WHERE created_at > NOW() - INTERVAL '1 hour' AND status = 'failed'",
+    )
     result = await pg.sql_check(target, check)
-    assert result.state is State.WARN and result.figure == "100" and result.threshold == "warn at 1, fail at 200"
+    assert (
+        result.state is State.WARN and result.figure == "100" and result.threshold == "warn at 1, fail at 200"
+    )
 
 
 async def test_sessions_are_read_only_and_time_limited(target: pg.Target) -> None:
     write = SqlCheck(name="sneaky write", sql="DELETE FROM orders RETURNING 1")
     slow = SqlCheck(name="too slow", sql="SELECT 1 FROM pg_sleep(10)")
     fast_target = pg.Target(target.url, timeout_s=0.5)
-    results = {r.name: r for r in await gather(
-        [_probe("sneaky write", pg.sql_check, target, write), _probe("too slow", pg.sql_check, fast_target, slow)],
-        within=5)}
-    assert results["sneaky write"].state is State.UNKNOWN and "ReadOnlySqlTransaction" in results["sneaky write"].summary
+    results = {
+        r.name: r
+        for r in await gather(
+            [
+                _probe("sneaky write", pg.sql_check, target, write),
+                _probe("too slow", pg.sql_check, fast_target, slow),
+            ],
+            within=5,
+        )
+    }
+    assert (
+        results["sneaky write"].state is State.UNKNOWN
+        and "ReadOnlySqlTransaction" in results["sneaky write"].summary
+    )
     assert results["too slow"].state is State.UNKNOWN and "QueryCanceled" in results["too slow"].summary
     rows = await target.rows("SELECT count(*) AS n FROM orders")
     assert rows[0]["n"] == 5000
@@ -143,8 +170,10 @@ async def test_unreachable_database_is_unknown() -> None:
 
 def redact_cases() -> list[tuple[str, str]]:
     return [
-        ("SELECT * FROM users WHERE email = 'a@b.c' AND id = 42",
-         "SELECT * FROM users WHERE email = '…' AND id = N"),
+        (
+            "SELECT * FROM users WHERE email = 'a@b.c' AND id = 42",
+            "SELECT * FROM users WHERE email = '…' AND id = N",
+        ),
         ("UPDATE t SET note = 'it''s fine' WHERE x = $$secret$$", "UPDATE t SET note = '…' WHERE x = '…'"),
         ("SELECT $1, col2 FROM t3", "SELECT $1, col2 FROM t3"),
     ]

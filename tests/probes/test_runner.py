@@ -63,9 +63,23 @@ async def test_results_stream_in_as_each_finishes() -> None:
 
 
 async def test_worst_and_sorting() -> None:
-    results = await gather([probe("a"), probe("b", state=State.WARN), probe("c", state=State.FAIL),
-                            probe("d", state=State.NOT_CONFIGURED), probe("e", error=OSError())], within=1)
-    assert [r.state for r in results] == [State.FAIL, State.WARN, State.UNKNOWN, State.OK, State.NOT_CONFIGURED]
+    results = await gather(
+        [
+            probe("a"),
+            probe("b", state=State.WARN),
+            probe("c", state=State.FAIL),
+            probe("d", state=State.NOT_CONFIGURED),
+            probe("e", error=OSError()),
+        ],
+        within=1,
+    )
+    assert [r.state for r in results] == [
+        State.FAIL,
+        State.WARN,
+        State.UNKNOWN,
+        State.OK,
+        State.NOT_CONFIGURED,
+    ]
     assert worst(results) is State.FAIL
     assert worst([r for r in results if r.state in (State.OK, State.UNKNOWN)]) is State.UNKNOWN
     assert worst([r for r in results if r.state is State.NOT_CONFIGURED]) is State.OK

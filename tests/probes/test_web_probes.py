@@ -5,11 +5,17 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from bot.probes import State
-from bot.probes import github, sentry, statuspage
+from bot.probes import State, github, sentry, statuspage
 from bot.probes import http as app
 from bot.settings import Thresholds
-from tests.fakes.services import FakeWeb, reference, sentry_issue, slack_current, statuspage_summary, stripe_current
+from tests.fakes.services import (
+    FakeWeb,
+    reference,
+    sentry_issue,
+    slack_current,
+    statuspage_summary,
+    stripe_current,
+)
 
 
 @pytest.fixture
@@ -25,11 +31,16 @@ async def test_statuspage_operational_from_reference_payload(fake: FakeWeb) -> N
     assert str(fake.requests[0].url) == "https://supabasestatus.test/api/v2/summary.json"
 
 
-@pytest.mark.parametrize(("indicator", "state"), [("minor", State.WARN), ("major", State.FAIL),
-                                                  ("critical", State.FAIL), ("maintenance", State.WARN)])
+@pytest.mark.parametrize(
+    ("indicator", "state"),
+    [("minor", State.WARN), ("major", State.FAIL), ("critical", State.FAIL), ("maintenance", State.WARN)],
+)
 async def test_statuspage_indicators(fake: FakeWeb, indicator: str, state: State) -> None:
-    fake.set("githubstatus.test", "/api/v2/summary.json",
-             statuspage_summary(indicator, {"Actions": "major_outage", "API": "operational"}))
+    fake.set(
+        "githubstatus.test",
+        "/api/v2/summary.json",
+        statuspage_summary(indicator, {"Actions": "major_outage", "API": "operational"}),
+    )
     async with fake.client() as http:
         result = await statuspage.statuspage(http, "GitHub", "https://githubstatus.test")
     assert result.state is state
@@ -59,7 +70,9 @@ async def test_reference_status_json_shape_is_what_statuspages_serve() -> None:
     assert reference("statuspage", "status_none.json")["status"]["indicator"] == "none"
 
 
-@pytest.mark.parametrize(("overall", "state"), [("up", State.OK), ("degraded", State.WARN), ("down", State.FAIL)])
+@pytest.mark.parametrize(
+    ("overall", "state"), [("up", State.OK), ("degraded", State.WARN), ("down", State.FAIL)]
+)
 async def test_stripe_status_own_format(fake: FakeWeb, overall: str, state: State) -> None:
     fake.set("stripestatus.test", "/current", stripe_current(overall, webhooks=overall))
     async with fake.client() as http:
@@ -78,11 +91,26 @@ async def test_stripe_statuspage_path_is_not_trusted(fake: FakeWeb) -> None:
     assert result.state is State.UNKNOWN and as_statuspage.state is State.UNKNOWN
 
 
-@pytest.mark.parametrize(("status", "state"), [("ok", State.OK), ("active", State.WARN), ("broken", State.FAIL)])
+@pytest.mark.parametrize(
+    ("status", "state"), [("ok", State.OK), ("active", State.WARN), ("broken", State.FAIL)]
+)
 async def test_slack_status(fake: FakeWeb, status: str, state: State) -> None:
-    incidents = [{"id": 1, "title": "Messages delayed", "type": "incident", "status": "active",
-                  "url": "https://slack-status.com/1", "services": ["Messaging"], "notes": []}]
-    fake.set("slackstatus.test", "/api/v2.0.0/current", slack_current(status, incidents if status != "ok" else None))
+    incidents = [
+        {
+            "id": 1,
+            "title": "Messages delayed",
+            "type": "incident",
+            "status": "active",
+            "url": "https://slack-status.com/1",
+            "services": ["Messaging"],
+            "notes": [],
+        }
+    ]
+    fake.set(
+        "slackstatus.test",
+        "/api/v2.0.0/current",
+        slack_current(status, incidents if status != "ok" else None),
+    )
     async with fake.client() as http:
         result = await statuspage.slack_status(http, "Slack", "https://slackstatus.test")
     assert result.state is state
@@ -92,8 +120,12 @@ async def test_slack_status(fake: FakeWeb, status: str, state: State) -> None:
 
 @pytest.mark.parametrize(
     ("status", "delay", "state", "summary"),
-    [(200, 0, State.OK, "up"), (503, 0, State.FAIL, "server error 503"), (404, 0, State.WARN, "client error 404"),
-     (200, 0.3, State.WARN, "slower than the P95 target")],
+    [
+        (200, 0, State.OK, "up"),
+        (503, 0, State.FAIL, "server error 503"),
+        (404, 0, State.WARN, "client error 404"),
+        (200, 0.3, State.WARN, "slower than the P95 target"),
+    ],
 )
 async def test_app_endpoint(fake: FakeWeb, status: int, delay: float, state: State, summary: str) -> None:
     fake.set("shop.test", "/", "ok", status=status, delay=delay, content_type="text/html")
@@ -105,11 +137,15 @@ async def test_app_endpoint(fake: FakeWeb, status: int, delay: float, state: Sta
 
 
 def sentry_api(http: httpx.AsyncClient) -> sentry.SentryApi:
-    return sentry.SentryApi(http, api_url="https://sentry.test/api/0/", token="sntrys_x", org="shop", project="web")
+    return sentry.SentryApi(
+        http, api_url="https://sentry.test/api/0/", token="sntrys_x", org="shop", project="web"
+    )
 
 
 async def test_sentry_new_issues(fake: FakeWeb) -> None:
-    fake.set("sentry.test", "/api/0/projects/shop/web/issues/", [sentry_issue(1), sentry_issue(2, level="warning")])
+    fake.set(
+        "sentry.test", "/api/0/projects/shop/web/issues/", [sentry_issue(1), sentry_issue(2, level="warning")]
+    )
     async with fake.client() as http:
         result = await sentry.new_issues(sentry_api(http))
     assert result.state is State.WARN and result.summary == "2 new unresolved (1 error/fatal)"
@@ -136,7 +172,9 @@ async def test_sentry_refused_token_is_unknown(fake: FakeWeb) -> None:
 
 async def test_github_recent_commits(fake: FakeWeb) -> None:
     async with fake.client() as http:
-        result = await github.recent_commits(http, api_url="https://github.test", repo="shop/web", token="ghp_x")
+        result = await github.recent_commits(
+            http, api_url="https://github.test", repo="shop/web", token="ghp_x"
+        )
     assert result.state is State.OK and len(result.details) == 5
     assert result.details[0].startswith("0000000 Change 0 (10m 00s ago, Dana)")
     assert fake.requests[0].headers["Authorization"] == "Bearer ghp_x"

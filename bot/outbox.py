@@ -30,6 +30,7 @@ from bot.store import Store, Tx, repo
 log = logging.getLogger(__name__)
 
 LEASE = "outbox"
+METADATA_EVENT = "opsbot_outbox"
 
 # Errors that no retry will fix: the item is marked failed and reported.
 PERMANENT = {
@@ -263,13 +264,22 @@ class Outbox:
             channel, thread_ts = target
         else:
             channel = await self._channel(p["channel"])
-        kwargs: dict[str, Any] = {"channel": channel, "text": p["text"], "blocks": p.get("blocks")}
+        # Each post carries its outbox id, so a retry after a timeout or a crash can tell whether the
+        # earlier attempt reached Slack and never posts the same message twice.
+        metadata = {"event_type": METADATA_EVENT, "event_payload": {"outbox_id": item.id}}
+        kwargs: dict[str, Any] = {
+            "channel": channel,
+            "text": p["text"],
+            "blocks": p.get("blocks"),
+            "metadata": metadata,
+        }
         if thread_ts:
             kwargs["thread_ts"] = thread_ts
             if p.get("broadcast"):
                 kwargs["reply_broadcast"] = True
+        earlier = await self._already_posted(item, channel, thread_ts) if item.in_doubt else None
         try:
-            response = await self._call("chat_postMessage", **kwargs)
+            response = earlier or await self._call("chat_postMessage", **kwargs)
         except Retry as exc:
             if str(exc) in NOT_IN_CHANNEL and not thread_ts:
                 await self._join_or_ask(item, channel, p)
@@ -293,6 +303,34 @@ class Outbox:
                 await respond(tx, url=p["notify_url"], at=self.clock(), text=text)
 
         return follow_up
+
+    async def _already_posted(
+        self, item: repo.OutboxItem, channel: str, thread_ts: str | None
+    ) -> dict[str, Any] | None:
+        """The message an earlier attempt of ``item`` posted, if Slack has it."""
+        oldest = f"{max(0.0, item.created_at - 300):.6f}"
+        if thread_ts:
+            page = await self._call(
+                "conversations_replies",
+                channel=channel,
+                ts=thread_ts,
+                oldest=oldest,
+                include_all_metadata=True,
+                limit=200,
+            )
+        else:
+            page = await self._call(
+                "conversations_history", channel=channel, oldest=oldest, include_all_metadata=True, limit=200
+            )
+        for message in page.get("messages") or []:
+            meta = message.get("metadata") or {}
+            if (
+                meta.get("event_type") == METADATA_EVENT
+                and (meta.get("event_payload") or {}).get("outbox_id") == item.id
+            ):
+                log.info("outbox: item %d had reached Slack before; not posting it again", item.id)
+                return {"ts": message["ts"], "channel": channel}
+        return None
 
     async def _join_or_ask(self, item: repo.OutboxItem, channel: str, p: dict[str, Any]) -> None:
         try:

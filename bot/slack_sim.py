@@ -253,6 +253,9 @@ class SlackSim:
         }
         if thread_ts:
             msg["thread_ts"] = thread_ts
+        metadata = p.get("metadata")
+        if metadata:
+            msg["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
         self.messages[channel.id][ts] = msg
         return {"ok": True, "channel": channel.id, "ts": ts, "message": msg}
 
@@ -315,3 +318,28 @@ class SlackSim:
             "ok": True,
             "channel": {"id": channel.id, "name": channel.name, "is_member": channel.is_member},
         }
+
+    def _history(
+        self, channel_id: str, p: dict[str, Any], keep: Callable[[dict[str, Any]], bool]
+    ) -> dict[str, Any]:
+        oldest = float(p.get("oldest") or 0)
+        with_meta = str(p.get("include_all_metadata", "")).lower() in ("1", "true")
+        found = [
+            m for m in self.messages.get(channel_id, {}).values() if float(m["ts"]) >= oldest and keep(m)
+        ]
+        found.sort(key=lambda m: float(m["ts"]))
+        shown = [m if with_meta else {k: v for k, v in m.items() if k != "metadata"} for m in found]
+        return {"ok": True, "messages": shown[: int(p.get("limit") or 100)], "has_more": False}
+
+    def _m_conversations_history(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(p)
+        if channel is None:
+            return {"ok": False, "error": "channel_not_found"}
+        return self._history(channel.id, p, lambda m: not m.get("thread_ts") or m["thread_ts"] == m["ts"])
+
+    def _m_conversations_replies(self, p: dict[str, Any]) -> dict[str, Any]:
+        channel = self._channel(p)
+        thread = str(p.get("ts", ""))
+        if channel is None or thread not in self.messages.get(channel.id, {}):
+            return {"ok": False, "error": "thread_not_found"}
+        return self._history(channel.id, p, lambda m: m["ts"] == thread or m.get("thread_ts") == thread)

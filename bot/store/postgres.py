@@ -48,7 +48,7 @@ class PostgresStore:
 
     dialect = "postgres"
 
-    def __init__(self, url: str, *, max_size: int = 10, timeout: float = 3.0) -> None:
+    def __init__(self, url: str, *, max_size: int = 10, timeout: float = 2.0) -> None:
         if url.startswith("postgres://"):
             url = "postgresql://" + url.removeprefix("postgres://")
         self._url = url

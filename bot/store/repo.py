@@ -203,6 +203,8 @@ class OutboxItem:
     next_attempt_at: float
     state: str
     coalesce_key: str | None = None
+    created_at: float = 0.0
+    in_doubt: bool = False  # an earlier attempt may have reached Slack
 
 
 async def enqueue(
@@ -232,6 +234,8 @@ def _item(row: Row) -> OutboxItem:
         attempts=int(row["attempts"]),
         next_attempt_at=float(row["next_attempt_at"]),
         state=row["state"],
+        created_at=float(row["created_at"]),
+        in_doubt=int(row["attempts"]) > 0 or bool(row["last_error"]),
         coalesce_key=row["coalesce_key"],
     )
 
@@ -263,8 +267,10 @@ async def mark_item(
 
 
 async def reset_in_doubt(tx: Tx) -> int:
-    """Items a crashed deliverer left mid-send go back to pending."""
-    return await tx.execute("UPDATE outbox SET state = 'pending' WHERE state = 'sending'")
+    """Items a crashed deliverer left mid-send go back to pending, marked as possibly sent."""
+    return await tx.execute(
+        "UPDATE outbox SET state = 'pending', last_error = 'in doubt after a restart' WHERE state = 'sending'"
+    )
 
 
 async def outbox_counts(tx: Tx) -> dict[str, int]:

@@ -12,7 +12,7 @@ SLACK = REFERENCE / "slack"
 
 # Parameters Slack added after the published spec was last changed (its README lists the gaps), and
 # team_id, which the per-request clients Bolt builds attach to every call (for org-wide installs).
-NEWER_PARAMS = {"metadata", "markdown_text", "team_id"}
+NEWER_PARAMS = {"metadata", "markdown_text", "include_all_metadata", "team_id"}
 
 
 def reference_dir() -> Path:

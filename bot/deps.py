@@ -29,6 +29,7 @@ class Deps:
     http: httpx.AsyncClient
     catalog: Catalog
     clock: Callable[[], float] = time.time
+    redact: Callable[[str], str] = str  # removes secrets from what people type, before it is stored
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
     def spawn(self, work: Coroutine[Any, Any, Any], *, name: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
 import handlers
 from bot import commands as c
@@ -224,7 +225,13 @@ async def record_message(
         inc = await repo.incident_by_card(tx, channel, thread_ts)
         if inc is not None:
             await repo.add_event(
-                tx, incident=inc.number, kind="message", actor=actor, text=text, at=_ts(ts), slack_ts=ts
+                tx,
+                incident=inc.number,
+                kind="message",
+                actor=actor,
+                text=deps.redact(text),
+                at=_ts(ts),
+                slack_ts=ts,
             )
     return inc
 
@@ -233,7 +240,7 @@ async def edit_message(deps: Deps, *, channel: str, thread_ts: str, ts: str, tex
     async with deps.store.transaction() as tx:
         inc = await repo.incident_by_card(tx, channel, thread_ts)
         return inc is not None and await repo.edit_message_event(
-            tx, incident=inc.number, slack_ts=ts, text=text, at=deps.clock()
+            tx, incident=inc.number, slack_ts=ts, text=deps.redact(text), at=deps.clock()
         )
 
 
@@ -243,6 +250,16 @@ async def delete_message(deps: Deps, *, channel: str, thread_ts: str, ts: str) -
         return inc is not None and await repo.delete_message_event(
             tx, incident=inc.number, slack_ts=ts, at=deps.clock()
         )
+
+
+def scrub(cmd: c.Command, redact: Callable[[str], str]) -> c.Command:
+    """The command with any secret someone pasted into its text replaced, before it is stored or shown."""
+    changes = {
+        name: redact(value)
+        for name in ("title", "message", "text")
+        if isinstance(value := getattr(cmd, name, None), str)
+    }
+    return cast(c.Command, dataclasses.replace(cast(Any, cmd), **changes)) if changes else cmd
 
 
 def _ts(ts: str) -> float:
@@ -256,6 +273,7 @@ async def run(
     deps: Deps, cmd: c.Command, *, actor: str, key: str, response_url: str | None = None
 ) -> render.Message:
     """Carry out one parsed ``/incident`` command (or thread mention); returns the private reply."""
+    cmd = scrub(cmd, deps.redact)
     if isinstance(cmd, c.Help):
         return render.Message(text=c.help_text())
     if isinstance(cmd, c.ListIncidents):

@@ -108,7 +108,6 @@ def setup_sentry(dsn: str | None, redactor: Redactor, *, transport: Any = None) 
     ]
     options: dict[str, Any] = {
         "dsn": dsn,
-        "send_default_pii": False,
         "event_scrubber": EventScrubber(denylist=denylist, recursive=True),
         "before_send": before_send_for(redactor),
         "before_breadcrumb": lambda crumb, hint: redactor.scrub(crumb),

@@ -21,8 +21,7 @@ def error_reference() -> str:
 def report_unexpected(exc: BaseException) -> str:
     """Log and send to Sentry an error nobody expected; returns the reference the user can quote."""
     ref = error_reference()
-    log.error("unexpected error (ref %s)", ref, exc_info=exc)
-    try:
+    try:  # Sentry first, with the reference; the log line below is then deduplicated by sentry-sdk
         import sentry_sdk
 
         with sentry_sdk.new_scope() as scope:
@@ -30,6 +29,7 @@ def report_unexpected(exc: BaseException) -> str:
             sentry_sdk.capture_exception(exc)
     except Exception:  # reporting must never make things worse
         log.debug("sentry capture failed", exc_info=True)
+    log.error("unexpected error (ref %s)", ref, exc_info=exc)
     return ref
 
 

@@ -16,6 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot import diagnostics
 from bot.app import build_app
 from bot.deps import Deps
+from bot.logs import Redactor
 from bot.outbox import Outbox
 from bot.probes.catalog import Catalog
 from bot.replies import report_unexpected
@@ -80,7 +81,13 @@ async def start_runtime(
         **(outbox_options or {}),
     )
     deps = Deps(
-        settings=settings, store=store, outbox=outbox, http=http, catalog=Catalog(settings, http), clock=clock
+        settings=settings,
+        store=store,
+        outbox=outbox,
+        http=http,
+        catalog=Catalog(settings, http),
+        clock=clock,
+        redact=Redactor(settings.secrets()),
     )
     app = build_app(deps, client=client, signing_secret=secret)
     if deliver:

@@ -28,7 +28,11 @@ def build_web_app(app: AsyncApp, store: Store) -> web.Application:
         except (StoreUnavailable, OSError) as exc:
             body = {"ok": False, "store": f"unreachable: {exc.__class__.__name__}"}
             return web.Response(status=503, text=json.dumps(body), content_type="application/json")
-        body = {"ok": True, "store": state, "outbox_pending": counts.get("pending", 0) + counts.get("sending", 0)}
+        body = {
+            "ok": True,
+            "store": state,
+            "outbox_pending": counts.get("pending", 0) + counts.get("sending", 0),
+        }
         return web.Response(status=200, text=json.dumps(body), content_type="application/json")
 
     web_app = web.Application()

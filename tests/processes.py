@@ -63,16 +63,28 @@ class Served:
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = tmp / f"serve-{self.port}.log"
         self.env = {
-            "PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"),
-            "PORT": str(self.port), "HOST": "127.0.0.1", "SLACK_BOT_TOKEN": "xoxb-process-test-token",
-            "SLACK_SIGNING_SECRET": SECRET, "SLACK_API_URL": sim.api_url, "DATABASE_URL": database_url,
-            "STATUS_PAGES": "[]", "PROBE_TIMEOUT_S": "1", "LOG_LEVEL": "INFO", **env,
+            "PATH": os.environ.get("PATH", ""),
+            "HOME": os.environ.get("HOME", "/tmp"),
+            "PORT": str(self.port),
+            "HOST": "127.0.0.1",
+            "SLACK_BOT_TOKEN": "xoxb-process-test-token",
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": sim.api_url,
+            "DATABASE_URL": database_url,
+            "STATUS_PAGES": "[]",
+            "PROBE_TIMEOUT_S": "1",
+            "LOG_LEVEL": "INFO",
+            **env,
         }
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> Served:
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=self.env,
-                                     stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bot", "serve"],
+            env=self.env,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
@@ -105,10 +117,18 @@ class Served:
         headers = payloads.signed_headers(SECRET, body, content_type=content_type)
         return httpx.post(f"{self.base}/slack/events", content=body, headers=headers, timeout=10)
 
-    def command(self, text: str, *, sim: SlackSim, user: str = "U0ONCALL", trigger_id: str | None = None,
-                command: str = "/incident") -> httpx.Response:
-        body = payloads.slash_command(command, text, user=user, response_url=sim.response_url(user),
-                                      trigger_id=trigger_id)
+    def command(
+        self,
+        text: str,
+        *,
+        sim: SlackSim,
+        user: str = "U0ONCALL",
+        trigger_id: str | None = None,
+        command: str = "/incident",
+    ) -> httpx.Response:
+        body = payloads.slash_command(
+            command, text, user=user, response_url=sim.response_url(user), trigger_id=trigger_id
+        )
         return self.post(body, "application/x-www-form-urlencoded")
 
     def wait_drained(self, within: float = 30) -> None:

@@ -26,8 +26,11 @@ def slack() -> Iterator[ThreadedSim]:
 
 
 def cards(sim: SlackSim) -> list[dict]:
-    return [m for m in sim.messages["C0INCIDENT"].values()
-            if any(str(b.get("block_id", "")).startswith("incident_card:") for b in m.get("blocks") or [])]
+    return [
+        m
+        for m in sim.messages["C0INCIDENT"].values()
+        if any(str(b.get("block_id", "")).startswith("incident_card:") for b in m.get("blocks") or [])
+    ]
 
 
 def thread_of(sim: SlackSim, card: dict) -> list[str]:
@@ -77,10 +80,14 @@ def test_two_instances_share_one_postgres(pg_url: str, slack: ThreadedSim, tmp_p
         numbers = sorted(int(c["text"].split("(INC-")[1].split(")")[0]) for c in posted)
         assert numbers == list(range(1, 22))  # 20 + the one delivered three times, no gaps, no duplicates
         (first_card,) = [c for c in posted if "(INC-1)" in c["text"]]
-        msg = slack.run(lambda: slack.sim.post_human("C0INCIDENT", "U0DANA", "<@U0OPSBOT> note from both",
-                                                     first_card["ts"]))
-        event = payloads.app_mention_event(channel="C0INCIDENT", user="U0DANA", text=msg["text"], ts=msg["ts"],
-                                           thread_ts=first_card["ts"])
+        msg = slack.run(
+            lambda: slack.sim.post_human(
+                "C0INCIDENT", "U0DANA", "<@U0OPSBOT> note from both", first_card["ts"]
+            )
+        )
+        event = payloads.app_mention_event(
+            channel="C0INCIDENT", user="U0DANA", text=msg["text"], ts=msg["ts"], thread_ts=first_card["ts"]
+        )
         body = payloads.event_callback(event, event_id="EvShared1")
         for served in (a, b, a):
             assert served.post(body, "application/json").status_code == 200

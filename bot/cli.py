@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import logging
 import secrets
 import signal
@@ -100,10 +101,15 @@ async def _serve(settings: Settings) -> int:
     from bot.web import build_web_app
 
     runtime = await start_runtime(settings)
-    runner = web.AppRunner(build_web_app(runtime.app, runtime.store), access_log=None)
+    runner = web.AppRunner(
+        build_web_app(runtime.app, runtime.store, runtime.outbox.foreground), access_log=None
+    )
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)
     await site.start()
+    # What start-up built lives as long as the process: keep it out of the collector's way, so a
+    # full collection does not stall an ack.
+    gc.freeze()
     log.info("opsbot ready: listening on http://%s:%d/slack/events", settings.host, settings.port)
     try:
         await _until_signalled()

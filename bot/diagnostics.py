@@ -75,7 +75,7 @@ async def run(deps: Deps, number: int, scenario: Scenario) -> list[Result]:
             await outbox.update(tx, lane=lane, at=deps.clock(), ref=diag, **message.as_kwargs())
             if not left:
                 await repo.set_value(tx, diag, json.dumps({"scenario": scenario.key, "done": True}))
-                await repo.add_event(
+                await repo.append_event(
                     tx,
                     incident=number,
                     kind="diagnostics",
@@ -117,12 +117,12 @@ async def toggle_checklist(
         for step in steps:
             if step.key in selected and step.key not in checked:
                 await repo.set_check(tx, incident=number, item=step.key, user=actor, at=now)
-                await repo.add_event(
+                await repo.append_event(
                     tx, incident=number, kind="checklist", actor=actor, text=f"checked: {step.text}", at=now
                 )
             elif step.key not in selected and step.key in checked:
                 await repo.set_check(tx, incident=number, item=step.key, user=None, at=now)
-                await repo.add_event(
+                await repo.append_event(
                     tx, incident=number, kind="checklist", actor=actor, text=f"unchecked: {step.text}", at=now
                 )
         checked = await repo.checked_items(tx, number)
@@ -148,7 +148,7 @@ async def choose_scenario(deps: Deps, *, number: int, scenario_key: str, actor: 
             return
         changed = touch(inc, now=now, scenario=scenario.key)
         await repo.update_incident(tx, changed)
-        await repo.add_event(
+        await repo.append_event(
             tx, incident=number, kind="scenario", actor=actor, text=f"scenario: {scenario.title}", at=now
         )
         await owe_card(deps, tx, changed)

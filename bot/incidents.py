@@ -14,7 +14,7 @@ from typing import Any, cast
 import handlers
 from bot import commands as c
 from bot import diagnostics, outbox, render
-from bot.cards import card_ref, lane, owe_card
+from bot.cards import CARD, card_ref, lane, owe_card
 from bot.deps import Deps
 from bot.domain import Incident, Status, format_duration, touch, transition
 from bot.errors import NotFound, StaleAction, UsageError
@@ -59,7 +59,7 @@ async def declare(
             status_times={Status.INVESTIGATING.value: now},
         )
         await repo.insert_incident(tx, inc)
-        await repo.add_event(
+        await repo.append_event(
             tx,
             incident=number,
             kind="declared",
@@ -67,7 +67,6 @@ async def declare(
             text=f"declared {inc.severity.value}: {inc.title}",
             at=now,
         )
-        card = render.incident_card(inc, oncall_group=deps.settings.oncall_usergroup)
         notify = {"notify_url": response_url, "notify_text": render.card_link(inc, "{permalink}")}
         await outbox.post(
             tx,
@@ -76,7 +75,7 @@ async def declare(
             channel=deps.settings.incident_channel,
             ref=card_ref(number),
             incident=number,
-            **card.as_kwargs(),
+            render=CARD,
             **(notify if response_url else {}),
         )
         if after_declare is not None:
@@ -181,7 +180,7 @@ async def change(
             )
         result = apply_change(inc, cmd, actor=actor, now=now)
         await repo.update_incident(tx, result.incident)
-        await repo.add_event(
+        await repo.append_event(
             tx, incident=inc.number, kind=result.kind, actor=actor, text=result.summary, at=now
         )
         await owe_card(deps, tx, result.incident)

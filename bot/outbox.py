@@ -17,7 +17,8 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -25,11 +26,14 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import StoreUnavailable
+from bot.foreground import Foreground
 from bot.store import Store, Tx, repo
 
 log = logging.getLogger(__name__)
 
 LEASE = "outbox"
+# Renders a message from the store at delivery time: (transaction, payload) -> {"text": ..., "blocks": ...}.
+Renderer = Callable[[Tx, dict[str, Any]], Awaitable[dict[str, Any]]]
 METADATA_EVENT = "opsbot_outbox"
 
 # Errors that no retry will fix: the item is marked failed and reported.
@@ -53,21 +57,21 @@ PERMANENT = {
 NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found"}
 
 
-async def post(tx: Tx, *, lane: str, at: float, **payload: Any) -> int:
+async def post(tx: Tx, *, lane: str, at: float, **payload: Any) -> None:
     """Owe Slack a new message (``channel`` or ``thread_ref``; ``ref`` names it for later edits)."""
-    return await repo.enqueue(tx, lane=lane, kind="post", payload=payload, at=at)
+    await repo.enqueue(tx, lane=lane, kind="post", payload=payload, at=at)
 
 
-async def update(tx: Tx, *, lane: str, at: float, ref: str, **payload: Any) -> int:
+async def update(tx: Tx, *, lane: str, at: float, ref: str, **payload: Any) -> None:
     """Owe Slack an edit of the message named ``ref``; later edits replace earlier pending ones."""
-    return await repo.enqueue(
+    await repo.enqueue(
         tx, lane=lane, kind="update", payload={"ref": ref, **payload}, at=at, coalesce_key=f"update:{ref}"
     )
 
 
-async def respond(tx: Tx, *, url: str, at: float, text: str, **payload: Any) -> int:
+async def respond(tx: Tx, *, url: str, at: float, text: str, **payload: Any) -> None:
     """Owe a private reply through a slash command's or interaction's response_url."""
-    return await repo.enqueue(
+    await repo.enqueue(
         tx, lane="respond", kind="respond", payload={"url": url, "text": text, **payload}, at=at
     )
 
@@ -81,6 +85,75 @@ class Retry(Exception):
 
 class Failed(Exception):
     """Delivery can never succeed; the item is marked failed."""
+
+
+FollowUp = Callable[[Tx], Awaitable[None]]
+
+
+@dataclass
+class Prepared:
+    item: repo.OutboxItem
+    payload: dict[str, Any]
+    refs: dict[str, tuple[str, str] | None] = field(default_factory=dict)
+    problem: str | None = None
+
+
+@dataclass
+class Outcome:
+    """What became of one item in a round; recorded in the round's closing transaction."""
+
+    item: repo.OutboxItem
+    state: str  # sent | pending (retry) | failed | untouched (its lane stopped before it)
+    error: str | None = None
+    retry_at: float | None = None
+    follow_up: FollowUp | None = None
+    exc: BaseException | None = None
+
+    async def record(self, tx: Tx, outbox: Outbox) -> None:
+        now = outbox.clock()
+        if self.state == "untouched":
+            await repo.release_item(tx, self.item.id)
+        elif self.state == "pending":
+            await repo.mark_item(
+                tx, self.item.id, state="pending", at=now, error=self.error, retry_at=self.retry_at
+            )
+        else:
+            await repo.mark_item(tx, self.item.id, state=self.state, at=now, error=self.error)
+        if self.follow_up is not None:
+            await self.follow_up(tx)
+
+    def report(self, outbox: Outbox) -> None:
+        if self.state == "pending":
+            log.info(
+                "outbox: item %d (%s) retry at %.2f: %s",
+                self.item.id,
+                self.item.kind,
+                self.retry_at or 0,
+                self.error,
+            )
+        elif self.state == "failed":
+            log.error("outbox: item %d (%s) failed for good: %s", self.item.id, self.item.kind, self.error)
+            if outbox._on_error is not None and self.exc is not None:
+                outbox._on_error(self.exc)
+
+
+def due_batches(items: list[repo.OutboxItem], now: float, per_lane: int) -> list[list[repo.OutboxItem]]:
+    """Per lane, the leading items that are due (in order), up to ``per_lane``. A lane whose head is
+    being sent, or not yet due, waits. Pure."""
+    lanes: dict[str, list[repo.OutboxItem]] = {}
+    blocked: set[str] = set()
+    for item in items:
+        if item.lane in blocked:
+            continue
+        if item.state != "pending" or item.next_attempt_at > now:
+            blocked.add(item.lane)
+            continue
+        batch = lanes.setdefault(item.lane, [])
+        if len(batch) >= per_lane:
+            blocked.add(item.lane)
+            continue
+        batch.append(item)
+    return list(lanes.values())
 
 
 class Outbox:
@@ -100,8 +173,18 @@ class Outbox:
         lease_ttl: float = 15.0,
         concurrency: int = 8,
         on_error: Callable[[BaseException], object] | None = None,
+        renderers: Mapping[str, Renderer] | None = None,
+        batch_window: float = 0.01,
+        lane_batch: int = 50,
+        round_size: int = 500,
+        foreground: Foreground | None = None,
     ) -> None:
+        self.foreground = foreground or Foreground()
+        self.batch_window = batch_window
+        self.lane_batch = lane_batch
+        self.round_size = round_size
         self.store = store
+        self.renderers = dict(renderers or {})
         self.client = client
         self.http = http
         self.incident_channel = incident_channel
@@ -158,6 +241,8 @@ class Outbox:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
+                # Woken by a commit: give a burst a moment to land, so it goes out as one round.
+                await asyncio.sleep(self.batch_window)
 
     async def wait_idle(self, within: float = 10.0) -> bool:
         """Wait until nothing is pending (for the console and tests)."""
@@ -187,50 +272,69 @@ class Outbox:
         return leader
 
     async def run_once(self) -> int:
-        """Deliver the due head of every lane once; returns how many items were handled."""
+        """One round: claim a batch from every lane, send them (lanes side by side, each lane in order),
+        record the outcomes. Two store transactions a round, however many messages it carries."""
+        await self.foreground.quiet()
         now = self.clock()
         if now < self._paused_until or not await self._lead(now):
             return 0
         async with self.store.transaction() as tx:
-            heads = await repo.lane_heads(tx)
-        due = [h for h in heads if h.next_attempt_at <= now and h.state == "pending"]
-        if not due:
-            return 0
-        results = await asyncio.gather(*(self._deliver(item) for item in due))
-        return sum(results)
-
-    async def _deliver(self, item: repo.OutboxItem) -> int:
-        async with self._sem:
-            async with self.store.transaction() as tx:
-                await repo.mark_item(tx, item.id, state="sending", at=self.clock())
-            try:
-                follow_up = await self._send(item)
-            except Retry as exc:
-                delay = exc.after if exc.after is not None else self._backoff(item.attempts)
-                async with self.store.transaction() as tx:
-                    await repo.mark_item(
-                        tx,
-                        item.id,
-                        state="pending",
-                        at=self.clock(),
-                        error=str(exc)[:500],
-                        retry_at=self.clock() + delay,
-                    )
-                log.info("outbox: item %d (%s) retry in %.2fs: %s", item.id, item.kind, delay, exc)
+            batches = due_batches(await repo.undelivered(tx, limit=self.round_size), now, self.lane_batch)
+            if not batches:
                 return 0
-            except Failed as exc:
-                async with self.store.transaction() as tx:
-                    await repo.mark_item(tx, item.id, state="failed", at=self.clock(), error=str(exc)[:500])
-                log.error("outbox: item %d (%s) failed for good: %s", item.id, item.kind, exc)
-                if self._on_error:
-                    self._on_error(exc)
-                return 1
-            async with self.store.transaction() as tx:
-                await repo.mark_item(tx, item.id, state="sent", at=self.clock())
-                if follow_up is not None:
-                    await follow_up(tx)
-            self.delivered += 1
-            return 1
+            await repo.mark_sending(tx, [item.id for batch in batches for item in batch])
+            prepared = [[await self._prepare(tx, item) for item in batch] for batch in batches]
+        outcomes = await asyncio.gather(*(self._send_lane(batch) for batch in prepared))
+        done = [outcome for lane in outcomes for outcome in lane]
+        async with self.store.transaction() as tx:
+            for outcome in done:
+                await outcome.record(tx, self)
+        for outcome in done:
+            outcome.report(self)
+        return sum(1 for o in done if o.state in ("sent", "failed"))
+
+    async def _prepare(self, tx: Tx, item: repo.OutboxItem) -> Prepared:
+        """Inside the claiming transaction: render what is rendered at delivery, look up message refs."""
+        p = item.payload
+        name = p.get("render")
+        if name:
+            renderer = self.renderers.get(str(name))
+            if renderer is None:
+                return Prepared(item, p, problem=f"no renderer {name!r}")
+            try:
+                p = {**p, **await renderer(tx, p)}
+            except LookupError as exc:
+                return Prepared(item, p, problem=f"nothing to render: {exc}")
+        refs = {key: await repo.get_ref(tx, p[key]) for key in ("ref", "thread_ref") if p.get(key)}
+        return Prepared(item, p, refs=refs)
+
+    async def _send_lane(self, batch: list[Prepared]) -> list[Outcome]:
+        """Send one lane's batch in order; the first retry stops the lane (its order must hold)."""
+        outcomes: list[Outcome] = []
+        posted: dict[str, tuple[str, str]] = {}  # refs posted earlier in this batch
+        async with self._sem:
+            for index, prepared in enumerate(batch):
+                await self.foreground.quiet()
+                outcome = await self._attempt(prepared, posted)
+                outcomes.append(outcome)
+                if outcome.state == "pending":
+                    outcomes.extend(Outcome(p.item, "untouched") for p in batch[index + 1 :])
+                    break
+        return outcomes
+
+    async def _attempt(self, prepared: Prepared, posted: dict[str, tuple[str, str]]) -> Outcome:
+        item = prepared.item
+        try:
+            if prepared.problem:
+                raise Failed(prepared.problem)
+            follow_up = await self._send(prepared, posted)
+        except Retry as exc:
+            delay = exc.after if exc.after is not None else self._backoff(item.attempts)
+            return Outcome(item, "pending", error=str(exc)[:500], retry_at=self.clock() + delay)
+        except Failed as exc:
+            return Outcome(item, "failed", error=str(exc)[:500], exc=exc)
+        self.delivered += 1
+        return Outcome(item, "sent", follow_up=follow_up)
 
     def _backoff(self, attempts: int) -> float:
         delay = min(self.backoff_max, self.backoff_base * 2.0 ** min(attempts, 16))
@@ -238,15 +342,15 @@ class Outbox:
 
     # --- sending -----------------------------------------------------------------------------
 
-    async def _send(self, item: repo.OutboxItem) -> Callable[[Tx], Any] | None:
-        p = item.payload
+    async def _send(self, prepared: Prepared, posted: dict[str, tuple[str, str]]) -> FollowUp | None:
+        item, p = prepared.item, prepared.payload
         if item.kind == "respond":
             await self._respond(p)
             return None
         if item.kind == "post":
-            return await self._post(item, p)
+            return await self._post(prepared, posted)
         if item.kind == "update":
-            target = await self._ref(p["ref"])
+            target = prepared.refs.get("ref") or posted.get(p["ref"])
             if target is None:
                 raise Failed(f"{p['ref']} was never posted, so it cannot be edited")
             await self._call(
@@ -255,10 +359,11 @@ class Outbox:
             return None
         raise Failed(f"unknown outbox item kind {item.kind!r}")
 
-    async def _post(self, item: repo.OutboxItem, p: dict[str, Any]) -> Callable[[Tx], Any] | None:
+    async def _post(self, prepared: Prepared, posted: dict[str, tuple[str, str]]) -> FollowUp:
+        item, p = prepared.item, prepared.payload
         thread_ts = None
         if p.get("thread_ref"):
-            target = await self._ref(p["thread_ref"])
+            target = prepared.refs.get("thread_ref") or posted.get(p["thread_ref"])
             if target is None:
                 raise Failed(f"{p['thread_ref']} was never posted, so there is no thread to reply in")
             channel, thread_ts = target
@@ -287,6 +392,8 @@ class Outbox:
         ts = str(response["ts"])
         posted_channel = str(response.get("channel") or channel)
         ref = p.get("ref")
+        if ref:
+            posted[ref] = (posted_channel, ts)
         permalink = None
         if p.get("notify_url"):
             with contextlib.suppress(Retry, Failed):
@@ -345,10 +452,6 @@ class Outbox:
             async with self.store.transaction() as tx:
                 await respond(tx, url=p["notify_url"], at=self.clock(), text=invite_needed(p["channel"]))
             self.notify()
-
-    async def _ref(self, ref: str) -> tuple[str, str] | None:
-        async with self.store.transaction() as tx:
-            return await repo.get_ref(tx, ref)
 
     async def _channel(self, name: str) -> str:
         """A channel ID for ``name``: IDs pass through, ``#name`` is looked up once and remembered."""

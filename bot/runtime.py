@@ -9,12 +9,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 import httpx
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import diagnostics
 from bot.app import build_app
+from bot.cards import CARD, card_renderer
 from bot.deps import Deps
 from bot.logs import Redactor
 from bot.outbox import Outbox
@@ -43,6 +45,8 @@ class Runtime:
         for client in (self.deps.http, self.outbox.http):
             with contextlib.suppress(Exception):
                 await client.aclose()
+        if self.client.session is not None:
+            await self.client.session.close()
         await self.store.close()
 
 
@@ -68,8 +72,10 @@ async def start_runtime(
     store = store or open_store(settings.database_url.get_secret_value())
     await store.migrate()
     http = http or httpx.AsyncClient(timeout=httpx.Timeout(settings.probe_timeout_s))
+    # One long-lived HTTP session: without it slack_sdk opens a new connection for every call.
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
     client = AsyncWebClient(
-        token=token, timeout=10, base_url=settings.slack_api_url or AsyncWebClient.BASE_URL
+        token=token, timeout=10, base_url=settings.slack_api_url or AsyncWebClient.BASE_URL, session=session
     )
     outbox = Outbox(
         store,
@@ -78,6 +84,7 @@ async def start_runtime(
         incident_channel=settings.incident_channel,
         clock=clock,
         on_error=report_unexpected,
+        renderers={CARD: card_renderer(settings.oncall_usergroup)},
         **(outbox_options or {}),
     )
     deps = Deps(

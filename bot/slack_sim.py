@@ -110,6 +110,7 @@ class SlackSim:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._response)
+        app.router.add_get("/_sim/stats", self._stats)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -211,6 +212,21 @@ class SlackSim:
             return faulty
         self.changed.set()
         return web.Response(text="ok")
+
+    async def _stats(self, request: web.Request) -> web.Response:
+        """Counts for benchmarks that run the stand-in in another process."""
+        counts: dict[str, int] = {}
+        for call in self.calls:
+            if call.status == 200:
+                counts[call.method] = counts.get(call.method, 0) + 1
+        replies = sum(
+            1
+            for c in self.calls
+            if c.method == "chat.postMessage" and c.status == 200 and c.params.get("thread_ts")
+        )
+        return web.json_response(
+            {"calls": counts, "thread_replies": replies, "last_at": self.calls[-1].at if self.calls else None}
+        )
 
     # --- Web API methods ---------------------------------------------------------------------
 

@@ -9,16 +9,23 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 
 from bot.errors import StoreUnavailable
+from bot.foreground import Foreground
 from bot.store import Store, repo
 
 EVENTS_PATH = "/slack/events"
 
 
-def build_web_app(app: AsyncApp, store: Store) -> web.Application:
+def build_web_app(app: AsyncApp, store: Store, foreground: Foreground | None = None) -> web.Application:
+    busy = foreground or Foreground()
+
     async def slack_events(request: web.Request) -> web.Response:
-        bolt_request = await to_bolt_request(request)
-        bolt_response = await app.async_dispatch(bolt_request)
-        return await to_aiohttp_response(bolt_response)
+        busy.enter()  # the outbox holds back while Slack waits for an ack
+        try:
+            bolt_request = await to_bolt_request(request)
+            bolt_response = await app.async_dispatch(bolt_request)
+            return await to_aiohttp_response(bolt_response)
+        finally:
+            busy.leave()
 
     async def healthz(request: web.Request) -> web.Response:
         try:

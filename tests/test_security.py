@@ -16,10 +16,10 @@ from sentry_sdk.envelope import Envelope
 from sentry_sdk.transport import Transport
 
 from bot import incidents
-from bot.store import repo
 from bot import slack_payloads as payloads
 from bot.logs import Redactor, setup_logging, setup_sentry
 from bot.settings import Settings
+from bot.store import repo
 from tests.harness import SECRET, TOKEN, Harness
 
 DB_PASSWORD = "pg-pass-5up3r"

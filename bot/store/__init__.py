@@ -20,6 +20,10 @@ class Tx(Protocol):
     async def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
         """Run a statement; returns the number of rows it touched."""
 
+    async def write(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        """Run a statement whose result is not needed; it may be queued, but runs before anything awaited
+        later in this transaction, and the transaction fails if it fails."""
+
     async def fetchone(self, sql: str, params: tuple[Any, ...] = ()) -> Row | None: ...
 
     async def fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]: ...

@@ -34,6 +34,9 @@ class PostgresTx:
         cur = await self._conn.execute(_pg(sql), params)
         return cur.rowcount
 
+    async def write(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        await self._conn.execute(_pg(sql), params)
+
     async def fetchone(self, sql: str, params: tuple[Any, ...] = ()) -> Row | None:
         cur = await self._conn.execute(_pg(sql), params)
         return await cur.fetchone()

@@ -33,7 +33,7 @@ async def insert_incident(tx: Tx, inc: Incident) -> None:
 async def update_incident(tx: Tx, inc: Incident) -> None:
     """Write every field of ``inc`` (whose number exists)."""
     params = _incident_params(inc)
-    await tx.execute(
+    await tx.write(
         "UPDATE incidents SET title=?, severity=?, status=?, scenario=?, commander=?, declared_by=?,"
         " impact=?, eta=?, latest_update=?, card_channel=?, card_ts=?, version=?, created_at=?,"
         " updated_at=?, investigating_at=?, identified_at=?, monitoring_at=?, resolved_at=?"
@@ -104,7 +104,7 @@ async def list_incidents(tx: Tx, *, include_resolved: bool, limit: int = 50) -> 
 
 
 async def set_card(tx: Tx, number: int, channel: str, ts: str) -> None:
-    await tx.execute(
+    await tx.write(
         "UPDATE incidents SET card_channel = ?, card_ts = ? WHERE number = ?", (channel, ts, number)
     )
 
@@ -135,6 +135,14 @@ async def add_event(
         (incident, kind, actor, text, slack_ts, at),
     )
     return count == 1
+
+
+async def append_event(tx: Tx, *, incident: int, kind: str, actor: str, text: str, at: float) -> None:
+    """Record a timeline event the caller made itself (no Slack message to deduplicate against)."""
+    await tx.write(
+        "INSERT INTO timeline (incident, kind, actor, text, created_at) VALUES (?,?,?,?,?)",
+        (incident, kind, actor, text, at),
+    )
 
 
 async def edit_message_event(tx: Tx, *, incident: int, slack_ts: str, text: str, at: float) -> bool:
@@ -209,20 +217,18 @@ class OutboxItem:
 
 async def enqueue(
     tx: Tx, *, lane: str, kind: str, payload: dict[str, Any], at: float, coalesce_key: str | None = None
-) -> int:
+) -> None:
     """Owe Slack a message; a pending item with the same coalesce key is superseded (latest wins)."""
     if coalesce_key is not None:
-        await tx.execute(
+        await tx.write(
             "UPDATE outbox SET state = 'superseded' WHERE coalesce_key = ? AND state = 'pending'",
             (coalesce_key,),
         )
-    row = await tx.fetchone(
+    await tx.write(
         "INSERT INTO outbox (lane, kind, payload, coalesce_key, next_attempt_at, created_at)"
-        " VALUES (?,?,?,?,?,?) RETURNING id",
+        " VALUES (?,?,?,?,?,?)",
         (lane, kind, json.dumps(payload, separators=(",", ":")), coalesce_key, at, at),
     )
-    assert row is not None
-    return int(row["id"])
 
 
 def _item(row: Row) -> OutboxItem:
@@ -240,27 +246,39 @@ def _item(row: Row) -> OutboxItem:
     )
 
 
-async def lane_heads(tx: Tx, *, limit: int = 100) -> list[OutboxItem]:
-    """The oldest undelivered item of each lane: lanes keep their order, lanes run side by side."""
+async def undelivered(tx: Tx, *, limit: int = 500) -> list[OutboxItem]:
+    """Items not yet delivered, oldest first (lanes are formed from these in order)."""
     rows = await tx.fetchall(
-        "SELECT o.* FROM outbox o JOIN (SELECT lane, min(id) AS id FROM outbox"
-        " WHERE state IN ('pending', 'sending') GROUP BY lane) h ON o.id = h.id ORDER BY o.id LIMIT ?",
-        (limit,),
+        "SELECT * FROM outbox WHERE state IN ('pending', 'sending') ORDER BY id LIMIT ?", (limit,)
     )
     return [_item(r) for r in rows]
+
+
+async def mark_sending(tx: Tx, ids: list[int]) -> None:
+    """Claim items for a delivery round: a crash from here on leaves them in doubt."""
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        await tx.write(
+            f"UPDATE outbox SET state = 'sending' WHERE id IN ({','.join('?' * len(chunk))})", tuple(chunk)
+        )
+
+
+async def release_item(tx: Tx, item_id: int) -> None:
+    """Back to pending, untried: its lane stopped before reaching it this round."""
+    await tx.write("UPDATE outbox SET state = 'pending' WHERE id = ? AND state = 'sending'", (item_id,))
 
 
 async def mark_item(
     tx: Tx, item_id: int, *, state: str, at: float, error: str | None = None, retry_at: float | None = None
 ) -> None:
     if state == "pending":
-        await tx.execute(
+        await tx.write(
             "UPDATE outbox SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?,"
             " last_error = ? WHERE id = ?",
             (retry_at if retry_at is not None else at, error, item_id),
         )
     else:
-        await tx.execute(
+        await tx.write(
             "UPDATE outbox SET state = ?, sent_at = ?, last_error = ? WHERE id = ?",
             (state, at, error, item_id),
         )
@@ -287,7 +305,7 @@ async def next_due(tx: Tx) -> float | None:
 
 
 async def save_ref(tx: Tx, ref: str, channel: str, ts: str) -> None:
-    await tx.execute(
+    await tx.write(
         "INSERT INTO slack_refs (ref, channel, ts) VALUES (?,?,?)"
         " ON CONFLICT (ref) DO UPDATE SET channel = excluded.channel, ts = excluded.ts",
         (ref, channel, ts),
@@ -315,7 +333,7 @@ async def take_lease(tx: Tx, name: str, holder: str, *, now: float, ttl: float) 
 
 
 async def release_lease(tx: Tx, name: str, holder: str) -> None:
-    await tx.execute("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
+    await tx.write("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
 
 
 async def get_value(tx: Tx, key: str) -> str | None:
@@ -324,7 +342,7 @@ async def get_value(tx: Tx, key: str) -> str | None:
 
 
 async def set_value(tx: Tx, key: str, value: str) -> None:
-    await tx.execute(
+    await tx.write(
         "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (key, value),
     )
@@ -334,7 +352,7 @@ async def set_value(tx: Tx, key: str, value: str) -> None:
 
 
 async def set_check(tx: Tx, *, incident: int, item: str, user: str | None, at: float) -> None:
-    await tx.execute(
+    await tx.write(
         "INSERT INTO checklist (incident, item, checked_by, checked_at) VALUES (?,?,?,?)"
         " ON CONFLICT (incident, item) DO UPDATE SET checked_by = excluded.checked_by,"
         " checked_at = excluded.checked_at",

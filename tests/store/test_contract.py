@@ -89,6 +89,7 @@ async def test_rollback_leaves_nothing(store: Store) -> None:
             n = await repo.next_incident_number(tx)
             await repo.insert_incident(tx, incident(n))
             await repo.enqueue(tx, lane="inc:1", kind="post", payload={}, at=0)
+            await repo.append_event(tx, incident=n, kind="note", actor="U1", text="x", at=0.0)
             raise RuntimeError("boom")
     async with store.transaction() as tx:
         assert await repo.list_incidents(tx, include_resolved=True) == []
@@ -149,28 +150,51 @@ async def test_concurrent_claims_one_winner(store: Store) -> None:
 
 async def test_outbox_lanes_order_and_coalescing(store: Store) -> None:
     async with store.transaction() as tx:
-        a1 = await repo.enqueue(tx, lane="inc:1", kind="post", payload={"n": 1}, at=0)
+        await repo.enqueue(tx, lane="inc:1", kind="post", payload={"n": 1}, at=0)
         await repo.enqueue(tx, lane="inc:1", kind="update", payload={"v": 1}, at=0, coalesce_key="card:1")
         await repo.enqueue(tx, lane="inc:1", kind="update", payload={"v": 2}, at=0, coalesce_key="card:1")
-        b1 = await repo.enqueue(tx, lane="inc:2", kind="post", payload={"n": 2}, at=0)
-        heads = await repo.lane_heads(tx)
-        assert [h.id for h in heads] == [a1, b1]
-        await repo.mark_item(tx, a1, state="sent", at=1.0)
-        heads = await repo.lane_heads(tx)
-        assert [(h.lane, h.payload) for h in heads] == [("inc:1", {"v": 2}), ("inc:2", {"n": 2})]
+        await repo.enqueue(tx, lane="inc:2", kind="post", payload={"n": 2}, at=0)
+        items = await repo.undelivered(tx)
+        assert [(i.lane, i.payload) for i in items] == [
+            ("inc:1", {"n": 1}),
+            ("inc:1", {"v": 2}),
+            ("inc:2", {"n": 2}),
+        ]
+        await repo.mark_sending(tx, [items[0].id, items[2].id])
+        await repo.mark_item(tx, items[0].id, state="sent", at=1.0)
+        await repo.release_item(tx, items[2].id)
+        items = await repo.undelivered(tx)
+        assert [(i.lane, i.payload, i.state) for i in items] == [
+            ("inc:1", {"v": 2}, "pending"),
+            ("inc:2", {"n": 2}, "pending"),
+        ]
         assert (await repo.outbox_counts(tx)) == {"sent": 1, "superseded": 1, "pending": 2}
 
 
 async def test_outbox_retry_and_in_doubt(store: Store) -> None:
     async with store.transaction() as tx:
-        item = await repo.enqueue(tx, lane="x", kind="post", payload={}, at=0)
+        await repo.enqueue(tx, lane="x", kind="post", payload={}, at=0)
+        item = (await repo.undelivered(tx))[0].id
+        assert not (await repo.undelivered(tx))[0].in_doubt
         await repo.mark_item(tx, item, state="pending", at=1.0, error="HTTP 500", retry_at=9.0)
-        head = (await repo.lane_heads(tx))[0]
-        assert head.attempts == 1 and head.next_attempt_at == 9.0
+        head = (await repo.undelivered(tx))[0]
+        assert head.attempts == 1 and head.next_attempt_at == 9.0 and head.in_doubt
         assert await repo.next_due(tx) == 9.0
         await repo.mark_item(tx, item, state="sending", at=2.0)
         assert await repo.reset_in_doubt(tx) == 1
-        assert (await repo.lane_heads(tx))[0].state == "pending"
+        assert (await repo.undelivered(tx))[0].state == "pending"
+
+
+async def test_a_failed_queued_write_fails_the_transaction(store: Store) -> None:
+    async with store.transaction() as tx:
+        await repo.insert_incident(tx, incident(1))
+    with pytest.raises(Exception, match=r"(?i)unique|constraint"):
+        async with store.transaction() as tx:
+            await repo.append_event(tx, incident=1, kind="note", actor="U1", text="kept?", at=1.0)
+            await tx.write("INSERT INTO counters (name, value) VALUES ('incident', 5)")  # duplicate key
+    async with store.transaction() as tx:
+        assert await repo.timeline(tx, 1) == []
+        assert await repo.next_incident_number(tx) == 1
 
 
 async def test_refs_and_values(store: Store) -> None:

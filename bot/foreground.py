@@ -24,7 +24,7 @@ class Foreground:
             self._busy = 0
             self._quiet.set()
 
-    async def quiet(self, at_most: float = 0.2) -> None:
+    async def quiet(self, at_most: float = 0.02) -> None:
         """Wait until no request is in flight, but never longer than ``at_most`` (no starvation)."""
         if self._quiet.is_set():
             return

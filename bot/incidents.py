@@ -18,7 +18,7 @@ from bot.cards import CARD, card_ref, lane, owe_card
 from bot.deps import Deps
 from bot.domain import Incident, Status, format_duration, touch, transition
 from bot.errors import NotFound, StaleAction, UsageError
-from bot.store import Tx, repo
+from bot.store import Conflict, Tx, repo
 
 
 @dataclass(frozen=True)
@@ -42,9 +42,9 @@ async def declare(
 ) -> Outcome:
     """Record a new incident and owe Slack its card; the declarer commands it until someone takes over."""
     now = deps.clock()
-    async with deps.store.transaction() as tx:
-        if not await repo.claim_delivery(tx, key, now):
-            return Outcome(None, "Already declared (this request was delivered twice).", duplicate=True)
+
+    async def record(tx: Tx) -> Incident:
+        await repo.claim(tx, key, now)
         number = await repo.next_incident_number(tx)
         inc = Incident(
             number=number,
@@ -80,6 +80,12 @@ async def declare(
         )
         if after_declare is not None:
             await after_declare(tx, inc)
+        return inc
+
+    try:
+        inc = await deps.store.run(record)
+    except Conflict:
+        return Outcome(None, "Already declared (this request was delivered twice).", duplicate=True)
     deps.outbox.notify()
     return Outcome(inc, render.declared_reply(inc, channel=deps.settings.incident_channel))
 
@@ -167,9 +173,9 @@ async def change(
 ) -> Outcome:
     """Apply one change: card edited in place, the thread told, the timeline written, exactly once."""
     now = deps.clock()
-    async with deps.store.transaction() as tx:
-        if not await repo.claim_delivery(tx, key, now):
-            return Outcome(None, "Already done (this request was delivered twice).", duplicate=True)
+
+    async def apply(tx: Tx) -> Change:
+        await repo.claim(tx, key, now)  # a redelivery fails the next statement with Conflict
         inc = await repo.get_incident(tx, cmd.number, for_update=True)
         if inc is None:
             raise NotFound(f"There is no INC-{cmd.number}.", "/incident list")
@@ -192,6 +198,12 @@ async def change(
             text=result.announcement,
             broadcast=result.broadcast,
         )
+        return result
+
+    try:
+        result = await deps.store.run(apply)
+    except Conflict:
+        return Outcome(None, "Already done (this request was delivered twice).", duplicate=True)
     deps.outbox.notify()
     return Outcome(result.incident, f"Done: {result.announcement}")
 

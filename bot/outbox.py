@@ -18,7 +18,7 @@ import random
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -96,6 +96,48 @@ class Prepared:
     payload: dict[str, Any]
     refs: dict[str, tuple[str, str] | None] = field(default_factory=dict)
     problem: str | None = None
+    members: list[repo.OutboxItem] = field(default_factory=list)  # items this one message carries
+
+    def __post_init__(self) -> None:
+        if not self.members:
+            self.members = [self.item]
+
+
+MERGE_TEXT = 3000  # characters in one merged thread reply
+
+
+def _mergeable(p: Prepared) -> bool:
+    """A plain thread reply: no blocks, no name to edit it by, nothing to notify, no broadcast."""
+    q = p.payload
+    return (
+        p.item.kind == "post"
+        and bool(q.get("thread_ref"))
+        and not p.problem
+        and not p.item.in_doubt
+        and not any(q.get(k) for k in ("ref", "blocks", "broadcast", "notify_url", "render"))
+    )
+
+
+def merge_replies(batch: list[Prepared]) -> list[Prepared]:
+    """Consecutive plain replies to one thread become one message, in order. Slack takes about one
+    message a second per channel, so a backlog goes out as a few messages instead of hundreds. Pure."""
+    merged: list[Prepared] = []
+    for p in batch:
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and _mergeable(p)
+            and _mergeable(last)
+            and last.payload["thread_ref"] == p.payload["thread_ref"]
+            and len(last.payload["text"]) + len(p.payload["text"]) + 1 <= MERGE_TEXT
+        ):
+            text = f"{last.payload['text']}\n{p.payload['text']}"
+            merged[-1] = Prepared(
+                last.item, {**last.payload, "text": text}, last.refs, members=[*last.members, p.item]
+            )
+        else:
+            merged.append(p)
+    return merged
 
 
 @dataclass
@@ -108,6 +150,10 @@ class Outcome:
     retry_at: float | None = None
     follow_up: FollowUp | None = None
     exc: BaseException | None = None
+
+    def fanned(self, members: list[repo.OutboxItem]) -> list[Outcome]:
+        """The same outcome for every item one message carried."""
+        return [self, *(replace(self, item=m, follow_up=None, exc=None) for m in members[1:])]
 
     async def record(self, tx: Tx, outbox: Outbox) -> None:
         now = outbox.clock()
@@ -278,17 +324,23 @@ class Outbox:
         now = self.clock()
         if now < self._paused_until or not await self._lead(now):
             return 0
-        async with self.store.transaction() as tx:
+
+        async def claim(tx: Tx) -> list[list[Prepared]]:
             batches = due_batches(await repo.undelivered(tx, limit=self.round_size), now, self.lane_batch)
-            if not batches:
-                return 0
             await repo.mark_sending(tx, [item.id for batch in batches for item in batch])
-            prepared = [[await self._prepare(tx, item) for item in batch] for batch in batches]
+            return [[await self._prepare(tx, item) for item in batch] for batch in batches]
+
+        prepared = await self.store.run(claim)
+        if not prepared:
+            return 0
         outcomes = await asyncio.gather(*(self._send_lane(batch) for batch in prepared))
         done = [outcome for lane in outcomes for outcome in lane]
-        async with self.store.transaction() as tx:
+
+        async def record(tx: Tx) -> None:
             for outcome in done:
                 await outcome.record(tx, self)
+
+        await self.store.run(record)
         for outcome in done:
             outcome.report(self)
         return sum(1 for o in done if o.state in ("sent", "failed"))
@@ -312,13 +364,14 @@ class Outbox:
         """Send one lane's batch in order; the first retry stops the lane (its order must hold)."""
         outcomes: list[Outcome] = []
         posted: dict[str, tuple[str, str]] = {}  # refs posted earlier in this batch
+        messages = merge_replies(batch)
         async with self._sem:
-            for index, prepared in enumerate(batch):
+            for index, prepared in enumerate(messages):
                 await self.foreground.quiet()
                 outcome = await self._attempt(prepared, posted)
-                outcomes.append(outcome)
+                outcomes.extend(outcome.fanned(prepared.members))
                 if outcome.state == "pending":
-                    outcomes.extend(Outcome(p.item, "untouched") for p in batch[index + 1 :])
+                    outcomes.extend(Outcome(m, "untouched") for p in messages[index + 1 :] for m in p.members)
                     break
         return outcomes
 
@@ -371,7 +424,10 @@ class Outbox:
             channel = await self._channel(p["channel"])
         # Each post carries its outbox id, so a retry after a timeout or a crash can tell whether the
         # earlier attempt reached Slack and never posts the same message twice.
-        metadata = {"event_type": METADATA_EVENT, "event_payload": {"outbox_id": item.id}}
+        metadata = {
+            "event_type": METADATA_EVENT,
+            "event_payload": {"outbox_ids": [m.id for m in prepared.members]},
+        }
         kwargs: dict[str, Any] = {
             "channel": channel,
             "text": p["text"],
@@ -431,9 +487,8 @@ class Outbox:
             )
         for message in page.get("messages") or []:
             meta = message.get("metadata") or {}
-            if (
-                meta.get("event_type") == METADATA_EVENT
-                and (meta.get("event_payload") or {}).get("outbox_id") == item.id
+            if meta.get("event_type") == METADATA_EVENT and item.id in (meta.get("event_payload") or {}).get(
+                "outbox_ids", []
             ):
                 log.info("outbox: item %d had reached Slack before; not posting it again", item.id)
                 return {"ts": message["ts"], "channel": channel}

@@ -220,7 +220,7 @@ class SlackSim:
             if call.status == 200:
                 counts[call.method] = counts.get(call.method, 0) + 1
         replies = sum(
-            1
+            _carried(c)
             for c in self.calls
             if c.method == "chat.postMessage" and c.status == 200 and c.params.get("thread_ts")
         )
@@ -359,3 +359,12 @@ class SlackSim:
         if channel is None or thread not in self.messages.get(channel.id, {}):
             return {"ok": False, "error": "thread_not_found"}
         return self._history(channel.id, p, lambda m: m["ts"] == thread or m.get("thread_ts") == thread)
+
+
+def _carried(call: Call) -> int:
+    """How many of opsbot's outbox items one posted message carried (a backlog may share a message)."""
+    meta = call.params.get("metadata")
+    if isinstance(meta, str):
+        meta = json.loads(meta)
+    ids = ((meta or {}).get("event_payload") or {}).get("outbox_ids")
+    return len(ids) if isinstance(ids, list) and ids else 1

@@ -185,6 +185,10 @@ class Harness:
                 return [m for m in self.sim.thread(channel_id, card["ts"]) if m.get("user") == BOT_USER]
         return []
 
+    def said(self, number: int) -> list[str]:
+        """Every line the bot said in the incident's thread (a backlog of replies may share a message)."""
+        return [line for m in self.thread(number) for line in m["text"].split("\n")]
+
     def private_replies(self, user: str = "U0ONCALL") -> list[str]:
         return [
             str(c.params.get("text")) for c in self.sim.of("response_url") if c.params.get("name") == user

@@ -57,8 +57,7 @@ async def test_status_transitions_edit_the_card_and_tell_the_thread(bot: Harness
     card = bot.card(1)
     assert "Status: Identified" in card["text"] and "Updates: Stripe API timeouts" in card["text"]
     assert "edited" in card
-    thread = bot.thread(1)
-    assert "changed status Investigating → *Identified*: Stripe API timeouts" in thread[-1]["text"]
+    assert "changed status Investigating → *Identified*: Stripe API timeouts" in bot.said(1)[-1]
 
     await bot.command("update #1 MONITORING")
     await bot.command("resolve 1 all clear")
@@ -94,7 +93,7 @@ async def test_reopen_resolved_incident(bot: Harness) -> None:
     await bot.command("reopen INC-1")
     await bot.settle()
     assert "Status: Investigating" in bot.card(1)["text"]
-    assert "reopened *INC-1*" in bot.thread(1)[-1]["text"]
+    assert "reopened *INC-1*" in bot.said(1)[-1]
 
 
 @pytest.mark.parametrize(
@@ -117,7 +116,7 @@ async def test_every_change_edits_card_and_replies_in_thread(
     await bot.settle()
     assert card_line in bot.card(1)["text"]
     assert len(bot.sim.of("chat.update")) == updates_before + 1
-    assert thread_words in bot.thread(1)[-1]["text"]
+    assert thread_words in bot.said(1)[-1]
 
 
 async def test_p1_mentions_oncall_group(store_url: str) -> None:
@@ -221,7 +220,7 @@ async def test_buttons_transition_and_take_command(bot: Harness) -> None:
     await bot.press(1, "incident_take_command", user="U0ALEX")
     await bot.settle()
     assert "Commander: <@U0ALEX>" in bot.card(1)["text"]
-    assert "handed command of *INC-1* to <@U0ALEX>" in bot.thread(1)[-1]["text"]
+    assert "handed command of *INC-1* to <@U0ALEX>" in bot.said(1)[-1]
 
 
 async def test_double_click_transitions_once(bot: Harness) -> None:
@@ -230,7 +229,7 @@ async def test_double_click_transitions_once(bot: Harness) -> None:
     await bot.press(1, "incident_status_identified", card=card)
     await bot.press(1, "incident_status_identified", card=card)  # same card state, second click
     await bot.settle()
-    transitions = [m for m in bot.thread(1) if "changed status" in m["text"]]
+    transitions = [t for t in bot.said(1) if "changed status" in t]
     assert len(transitions) == 1
     assert any("changed before your click" in r for r in bot.private_replies())
 
@@ -241,7 +240,7 @@ async def test_redelivered_interaction_has_one_effect(bot: Harness) -> None:
     for _ in range(3):
         await bot.press(1, "incident_status_monitoring", card=card, trigger_id="111.222.same")
     await bot.settle()
-    assert len([m for m in bot.thread(1) if "changed status" in m["text"]]) == 1
+    assert len([t for t in bot.said(1) if "changed status" in t]) == 1
 
 
 async def test_redelivered_slash_command_declares_once(bot: Harness) -> None:
@@ -261,7 +260,7 @@ async def test_thread_mentions_act_once_without_incident_id(bot: Harness) -> Non
     await bot.say_in_thread(1, "resolve", mention=True)
     text = bot.card(1)["text"]
     assert "Severity: P0" in text and "Status: Resolved" in text and "Updates: rolled back" in text
-    said = [m["text"] for m in bot.thread(1)]
+    said = bot.said(1)
     assert sum("changed status" in t for t in said) == 1
     assert sum("resolved *INC-1*" in t for t in said) == 1
 
@@ -279,7 +278,7 @@ async def test_thread_mention_redelivered_acts_once(bot: Harness) -> None:
     await bot.event(event, event_id="EvSAME1", retry_num=1)
     await bot.event(event, event_id="EvSAME1", retry_num=2)
     await bot.settle()
-    assert sum("rolled back" in m["text"] for m in bot.thread(1)) == 1
+    assert sum("rolled back" in t for t in bot.said(1)) == 1
 
 
 async def test_bad_thread_mention_gets_ephemeral_help(bot: Harness) -> None:

@@ -38,7 +38,7 @@ async def test_server_errors_and_timeouts_retry_with_backoff(bot: Harness) -> No
         await bot.command(f"note INC-1 update {i}")
     await bot.settle()
     # The post that timed out had reached Slack: the retry finds it by its metadata and does not repost.
-    replies = [m["text"] for m in bot.thread(1) if ":memo:" in m["text"]]
+    replies = [t for t in bot.said(1) if ":memo:" in t]
     assert replies == [f":memo: <@U0ONCALL>: update {i}" for i in range(3)]
     assert len(bot.sim.of("conversations.replies")) >= 1
     assert "Updates: update 2" in bot.card(1)["text"]
@@ -55,7 +55,7 @@ async def test_every_message_exactly_once_through_errors(bot: Harness) -> None:
     for i in range(5):
         await bot.command(f"note INC-1 step {i}")
     await bot.settle()
-    thread = [m["text"] for m in bot.thread(1)]
+    thread = bot.said(1)
     notes = [t for t in thread if ":memo:" in t]
     assert notes == [f":memo: <@U0ONCALL>: step {i}" for i in range(5)]  # each once, in order
     assert "Updates: step 4" in bot.card(1)["text"]
@@ -72,7 +72,7 @@ async def test_card_edits_are_coalesced(bot: Harness) -> None:
     updates = [c for c in bot.sim.of("chat.update") if "INCIDENT" in c.params.get("text", "")]
     assert len(updates) < 11  # the burst landed as far fewer edits
     assert "Updates: burst 9" in bot.card(1)["text"]
-    assert len([m for m in bot.thread(1) if ":memo:" in m["text"]]) == 11
+    assert len([t for t in bot.said(1) if ":memo:" in t]) == 11
 
 
 async def test_unfixable_error_marks_failed_and_moves_on(bot: Harness) -> None:
@@ -85,7 +85,7 @@ async def test_unfixable_error_marks_failed_and_moves_on(bot: Harness) -> None:
     async with bot.runtime.store.transaction() as tx:
         counts = await repo.outbox_counts(tx)
     assert counts.get("failed") == 1
-    assert any("goes through" in m["text"] for m in bot.thread(1))
+    assert any("goes through" in t for t in bot.said(1))
 
 
 async def test_lanes_keep_order_while_other_incidents_flow(bot: Harness) -> None:
@@ -96,13 +96,13 @@ async def test_lanes_keep_order_while_other_incidents_flow(bot: Harness) -> None
         await bot.command(f"note INC-1 a{i}")
         await bot.command(f"note INC-2 b{i}")
     await bot.settle()
-    assert [m["text"].split(": ")[-1] for m in bot.thread(1) if ":memo:" in m["text"]] == [
+    assert [t.split(": ")[-1] for t in bot.said(1) if ":memo:" in t] == [
         "a0",
         "a1",
         "a2",
         "a3",
     ]
-    assert [m["text"].split(": ")[-1] for m in bot.thread(2) if ":memo:" in m["text"]] == [
+    assert [t.split(": ")[-1] for t in bot.said(2) if ":memo:" in t] == [
         "b0",
         "b1",
         "b2",
@@ -123,6 +123,6 @@ async def test_undelivered_items_go_out_after_restart(store_url: str) -> None:
     try:
         await again.settle()
         assert "Updates: written while Slack was down" in again.card(1)["text"]
-        assert sum(":memo:" in m["text"] for m in again.thread(1)) == 1
+        assert sum(":memo:" in t for t in again.said(1)) == 1
     finally:
         await again.close()

@@ -34,7 +34,12 @@ def cards(sim: SlackSim) -> list[dict]:
 
 
 def thread_of(sim: SlackSim, card: dict) -> list[str]:
-    return [m["text"] for m in sim.thread("C0INCIDENT", card["ts"]) if m.get("bot_id")]
+    return [
+        line
+        for m in sim.thread("C0INCIDENT", card["ts"])
+        if m.get("bot_id")
+        for line in m["text"].split("\n")
+    ]
 
 
 def test_sigkill_mid_incident_loses_nothing_and_doubles_nothing(
@@ -96,7 +101,7 @@ def test_two_instances_share_one_postgres(pg_url: str, slack: ThreadedSim, tmp_p
         notes = [t for t in slack.run(lambda: thread_of(slack.sim, first_card)) if t.endswith(": from both")]
         assert len(notes) == 1
         sent = slack.run(lambda: [c for c in slack.sim.of("chat.postMessage")])
-        ids = [c.params["metadata"]["event_payload"]["outbox_id"] for c in sent]
+        ids = [i for c in sent for i in c.params["metadata"]["event_payload"]["outbox_ids"]]
         assert len(ids) == len(set(ids))  # no outbox item delivered twice
     finally:
         a.stop()
@@ -132,7 +137,7 @@ async def test_store_unreachable_then_back(proxied: tuple[str, TcpProxy]) -> Non
         reply = await bot.command("note INC-1 store is back")
         assert reply["text"].startswith("Done")
         await bot.settle()
-        notes = [m["text"] for m in bot.thread(1) if ":memo:" in m["text"]]
+        notes = [t for t in bot.said(1) if ":memo:" in t]
         assert notes == [":memo: <@U0ONCALL>: store is back"]
     finally:
         await bot.close()

@@ -6,10 +6,16 @@ A store hands out transactions; every query lives in ``bot.store.repo`` and is w
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 Row = dict[str, Any]
+T = TypeVar("T")
+
+
+class Conflict(Exception):
+    """A unique key was already taken (raised by the write, or by the next statement of its transaction)."""
 
 
 class Tx(Protocol):
@@ -44,6 +50,11 @@ class Store(Protocol):
 
     def transaction(self) -> AbstractAsyncContextManager[Tx]:
         """A transaction: committed when the block ends, rolled back on an exception."""
+
+    async def run(self, body: Callable[[Tx], Awaitable[T]]) -> T:
+        """Run ``body`` as one transaction and return what it returns; the hot paths use this.
+
+        ``body`` may only use the transaction it is given (SQLite runs it on the store's own thread)."""
 
     async def ping(self) -> str:
         """A one-line description of the store's state; raises StoreUnavailable."""

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from bot.errors import StoreUnavailable
-from bot.store import Row
+from bot.store import Conflict, Row, Tx
 from bot.store.schema import LATEST, apply_migrations, schema_version
+
+T = TypeVar("T")
 
 # Any constant works, as long as every opsbot instance uses the same one.
 MIGRATION_LOCK = 0x0B5B07
@@ -35,7 +37,10 @@ class PostgresTx:
         return cur.rowcount
 
     async def write(self, sql: str, params: tuple[Any, ...] = ()) -> None:
-        await self._conn.execute(_pg(sql), params)
+        try:
+            await self._conn.execute(_pg(sql), params)
+        except psycopg.errors.UniqueViolation as exc:
+            raise Conflict(str(exc)) from exc
 
     async def fetchone(self, sql: str, params: tuple[Any, ...] = ()) -> Row | None:
         cur = await self._conn.execute(_pg(sql), params)
@@ -95,6 +100,10 @@ class PostgresStore:
             raise StoreUnavailable("no PostgreSQL connection within the timeout") from exc
         except psycopg.OperationalError as exc:
             raise StoreUnavailable(f"PostgreSQL: {exc.__class__.__name__}") from exc
+
+    async def run(self, body: Callable[[Tx], Awaitable[T]]) -> T:
+        async with self.transaction() as tx:
+            return await body(tx)
 
     async def migrate(self) -> list[int]:
         await self.open()

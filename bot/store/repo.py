@@ -22,7 +22,7 @@ async def next_incident_number(tx: Tx) -> int:
 
 
 async def insert_incident(tx: Tx, inc: Incident) -> None:
-    await tx.execute(
+    await tx.write(
         "INSERT INTO incidents (number, title, severity, status, scenario, commander, declared_by, impact,"
         " eta, latest_update, card_channel, card_ts, version, created_at, updated_at, investigating_at,"
         " identified_at, monitoring_at, resolved_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
@@ -192,6 +192,12 @@ async def claim_delivery(tx: Tx, key: str, at: float) -> bool:
         "INSERT INTO deliveries (key, received_at) VALUES (?, ?) ON CONFLICT DO NOTHING", (key, at)
     )
     return count == 1
+
+
+async def claim(tx: Tx, key: str, at: float) -> None:
+    """Claim ``key`` in this transaction, or raise Conflict (here or at the transaction's next statement)
+    when it was claimed before: a redelivery. Costs no round trip of its own."""
+    await tx.write("INSERT INTO deliveries (key, received_at) VALUES (?, ?)", (key, at))
 
 
 async def forget_deliveries(tx: Tx, before: float) -> int:

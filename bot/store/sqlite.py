@@ -1,18 +1,26 @@
-"""The embedded store: stdlib sqlite3 in WAL mode, kept off the event loop on one worker thread."""
+"""The embedded store: stdlib sqlite3 in WAL mode, on a thread of its own, never on the event loop.
+
+Every use of the connection happens on that thread, which runs an event loop of its own. A
+transaction body given to ``run()`` executes there whole: its statements run back to back, with
+no hop between threads until it commits. That keeps SQLite's single write lock held for
+microseconds, not for as long as the main loop takes to get round to the next statement.
+``transaction()`` still offers statement-by-statement transactions for code that is not hot.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
 from bot.errors import StoreUnavailable
-from bot.store import Row
+from bot.store import Conflict, Row, Tx
 from bot.store.schema import LATEST, apply_migrations, schema_version
 
 T = TypeVar("T")
@@ -29,60 +37,52 @@ def _mapped(exc: BaseException) -> BaseException:
 
 
 class SqliteTx:
-    """A transaction on the worker thread. Each hop to that thread costs a GIL hand-off, so BEGIN rides
-    with the first statement, and writes whose result nobody needs are queued, not awaited: the thread
-    runs them in order before anything awaited later, and COMMIT waits for them all."""
+    """A transaction as seen from the SQLite thread: each call runs at once, without suspending."""
 
     dialect = "sqlite"
 
-    def __init__(self, store: SqliteStore) -> None:
-        self._store = store
-        self._begun = False
-        self._writes: list[asyncio.Future[Any]] = []
-
-    def _first(self, fn: Callable[[sqlite3.Connection], T]) -> Callable[[sqlite3.Connection], T]:
-        if self._begun:
-            return fn
-        self._begun = True
-
-        def begin_then(c: sqlite3.Connection) -> T:
-            # IMMEDIATE takes the write lock up front, so two processes never deadlock on upgrade.
-            c.execute("BEGIN IMMEDIATE")
-            return fn(c)
-
-        return begin_then
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
 
     async def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
-        return await self._store._call(self._first(lambda c: c.execute(sql, params).rowcount))
+        return self._conn.execute(sql, params).rowcount
 
     async def write(self, sql: str, params: tuple[Any, ...] = ()) -> None:
-        self._writes.append(self._store._submit(self._first(lambda c: c.execute(sql, params))))
+        try:
+            self._conn.execute(sql, params)
+        except sqlite3.IntegrityError as exc:
+            if "UNIQUE" in str(exc):
+                raise Conflict(str(exc)) from exc
+            raise
 
     async def fetchone(self, sql: str, params: tuple[Any, ...] = ()) -> Row | None:
-        def run(c: sqlite3.Connection) -> Row | None:
-            row = c.execute(sql, params).fetchone()
-            return dict(row) if row is not None else None
-
-        return await self._store._call(self._first(run))
+        row = self._conn.execute(sql, params).fetchone()
+        return dict(row) if row is not None else None
 
     async def fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
-        return await self._store._call(
-            self._first(lambda c: [dict(r) for r in c.execute(sql, params).fetchall()])
-        )
+        return [dict(r) for r in self._conn.execute(sql, params).fetchall()]
 
-    async def finish(self, *, commit: bool) -> None:
-        """Wait for queued writes, then COMMIT (or ROLLBACK if asked to, or if a queued write failed)."""
-        results = await asyncio.gather(*self._writes, return_exceptions=True)
-        failed = next((r for r in results if isinstance(r, BaseException)), None)
-        if not self._begun:
-            return
-        if commit and failed is None:
-            await self._store._call(lambda c: c.execute("COMMIT"))
-            return
-        with contextlib.suppress(sqlite3.Error, StoreUnavailable):
-            await self._store._call(lambda c: c.execute("ROLLBACK"))
-        if commit and failed is not None:
-            raise _mapped(failed)
+
+class _RemoteTx:
+    """A transaction used from the main loop: every statement is one trip to the SQLite thread."""
+
+    dialect = "sqlite"
+
+    def __init__(self, store: SqliteStore, inner: SqliteTx) -> None:
+        self._store = store
+        self._inner = inner
+
+    async def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
+        return await self._store._there(self._inner.execute(sql, params))
+
+    async def write(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        await self._store._there(self._inner.write(sql, params))
+
+    async def fetchone(self, sql: str, params: tuple[Any, ...] = ()) -> Row | None:
+        return await self._store._there(self._inner.fetchone(sql, params))
+
+    async def fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
+        return await self._store._there(self._inner.fetchall(sql, params))
 
 
 class SqliteStore:
@@ -93,8 +93,9 @@ class SqliteStore:
     def __init__(self, path: str) -> None:
         self.path = path
         self._conn: sqlite3.Connection | None = None
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opsbot-sqlite")
-        self._lock = asyncio.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._lock = asyncio.Lock()  # used on the SQLite thread's loop only
         self._checkpointer: asyncio.Task[None] | None = None
 
     @classmethod
@@ -105,23 +106,85 @@ class SqliteStore:
             return cls(":memory:")
         return cls(rest[1:] if rest.startswith("/") else rest)
 
-    def _submit(self, fn: Callable[[sqlite3.Connection], T]) -> asyncio.Future[T]:
-        conn = self._conn
-        if conn is None:
-            raise StoreUnavailable("the SQLite store is not open")
-        return asyncio.get_running_loop().run_in_executor(self._executor, fn, conn)
+    # --- the SQLite thread ---------------------------------------------------------------------
 
-    async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def _there(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run ``work`` on the SQLite thread's loop and wait for it here."""
+        if self._loop is None:
+            work.close()
+            raise StoreUnavailable("the SQLite store is not open")
         try:
-            return await self._submit(fn)
+            return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self._loop))
         except sqlite3.OperationalError as exc:
             raise _mapped(exc) from exc
+
+    def _connection(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise StoreUnavailable("the SQLite store is not open")
+        return self._conn
+
+    async def _begin(self) -> sqlite3.Connection:
+        await self._lock.acquire()
+        try:
+            conn = self._connection()
+            # IMMEDIATE takes the write lock up front, so two processes never deadlock on upgrade.
+            conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            self._lock.release()
+            raise
+        return conn
+
+    async def _end(self, conn: sqlite3.Connection, *, commit: bool) -> None:
+        try:
+            if commit:
+                try:
+                    conn.execute("COMMIT")
+                    return
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                    raise
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        finally:
+            self._lock.release()
+
+    async def _run_here(self, body: Callable[[Tx], Awaitable[T]]) -> T:
+        conn = await self._begin()
+        try:
+            result = await body(SqliteTx(conn))
+        except BaseException:
+            await self._end(conn, commit=False)
+            raise
+        await self._end(conn, commit=True)
+        return result
+
+    # --- the Store interface -------------------------------------------------------------------
+
+    async def run(self, body: Callable[[Tx], Awaitable[T]]) -> T:
+        """Run ``body`` as one transaction, whole, on the SQLite thread (it may only use the tx)."""
+        return await self._there(self._run_here(body))
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[_RemoteTx]:
+        conn = await self._there(self._begin())
+        tx = _RemoteTx(self, SqliteTx(conn))
+        try:
+            yield tx
+        except BaseException:
+            await self._there(self._end(conn, commit=False))
+            raise
+        await self._there(self._end(conn, commit=True))
 
     async def open(self) -> None:
         if self._conn is not None:
             return
+        loop = asyncio.new_event_loop()
+        thread = threading.Thread(target=loop.run_forever, name="opsbot-sqlite", daemon=True)
+        thread.start()
+        self._loop, self._thread = loop, thread
 
-        def connect() -> sqlite3.Connection:
+        async def connect() -> sqlite3.Connection:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=5)
@@ -136,10 +199,10 @@ class SqliteStore:
                 conn.execute("PRAGMA wal_autocheckpoint=0")
             return conn
 
-        loop = asyncio.get_running_loop()
         try:
-            self._conn = await loop.run_in_executor(self._executor, connect)
+            self._conn = await self._there(connect())
         except sqlite3.Error as exc:
+            self._stop_thread()
             raise StoreUnavailable(f"cannot open SQLite file {self.path}: {exc}") from exc
         if self.path != ":memory:":
             self._checkpointer = asyncio.create_task(self._checkpoints(), name="opsbot-sqlite-checkpoint")
@@ -165,6 +228,15 @@ class SqliteStore:
             conn.close()
             executor.shutdown(wait=False)
 
+    def _stop_thread(self) -> None:
+        loop, thread = self._loop, self._thread
+        self._loop = self._thread = None
+        if loop is not None:
+            loop.call_soon_threadsafe(loop.stop)
+            if thread is not None:
+                thread.join(timeout=5)
+            loop.close()
+
     async def close(self) -> None:
         task, self._checkpointer = self._checkpointer, None
         if task is not None:
@@ -172,28 +244,21 @@ class SqliteStore:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         conn, self._conn = self._conn, None
-        if conn is not None:
-            await asyncio.get_running_loop().run_in_executor(self._executor, conn.close)
-        self._executor.shutdown(wait=False)
+        if conn is not None and self._loop is not None:
 
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[SqliteTx]:
-        async with self._lock:
-            tx = SqliteTx(self)
-            try:
-                yield tx
-            except BaseException:
-                await tx.finish(commit=False)
-                raise
-            await tx.finish(commit=True)
+            async def shut() -> None:
+                async with self._lock:  # let a transaction in progress finish first
+                    conn.close()
+
+            with contextlib.suppress(Exception):
+                await self._there(shut())
+        self._stop_thread()
 
     async def migrate(self) -> list[int]:
         await self.open()
-        async with self.transaction() as tx:
-            return await apply_migrations(tx)
+        return await self.run(apply_migrations)
 
     async def ping(self) -> str:
-        async with self.transaction() as tx:
-            version = await schema_version(tx)
+        version = await self.run(schema_version)
         state = "ok" if version == LATEST else f"schema v{version}, expected v{LATEST}"
         return f"sqlite {state}"

@@ -127,9 +127,8 @@ async def _socket(settings: Settings) -> int:
     assert settings.slack_app_token is not None
     # Socket Mode requests come over the app's own authenticated WebSocket, not signed HTTP.
     runtime = await start_runtime(settings, signing_secret=secrets.token_hex(16))
+    # The handler reaches Slack through the app's own client, so SLACK_API_URL applies here too.
     handler = AsyncSocketModeHandler(runtime.app, settings.slack_app_token.get_secret_value())
-    if settings.slack_api_url:
-        handler.client.web_client.base_url = settings.slack_api_url
     await handler.connect_async()
     log.info("opsbot ready: connected in Socket Mode")
     try:

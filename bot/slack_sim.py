@@ -10,12 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 BOT_USER = "U0OPSBOT"
 BOT_ID = "B0OPSBOT"
@@ -77,6 +78,9 @@ class SlackSim:
         self.add_channel("C0INCIDENT", "engineering-incidents")
         self.add_channel("C0GENERAL", "general")
         self.changed = asyncio.Event()
+        self._ws: web.WebSocketResponse | None = None
+        self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self.socket_connected = asyncio.Event()
 
     # --- set-up ----------------------------------------------------------------------------
 
@@ -111,6 +115,7 @@ class SlackSim:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._response)
         app.router.add_get("/_sim/stats", self._stats)
+        app.router.add_get("/link/", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -212,6 +217,53 @@ class SlackSim:
             return faulty
         self.changed.set()
         return web.Response(text="ok")
+
+    # --- Socket Mode -----------------------------------------------------------------------------
+
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Slack's Socket Mode endpoint: says hello, sends envelopes, takes acks."""
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._ws = ws
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": 1,
+                "debug_info": {"host": "opsbot-sim", "approximate_connection_time": 3600},
+                "connection_info": {"app_id": "A0OPSBOT"},
+            }
+        )
+        self.socket_connected.set()
+        async for message in ws:
+            if message.type != WSMsgType.TEXT:
+                continue
+            data = json.loads(message.data)
+            waiter = self._acks.pop(str(data.get("envelope_id")), None)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(data)
+        self.socket_connected.clear()
+        return ws
+
+    async def socket_request(
+        self, kind: str, payload: dict[str, Any], *, within: float = 10
+    ) -> dict[str, Any]:
+        """Send one Socket Mode envelope (slash_commands, events_api, interactive); returns the ack."""
+        if self._ws is None:
+            raise RuntimeError("no Socket Mode connection")
+        envelope_id = uuid.uuid4().hex
+        waiter: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._acks[envelope_id] = waiter
+        await self._ws.send_json(
+            {
+                "envelope_id": envelope_id,
+                "payload": payload,
+                "type": kind,
+                "accepts_response_payload": kind != "events_api",
+                "retry_attempt": 0,
+                "retry_reason": "",
+            }
+        )
+        return await asyncio.wait_for(waiter, timeout=within)
 
     async def _stats(self, request: web.Request) -> web.Response:
         """Counts for benchmarks that run the stand-in in another process."""
@@ -325,6 +377,9 @@ class SlackSim:
             return {"ok": False, "error": "is_archived"}
         channel.is_member = True
         return {"ok": True, "channel": {"id": channel.id, "name": channel.name}}
+
+    def _m_apps_connections_open(self, p: dict[str, Any]) -> dict[str, Any]:
+        return {"ok": True, "url": self.url.replace("http://", "ws://") + "/link/?ticket=sim"}
 
     def _m_conversations_info(self, p: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(p)

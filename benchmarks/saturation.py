@@ -78,11 +78,15 @@ async def main(connections: int, seconds: float) -> None:
         edits = after["calls"].get("chat.update", 0) - before["calls"].get("chat.update", 0)
         full_rate = acked / (finished - started)
         print(f"  opsbot      acked {acked} ({errors} errors) in {took:.1f}s: {ack_rate:7.1f} acks/s")
-        print(f"              all delivered {finished - started - took:.1f}s after the load stopped: "
-              f"{full_rate:7.1f} notes/s fully processed")
-        print(f"              thread replies delivered: {replies} of {acked} acked"
-              f" ({'every one' if replies == acked else 'MISSING ' + str(acked - replies)}); "
-              f"card edits: {edits} (coalesced)")
+        print(
+            f"              all delivered {finished - started - took:.1f}s after the load stopped: "
+            f"{full_rate:7.1f} notes/s fully processed"
+        )
+        print(
+            f"              thread replies delivered: {replies} of {acked} acked"
+            f" ({'every one' if replies == acked else 'MISSING ' + str(acked - replies)}); "
+            f"card edits: {edits} (coalesced)"
+        )
         print(f"  fully processed rate / stock ack-only rate = {full_rate / stock_rate:.2f} (target >= 0.50)")
     finally:
         stop(opsbot, stock, sim)

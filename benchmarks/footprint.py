@@ -35,7 +35,8 @@ def main(runs: int) -> None:
         stop(sim)
     print(f"opsbot serve, {runs} starts (SQLite store, fresh database each time)")
     print(
-        f"  start-to-ready: median {statistics.median(readies):.2f}s, max {max(readies):.2f}s (target <= 1.5s)"
+        f"  start-to-ready: median {statistics.median(readies):.2f}s, "
+        f"max {max(readies):.2f}s (target <= 1.5s)"
     )
     print(
         f"  idle RSS:       median {statistics.median(rss):.1f} MB, max {max(rss):.1f} MB (target <= 100 MB)"

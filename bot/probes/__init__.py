@@ -65,6 +65,20 @@ class Probe:
     tags: frozenset[str] = field(default_factory=frozenset)
 
 
+def grade(figure: float, *, warn: float, fail: float | None = None) -> State:
+    """FAIL from ``fail`` up, WARN from ``warn`` up, else OK: how a figure meets its thresholds."""
+    if fail is not None and figure >= fail:
+        return State.FAIL
+    return State.WARN if figure >= warn else State.OK
+
+
+def tally_by(values: Sequence[str]) -> tuple[str, ...]:
+    """``("card_declined: 3", "expired_card: 1")``: each value with its count, most frequent first."""
+    from collections import Counter
+
+    return tuple(f"{value}: {count}" for value, count in Counter(values).most_common())
+
+
 def unknown(name: str, reason: str) -> Result:
     return Result(name, State.UNKNOWN, reason)
 

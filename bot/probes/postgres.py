@@ -14,7 +14,7 @@ import psycopg
 from psycopg.rows import dict_row
 
 from bot.domain import format_duration
-from bot.probes import Result, State, unknown
+from bot.probes import Result, State, grade, unknown
 from bot.settings import SqlCheck, Thresholds
 
 Row = dict[str, Any]
@@ -72,13 +72,7 @@ async def connections(target: Target, t: Thresholds) -> Result:
     pct = 100.0 * used / limit if limit else 0.0
     figure = f"{used}/{limit} ({pct:.0f}%)"
     threshold = f"warn at {t.db_connections_warn_pct:g}%, fail at {t.db_connections_fail_pct:g}%"
-    state = (
-        State.FAIL
-        if pct >= t.db_connections_fail_pct
-        else State.WARN
-        if pct >= t.db_connections_warn_pct
-        else State.OK
-    )
+    state = grade(pct, warn=t.db_connections_warn_pct, fail=t.db_connections_fail_pct)
     summary = {
         State.OK: "within limits",
         State.WARN: "nearing the limit",
@@ -222,10 +216,6 @@ async def sql_check(target: Target, check: SqlCheck) -> Result:
         return unknown(check.name, "the query returned NULL")
     figure = float(value)
     threshold = f"warn at {check.warn:g}" + (f", fail at {check.fail:g}" if check.fail is not None else "")
-    if check.fail is not None and figure >= check.fail:
-        state = State.FAIL
-    elif figure >= check.warn:
-        state = State.WARN
-    else:
-        state = State.OK
-    return Result(check.name, state, "custom check", f"{figure:g}", threshold)
+    return Result(
+        check.name, grade(figure, warn=check.warn, fail=check.fail), "custom check", f"{figure:g}", threshold
+    )

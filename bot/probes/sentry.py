@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from bot.probes import Result, State, unknown
+from bot.probes import Result, State, grade, unknown
 from bot.settings import Thresholds
 
 
@@ -77,11 +77,6 @@ async def error_spike(api: SentryApi, t: Thresholds, *, now: float | None = None
             name, state, "events where there were none" if last else "quiet", f"{last:.0f}/h", threshold
         )
     ratio = last / baseline
-    if ratio >= 2 * t.error_spike_factor:
-        state = State.FAIL
-    elif ratio >= t.error_spike_factor:
-        state = State.WARN
-    else:
-        state = State.OK
+    state = grade(ratio, warn=t.error_spike_factor, fail=2 * t.error_spike_factor)
     summary = f"{ratio:.1f}× the hourly average ({baseline:.0f}/h)"
     return Result(name, state, summary, f"{last:.0f}/h", threshold)

@@ -7,7 +7,7 @@ from typing import Any
 
 import stripe
 
-from bot.probes import Result, State, unknown
+from bot.probes import Result, State, grade, tally_by, unknown
 from bot.settings import Thresholds
 
 
@@ -74,17 +74,8 @@ async def undelivered_events(
     count = len(items)
     more = "+" if events.has_more else ""
     threshold = f"warn at {t.stripe_undelivered_warn}, fail at {t.stripe_undelivered_fail}"
-    state = (
-        State.FAIL
-        if count >= t.stripe_undelivered_fail
-        else State.WARN
-        if count >= t.stripe_undelivered_warn
-        else State.OK
-    )
-    types: dict[str, int] = {}
-    for e in items:
-        types[e["type"]] = types.get(e["type"], 0) + 1
-    details = tuple(f"{k}: {v}" for k, v in sorted(types.items(), key=lambda kv: -kv[1]))
+    state = grade(count, warn=t.stripe_undelivered_warn, fail=t.stripe_undelivered_fail)
+    details = tally_by([e["type"] for e in items])
     return Result(
         name,
         state,
@@ -109,18 +100,8 @@ async def failed_charges(client: stripe.StripeClient, t: Thresholds, *, now: flo
     failed = [c for c in items if c["status"] == "failed"]
     pct = 100.0 * len(failed) / len(items)
     threshold = f"warn at {t.failed_charge_warn_pct:g}%, fail at {t.failed_charge_fail_pct:g}%"
-    state = (
-        State.FAIL
-        if pct >= t.failed_charge_fail_pct
-        else State.WARN
-        if pct >= t.failed_charge_warn_pct
-        else State.OK
-    )
-    codes: dict[str, int] = {}
-    for c in failed:
-        code = c["failure_code"] or "unknown"
-        codes[code] = codes.get(code, 0) + 1
-    details = tuple(f"{k}: {v}" for k, v in sorted(codes.items(), key=lambda kv: -kv[1]))
+    state = grade(pct, warn=t.failed_charge_warn_pct, fail=t.failed_charge_fail_pct)
+    details = tally_by([c["failure_code"] or "unknown" for c in failed])
     sample = " (first 100)" if charges.has_more else ""
     return Result(
         name,

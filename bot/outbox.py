@@ -35,6 +35,8 @@ LEASE = "outbox"
 # Renders a message from the store at delivery time: (transaction, payload) -> {"text": ..., "blocks": ...}.
 Renderer = Callable[[Tx, dict[str, Any]], Awaitable[dict[str, Any]]]
 METADATA_EVENT = "opsbot_outbox"
+KEEP_FOR = 7 * 24 * 3600.0  # Slack redelivers within minutes; a week is plenty
+HOUSEKEEPING_EVERY = 3600.0
 
 # Errors that no retry will fix: the item is marked failed and reported.
 PERMANENT = {
@@ -244,6 +246,7 @@ class Outbox:
         self._task: asyncio.Task[None] | None = None
         self._paused_until = 0.0
         self._leader_until = 0.0
+        self._housekept_at = 0.0
         self._channel_ids: dict[str, str] = {}
         self._sem = asyncio.Semaphore(concurrency)
         self._on_error = on_error
@@ -315,7 +318,18 @@ class Outbox:
                 if reset:
                     log.warning("outbox: %d item(s) were mid-send at a crash; delivering them again", reset)
         self._leader_until = now + self.lease_ttl if leader else 0.0
+        if leader and now - self._housekept_at > HOUSEKEEPING_EVERY:
+            await self._housekeep(now)
         return leader
+
+    async def _housekeep(self, now: float) -> None:
+        """Forget what no redelivery or restart can need any more: old delivery keys, sent items."""
+        self._housekept_at = now
+        async with self.store.transaction() as tx:
+            keys = await repo.forget_deliveries(tx, before=now - KEEP_FOR)
+            items = await repo.forget_sent(tx, before=now - KEEP_FOR)
+        if keys or items:
+            log.info("outbox: forgot %d delivery key(s) and %d sent item(s) older than a week", keys, items)
 
     async def run_once(self) -> int:
         """One round: claim a batch from every lane, send them (lanes side by side, each lane in order),

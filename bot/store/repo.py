@@ -302,9 +302,11 @@ async def outbox_counts(tx: Tx) -> dict[str, int]:
     return {r["state"]: int(r["n"]) for r in rows}
 
 
-async def next_due(tx: Tx) -> float | None:
-    row = await tx.fetchone("SELECT min(next_attempt_at) AS t FROM outbox WHERE state = 'pending'")
-    return float(row["t"]) if row and row["t"] is not None else None
+async def forget_sent(tx: Tx, before: float) -> int:
+    """Drop delivered and superseded items older than ``before`` (failed ones stay, for inspection)."""
+    return await tx.execute(
+        "DELETE FROM outbox WHERE state IN ('sent', 'superseded') AND created_at < ?", (before,)
+    )
 
 
 # --- Slack message references ----------------------------------------------------------------

@@ -179,7 +179,6 @@ async def test_outbox_retry_and_in_doubt(store: Store) -> None:
         await repo.mark_item(tx, item, state="pending", at=1.0, error="HTTP 500", retry_at=9.0)
         head = (await repo.undelivered(tx))[0]
         assert head.attempts == 1 and head.next_attempt_at == 9.0 and head.in_doubt
-        assert await repo.next_due(tx) == 9.0
         await repo.mark_item(tx, item, state="sending", at=2.0)
         assert await repo.reset_in_doubt(tx) == 1
         assert (await repo.undelivered(tx))[0].state == "pending"
@@ -195,6 +194,19 @@ async def test_a_failed_queued_write_fails_the_transaction(store: Store) -> None
     async with store.transaction() as tx:
         assert await repo.timeline(tx, 1) == []
         assert await repo.next_incident_number(tx) == 1
+
+
+async def test_housekeeping_forgets_old_deliveries_and_sent_items(store: Store) -> None:
+    async with store.transaction() as tx:
+        await repo.enqueue(tx, lane="x", kind="post", payload={}, at=1.0)
+        await repo.enqueue(tx, lane="x", kind="post", payload={}, at=1.0)
+        await repo.enqueue(tx, lane="y", kind="post", payload={}, at=50.0)
+        old, failed, recent = await repo.undelivered(tx)
+        await repo.mark_item(tx, old.id, state="sent", at=2.0)
+        await repo.mark_item(tx, failed.id, state="failed", at=2.0)
+        await repo.mark_item(tx, recent.id, state="sent", at=51.0)
+        assert await repo.forget_sent(tx, before=10.0) == 1
+        assert await repo.outbox_counts(tx) == {"failed": 1, "sent": 1}
 
 
 async def test_refs_and_values(store: Store) -> None:

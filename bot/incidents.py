@@ -266,9 +266,9 @@ async def delete_message(deps: Deps, *, channel: str, thread_ts: str, ts: str) -
 def scrub(cmd: c.Command, redact: Callable[[str], str]) -> c.Command:
     """The command with any secret someone pasted into its text replaced, before it is stored or shown."""
     changes = {
-        name: redact(value)
+        name: cleaned
         for name in ("title", "message", "text")
-        if isinstance(value := getattr(cmd, name, None), str)
+        if isinstance(value := getattr(cmd, name, None), str) and (cleaned := redact(value)) != value
     }
     return cast(c.Command, dataclasses.replace(cast(Any, cmd), **changes)) if changes else cmd
 

@@ -74,8 +74,10 @@ def setup_logging(level: str, redactor: Redactor, *, stream: Any = None) -> None
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
-    for noisy in ("slack_bolt", "slack_sdk", "httpx", "aiohttp.access", "psycopg.pool"):
+    for noisy in ("slack_bolt", "slack_sdk", "httpx", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    # The pool logs every failed reconnect; opsbot says it once, as "the state store is unreachable".
+    logging.getLogger("psycopg.pool").setLevel(logging.ERROR)
 
 
 def before_send_for(redactor: Redactor) -> Any:

@@ -73,6 +73,16 @@ def test_console_runs_an_incident_end_to_end(tmp_path: Path) -> None:
     assert "never reached" not in out.split("> quit")[1]
 
 
+def test_unreachable_store_one_clear_line_exit_1(tmp_path: Path) -> None:
+    result = run(
+        "migrate", env={"DATABASE_URL": "postgresql://opsbot:hunter2@127.0.0.1:1/opsbot"}, cwd=tmp_path
+    )
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "state store is unreachable" in lines[0]
+    assert "hunter2" not in result.stderr and "Traceback" not in result.stderr
+
+
 def test_bad_setting_one_line_exit_2(tmp_path: Path) -> None:
     result = run("migrate", env={"DATABASE_URL": "mysql://root:hunter2@db/x"}, cwd=tmp_path)
     assert result.returncode == 2

@@ -57,6 +57,14 @@ PERMANENT = {
     "used_url",
 }
 NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found"}
+# Why a look for an earlier attempt can never work (so the item is posted rather than stuck).
+CANNOT_LOOK = {
+    "missing_scope",
+    "not_allowed_token_type",
+    "not_in_channel",
+    "channel_not_found",
+    "thread_not_found",
+}
 
 
 async def post(tx: Tx, *, lane: str, at: float, **payload: Any) -> None:
@@ -486,19 +494,30 @@ class Outbox:
     ) -> dict[str, Any] | None:
         """The message an earlier attempt of ``item`` posted, if Slack has it."""
         oldest = f"{max(0.0, item.created_at - 300):.6f}"
-        if thread_ts:
-            page = await self._call(
-                "conversations_replies",
-                channel=channel,
-                ts=thread_ts,
-                oldest=oldest,
-                include_all_metadata=True,
-                limit=200,
-            )
-        else:
-            page = await self._call(
-                "conversations_history", channel=channel, oldest=oldest, include_all_metadata=True, limit=200
-            )
+        try:
+            if thread_ts:
+                page = await self._call(
+                    "conversations_replies",
+                    channel=channel,
+                    ts=thread_ts,
+                    oldest=oldest,
+                    include_all_metadata=True,
+                    limit=200,
+                )
+            else:
+                page = await self._call(
+                    "conversations_history",
+                    channel=channel,
+                    oldest=oldest,
+                    include_all_metadata=True,
+                    limit=200,
+                )
+        except Retry as exc:
+            if str(exc) not in CANNOT_LOOK:
+                raise
+            # A private channel without groups:history, say: posting again beats never posting.
+            log.warning("outbox: cannot check whether item %d reached Slack (%s); posting it", item.id, exc)
+            return None
         for message in page.get("messages") or []:
             meta = message.get("metadata") or {}
             if meta.get("event_type") == METADATA_EVENT and item.id in (meta.get("event_payload") or {}).get(

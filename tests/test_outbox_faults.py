@@ -126,3 +126,13 @@ async def test_undelivered_items_go_out_after_restart(store_url: str) -> None:
         assert sum(":memo:" in t for t in again.said(1)) == 1
     finally:
         await again.close()
+
+
+async def test_a_retry_that_cannot_look_for_its_earlier_attempt_still_posts(bot: Harness) -> None:
+    await bot.command("open P1 checkout broken")
+    await bot.settle()
+    bot.sim.fail("chat.postMessage", status=500, times=1)
+    bot.sim.fail("conversations.replies", status=200, error="missing_scope", times=1)
+    await bot.command("note INC-1 still gets through")
+    await bot.settle()
+    assert [t for t in bot.said(1) if "still gets through" in t] == [":memo: <@U0ONCALL>: still gets through"]

@@ -267,7 +267,7 @@ async def run_console(settings: Settings, *, stdin: TextIO = sys.stdin, out: Tex
     settings = settings.model_copy(
         update={
             "slack_api_url": sim.api_url,
-            "slack_bot_token": _secret("xoxb-console-not-a-real-token"),
+            "slack_bot_token": _secret("xoxb-console-fake-token-for-the-local-stand-in"),
             "slack_signing_secret": _secret(secret),
         }
     )

@@ -22,6 +22,11 @@ class Severity(enum.StrEnum):
         return {"P0": "Critical", "P1": "High", "P2": "Medium", "P3": "Low"}[self.value]
 
     @property
+    def response_target(self) -> str:
+        """The runbook's alert response time, as it words it."""
+        return {"P0": "immediate", "P1": "< 2 hours", "P2": "< 1 day", "P3": "< 1 week"}[self.value]
+
+    @property
     def response_seconds(self) -> int:
         """The runbook's response time (SLA); P0 is immediate, counted here as 15 minutes."""
         return {"P0": 15 * 60, "P1": 2 * 3600, "P2": 24 * 3600, "P3": 7 * 24 * 3600}[self.value]

@@ -106,7 +106,14 @@ def incident_card(inc: Incident, *, oncall_group: str | None = None) -> Message:
         SectionBlock(text=MarkdownTextObject(text=head)),
         SectionBlock(fields=[MarkdownTextObject(text=f) for f in fields]),
         SectionBlock(text=MarkdownTextObject(text=f"*Updates:* {updates}")),
-        ContextBlock(elements=[MarkdownTextObject(text=f"Last updated: {timestamp(inc.updated_at)}")]),
+        ContextBlock(
+            elements=[
+                MarkdownTextObject(
+                    text=f"Last updated: {timestamp(inc.updated_at)}  ·  declared {timestamp(inc.created_at)}"
+                    f" by {user(inc.declared_by)}  ·  {inc.severity.value} response: {inc.severity.response_target}"
+                )
+            ]
+        ),
     ]
     buttons = [
         ButtonElement(

@@ -39,6 +39,7 @@ def test_card_follows_runbook_template() -> None:
     ]
     blocks = json.dumps(card.blocks)
     assert "<!date^1700000600^{date_short_pretty} {time}|2023-11-14 22:23 UTC>" in blocks
+    assert "declared <!date^1700000000^" in blocks and "P1 response: < 2 hours" in blocks
     actions = card.blocks[-1]
     assert actions["type"] == "actions" and actions["block_id"] == "incident_card:7"
     assert [e["value"] for e in actions["elements"]] == [

@@ -106,14 +106,7 @@ def incident_card(inc: Incident, *, oncall_group: str | None = None) -> Message:
         SectionBlock(text=MarkdownTextObject(text=head)),
         SectionBlock(fields=[MarkdownTextObject(text=f) for f in fields]),
         SectionBlock(text=MarkdownTextObject(text=f"*Updates:* {updates}")),
-        ContextBlock(
-            elements=[
-                MarkdownTextObject(
-                    text=f"Last updated: {timestamp(inc.updated_at)}  ·  declared {timestamp(inc.created_at)}"
-                    f" by {user(inc.declared_by)}  ·  {inc.severity.value} response: {inc.severity.response_target}"
-                )
-            ]
-        ),
+        ContextBlock(elements=[MarkdownTextObject(text=_card_context(inc))]),
     ]
     buttons = [
         ButtonElement(
@@ -145,6 +138,13 @@ def incident_card(inc: Incident, *, oncall_group: str | None = None) -> Message:
         ]
     )
     return Message(text=text, blocks=_blocks(blocks))
+
+
+def _card_context(inc: Incident) -> str:
+    return (
+        f"Last updated: {timestamp(inc.updated_at)}  ·  declared {timestamp(inc.created_at)}"
+        f" by {user(inc.declared_by)}  ·  {inc.severity.value} response: {inc.severity.response_target}"
+    )
 
 
 def change_reply(text: str) -> Message:

@@ -147,11 +147,6 @@ def _card_context(inc: Incident) -> str:
     )
 
 
-def change_reply(text: str) -> Message:
-    """A thread reply telling who changed what."""
-    return Message(text=text)
-
-
 def declared_reply(inc: Incident, *, channel: str) -> str:
     where = f"<#{channel}>" if channel.startswith(("C", "G")) else escape(channel)
     return f"Declared *{inc.ref}* ({inc.severity.value}): {escape(inc.title)}. Posting its card in {where}."
@@ -240,7 +235,3 @@ def _chunk(text: str, size: int) -> list[str]:
     if current:
         chunks.append(current)
     return chunks
-
-
-def error_text(message: str) -> Message:
-    return Message(text=f":warning: {message}")

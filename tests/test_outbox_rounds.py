@@ -68,3 +68,20 @@ def test_a_merged_message_stays_within_its_size() -> None:
     merged = merge_replies([reply(i, "x" * 1000) for i in range(1, 8)])
     assert all(len(p.payload["text"]) <= MERGE_TEXT for p in merged)
     assert [len(p.members) for p in merged] == [2, 2, 2, 1]
+
+
+def test_a_lease_names_a_dead_process_only_on_this_host() -> None:
+    import os
+    import socket
+    import subprocess
+
+    from bot.outbox.deliverer import _dead_here
+
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    host = socket.gethostname()
+    assert _dead_here(f"{host}:{gone.pid}:abc")
+    assert not _dead_here(f"{host}:{os.getppid()}:abc")  # alive
+    assert not _dead_here(f"{host}:{os.getpid()}:abc")  # ourselves
+    assert not _dead_here(f"elsewhere.example:{gone.pid}:abc")  # another host: wait for the lease
+    assert not _dead_here(None) and not _dead_here("legacy-holder")

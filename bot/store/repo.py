@@ -340,6 +340,11 @@ async def take_lease(tx: Tx, name: str, holder: str, *, now: float, ttl: float) 
     return row is not None and row["holder"] == holder
 
 
+async def lease_holder(tx: Tx, name: str) -> str | None:
+    row = await tx.fetchone("SELECT holder FROM leases WHERE name = ?", (name,))
+    return str(row["holder"]) if row else None
+
+
 async def release_lease(tx: Tx, name: str, holder: str) -> None:
     await tx.write("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
 

@@ -1,24 +1,16 @@
-"""Persist-then-deliver: everything the bot owes Slack is stored with the change that caused it,
-committed before Slack gets its ack, then delivered here.
-
-- Lanes keep order: the items of one incident (card, then thread replies) go out one at a time, in
-  the order they were committed; different lanes go out side by side.
-- Edits of one message are coalesced when enqueued: only the latest pending state is sent.
-- 429 pauses delivery for Retry-After; 5xx, timeouts and refused connections retry with backoff;
-  what is undelivered at a crash is delivered after restart.
-- Several instances may share a PostgreSQL store: a lease lets exactly one deliver at a time.
-"""
+"""The deliverer: claims due items in rounds, sends them to Slack, records what became of them."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import os
 import random
+import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -27,9 +19,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import StoreUnavailable
 from bot.foreground import Foreground
+from bot.outbox.owe import respond
+from bot.outbox.rounds import FollowUp, Outcome, Prepared, due_batches, merge_replies
 from bot.store import Store, Tx, repo
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("bot.outbox")
 
 LEASE = "outbox"
 # Renders a message from the store at delivery time: (transaction, payload) -> {"text": ..., "blocks": ...}.
@@ -67,149 +61,16 @@ CANNOT_LOOK = {
 }
 
 
-async def post(tx: Tx, *, lane: str, at: float, **payload: Any) -> None:
-    """Owe Slack a new message (``channel`` or ``thread_ref``; ``ref`` names it for later edits)."""
-    await repo.enqueue(tx, lane=lane, kind="post", payload=payload, at=at)
-
-
-async def update(tx: Tx, *, lane: str, at: float, ref: str, **payload: Any) -> None:
-    """Owe Slack an edit of the message named ``ref``; later edits replace earlier pending ones."""
-    await repo.enqueue(
-        tx, lane=lane, kind="update", payload={"ref": ref, **payload}, at=at, coalesce_key=f"update:{ref}"
-    )
-
-
-async def respond(tx: Tx, *, url: str, at: float, text: str, **payload: Any) -> None:
-    """Owe a private reply through a slash command's or interaction's response_url."""
-    await repo.enqueue(
-        tx, lane="respond", kind="respond", payload={"url": url, "text": text, **payload}, at=at
-    )
-
-
 class Retry(Exception):
-    def __init__(self, reason: str, *, after: float | None = None, count: bool = True) -> None:
+    """Delivery may succeed later: after ``after`` seconds (Retry-After), or after a backoff."""
+
+    def __init__(self, reason: str, *, after: float | None = None) -> None:
         super().__init__(reason)
         self.after = after
-        self.count = count
 
 
 class Failed(Exception):
     """Delivery can never succeed; the item is marked failed."""
-
-
-FollowUp = Callable[[Tx], Awaitable[None]]
-
-
-@dataclass
-class Prepared:
-    item: repo.OutboxItem
-    payload: dict[str, Any]
-    refs: dict[str, tuple[str, str] | None] = field(default_factory=dict)
-    problem: str | None = None
-    members: list[repo.OutboxItem] = field(default_factory=list)  # items this one message carries
-
-    def __post_init__(self) -> None:
-        if not self.members:
-            self.members = [self.item]
-
-
-MERGE_TEXT = 3000  # characters in one merged thread reply
-
-
-def _mergeable(p: Prepared) -> bool:
-    """A plain thread reply: no blocks, no name to edit it by, nothing to notify, no broadcast."""
-    q = p.payload
-    return (
-        p.item.kind == "post"
-        and bool(q.get("thread_ref"))
-        and not p.problem
-        and not p.item.in_doubt
-        and not any(q.get(k) for k in ("ref", "blocks", "broadcast", "notify_url", "render"))
-    )
-
-
-def merge_replies(batch: list[Prepared]) -> list[Prepared]:
-    """Consecutive plain replies to one thread become one message, in order. Slack takes about one
-    message a second per channel, so a backlog goes out as a few messages instead of hundreds. Pure."""
-    merged: list[Prepared] = []
-    for p in batch:
-        last = merged[-1] if merged else None
-        if (
-            last is not None
-            and _mergeable(p)
-            and _mergeable(last)
-            and last.payload["thread_ref"] == p.payload["thread_ref"]
-            and len(last.payload["text"]) + len(p.payload["text"]) + 1 <= MERGE_TEXT
-        ):
-            text = f"{last.payload['text']}\n{p.payload['text']}"
-            merged[-1] = Prepared(
-                last.item, {**last.payload, "text": text}, last.refs, members=[*last.members, p.item]
-            )
-        else:
-            merged.append(p)
-    return merged
-
-
-@dataclass
-class Outcome:
-    """What became of one item in a round; recorded in the round's closing transaction."""
-
-    item: repo.OutboxItem
-    state: str  # sent | pending (retry) | failed | untouched (its lane stopped before it)
-    error: str | None = None
-    retry_at: float | None = None
-    follow_up: FollowUp | None = None
-    exc: BaseException | None = None
-
-    def fanned(self, members: list[repo.OutboxItem]) -> list[Outcome]:
-        """The same outcome for every item one message carried."""
-        return [self, *(replace(self, item=m, follow_up=None, exc=None) for m in members[1:])]
-
-    async def record(self, tx: Tx, outbox: Outbox) -> None:
-        now = outbox.clock()
-        if self.state == "untouched":
-            await repo.release_item(tx, self.item.id)
-        elif self.state == "pending":
-            await repo.mark_item(
-                tx, self.item.id, state="pending", at=now, error=self.error, retry_at=self.retry_at
-            )
-        else:
-            await repo.mark_item(tx, self.item.id, state=self.state, at=now, error=self.error)
-        if self.follow_up is not None:
-            await self.follow_up(tx)
-
-    def report(self, outbox: Outbox) -> None:
-        if self.state == "pending":
-            log.info(
-                "outbox: item %d (%s) retry at %.2f: %s",
-                self.item.id,
-                self.item.kind,
-                self.retry_at or 0,
-                self.error,
-            )
-        elif self.state == "failed":
-            log.error("outbox: item %d (%s) failed for good: %s", self.item.id, self.item.kind, self.error)
-            if outbox._on_error is not None and self.exc is not None:
-                outbox._on_error(self.exc)
-
-
-def due_batches(items: list[repo.OutboxItem], now: float, per_lane: int) -> list[list[repo.OutboxItem]]:
-    """Per lane, the leading items that are due (in order), up to ``per_lane``. A lane whose head is
-    being sent, or not yet due, waits. Pure."""
-    lanes: dict[str, list[repo.OutboxItem]] = {}
-    blocked: set[str] = set()
-    for item in items:
-        if item.lane in blocked:
-            continue
-        if item.state != "pending" or item.next_attempt_at > now:
-            blocked.add(item.lane)
-            continue
-        batch = lanes.setdefault(item.lane, [])
-        if len(batch) >= per_lane:
-            blocked.add(item.lane)
-            continue
-        batch.append(item)
-    return list(lanes.values())
 
 
 class Outbox:
@@ -249,7 +110,8 @@ class Outbox:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.lease_ttl = lease_ttl
-        self.holder = uuid.uuid4().hex
+        # host:pid:nonce, so a restarted process can tell its dead predecessor's lease from a live peer's.
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._paused_until = 0.0
@@ -320,6 +182,11 @@ class Outbox:
             return True
         async with self.store.transaction() as tx:
             leader = await repo.take_lease(tx, LEASE, self.holder, now=now, ttl=self.lease_ttl)
+            if not leader and _dead_here(await repo.lease_holder(tx, LEASE)):
+                # The last holder was a process on this host that is gone (killed, crashed): no need
+                # to wait for its lease to run out.
+                await repo.release_lease(tx, LEASE, str(await repo.lease_holder(tx, LEASE)))
+                leader = await repo.take_lease(tx, LEASE, self.holder, now=now, ttl=self.lease_ttl)
             if leader and not self._leader_until:
                 # Taking over (after a start or another instance's crash): what was mid-send is in doubt.
                 reset = await repo.reset_in_doubt(tx)
@@ -360,11 +227,11 @@ class Outbox:
 
         async def record(tx: Tx) -> None:
             for outcome in done:
-                await outcome.record(tx, self)
+                await outcome.record(tx, now=self.clock())
 
         await self.store.run(record)
         for outcome in done:
-            outcome.report(self)
+            outcome.report(self._on_error)
         return sum(1 for o in done if o.state in ("sent", "failed"))
 
     async def _prepare(self, tx: Tx, item: repo.OutboxItem) -> Prepared:
@@ -616,3 +483,19 @@ class Outbox:
             raise Retry(f"HTTP {response.status_code}")
         if response.status_code >= 400:
             raise Failed(f"response_url answered HTTP {response.status_code}")
+
+
+def _dead_here(holder: str | None) -> bool:
+    """True when ``holder`` names a process on this host that no longer runs."""
+    if not holder or holder.count(":") < 2:
+        return False
+    host, pid, _ = holder.rsplit(":", 2)
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False

@@ -36,6 +36,12 @@ def _mapped(exc: BaseException) -> BaseException:
     return exc
 
 
+def _consume(future: asyncio.Future[Any]) -> None:
+    """Retrieve the outcome of shielded work nobody waits for any more (no 'never retrieved' noise)."""
+    if not future.cancelled():
+        future.exception()
+
+
 class SqliteTx:
     """A transaction as seen from the SQLite thread: each call runs at once, without suspending."""
 
@@ -108,15 +114,29 @@ class SqliteStore:
 
     # --- the SQLite thread ---------------------------------------------------------------------
 
-    async def _there(self, work: Coroutine[Any, Any, T]) -> T:
-        """Run ``work`` on the SQLite thread's loop and wait for it here."""
+    def _submit(self, work: Coroutine[Any, Any, T]) -> asyncio.Future[T]:
         if self._loop is None:
             work.close()
             raise StoreUnavailable("the SQLite store is not open")
+        future = asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self._loop))
+        future.add_done_callback(_consume)
+        return future
+
+    async def _there(self, work: Coroutine[Any, Any, T]) -> T:
+        """Run ``work`` on the SQLite thread's loop and wait for it here.
+
+        Shielded: a caller cancelled mid-way (a shutdown, a dropped request) never cuts work on the
+        SQLite thread in half, so a transaction's lock is always released by its COMMIT or ROLLBACK."""
         try:
-            return await asyncio.wrap_future(asyncio.run_coroutine_threadsafe(work, self._loop))
+            return await asyncio.shield(self._submit(work))
         except sqlite3.OperationalError as exc:
             raise _mapped(exc) from exc
+
+    def _abandon(self, begun: asyncio.Future[sqlite3.Connection]) -> None:
+        """A BEGIN whose caller was cancelled before it heard back: roll it back once it lands."""
+        if begun.cancelled() or begun.exception() is not None or self._loop is None:
+            return
+        asyncio.run_coroutine_threadsafe(self._end(begun.result(), commit=False), self._loop)
 
     def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -167,7 +187,14 @@ class SqliteStore:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_RemoteTx]:
-        conn = await self._there(self._begin())
+        begun = self._submit(self._begin())
+        try:
+            conn = await asyncio.shield(begun)
+        except asyncio.CancelledError:
+            begun.add_done_callback(self._abandon)
+            raise
+        except sqlite3.OperationalError as exc:
+            raise _mapped(exc) from exc
         tx = _RemoteTx(self, SqliteTx(conn))
         try:
             yield tx
@@ -247,8 +274,10 @@ class SqliteStore:
         if conn is not None and self._loop is not None:
 
             async def shut() -> None:
-                async with self._lock:  # let a transaction in progress finish first
-                    conn.close()
+                # Let a transaction in progress finish first, but never wait for ever.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._lock.acquire(), timeout=5)
+                conn.close()
 
             with contextlib.suppress(Exception):
                 await self._there(shut())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import subprocess
 import sys
 import time
@@ -288,3 +289,28 @@ def test_two_migrates_at_once_on_postgres_leave_one_schema(pg_url: str) -> None:
         "counters",
         "schema_migrations",
     } <= tables
+
+
+async def test_cancelled_transactions_never_wedge_the_store(store: Store) -> None:
+    """A shutdown or a dropped request can cancel a transaction at any await; the store stays usable."""
+
+    async def many_statements() -> None:
+        async with store.transaction() as tx:
+            for _ in range(30):
+                await tx.fetchone("SELECT 1 AS one")
+
+    async def whole(tx: object) -> None:
+        for _ in range(30):
+            await tx.fetchone("SELECT 1 AS one")  # type: ignore[attr-defined]
+
+    for delay in (0, 0, 0.0001, 0.0003, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.01):
+        for work in (many_statements(), store.run(whole)):
+            task = asyncio.ensure_future(work)
+            await asyncio.sleep(delay)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    async with asyncio.timeout(10):
+        async with store.transaction() as tx:
+            assert (await tx.fetchone("SELECT 1 AS one")) == {"one": 1}
+        assert await store.run(whole) is None

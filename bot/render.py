@@ -80,8 +80,24 @@ def _utc(at: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(at))
 
 
-def _blocks(blocks: Sequence[Block]) -> list[dict[str, Any]]:
+def to_dicts(blocks: Sequence[Block]) -> list[dict[str, Any]]:
+    """Blocks as Slack gets them; ``to_dict`` checks Slack's limits on the way."""
     return [b.to_dict() for b in blocks]
+
+
+def chunk_lines(lines: Sequence[str], size: int = 2900) -> list[str]:
+    """Lines packed into texts of at most ``size`` characters (a section's text holds 3,000)."""
+    chunks: list[str] = []
+    current = ""
+    for line in lines:
+        line = line[:size]
+        if current and len(current) + len(line) + 1 > size:
+            chunks.append(current)
+            current = ""
+        current = f"{current}\n{line}" if current else line
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 def incident_card(inc: Incident, *, oncall_group: str | None = None) -> Message:
@@ -137,7 +153,7 @@ def incident_card(inc: Incident, *, oncall_group: str | None = None) -> Message:
             f"Last updated: {_utc(inc.updated_at)}",
         ]
     )
-    return Message(text=text, blocks=_blocks(blocks))
+    return Message(text=text, blocks=to_dicts(blocks))
 
 
 def _card_context(inc: Incident) -> str:
@@ -178,7 +194,7 @@ def incident_list(incidents: Sequence[Incident], *, now: float, include_resolved
             f"{age} · {escape(inc.title)} · {user(inc.commander)}"
         )
     text = "\n".join(lines)
-    return Message(text=text, blocks=_blocks([SectionBlock(text=MarkdownTextObject(text=text[:3000]))]))
+    return Message(text=text, blocks=to_dicts([SectionBlock(text=MarkdownTextObject(text=text[:3000]))]))
 
 
 _KIND_LABEL = {
@@ -214,24 +230,10 @@ def incident_detail(inc: Incident, events: Sequence[TimelineEvent], *, limit: in
     skipped = max(0, len(lines) - limit)
     shown = lines[-limit:]
     header = f"*Timeline* ({len(lines)} events" + (f", {skipped} earlier not shown)" if skipped else ")")
-    chunks = _chunk("\n".join(shown), 2900) if shown else ["_Nothing yet._"]
+    chunks = chunk_lines(shown) if shown else ["_Nothing yet._"]
     blocks: list[dict[str, Any]] = card.blocks[:-1]  # no buttons in a private copy
     blocks.append(DividerBlock().to_dict())
     blocks.append(SectionBlock(text=MarkdownTextObject(text=header)).to_dict())
     blocks.extend(SectionBlock(text=MarkdownTextObject(text=c)).to_dict() for c in chunks[:40])
     text = card.text + "\n\nTimeline:\n" + "\n".join(shown)
     return Message(text=text[:39000], blocks=blocks)
-
-
-def _chunk(text: str, size: int) -> list[str]:
-    chunks: list[str] = []
-    current = ""
-    for line in text.splitlines():
-        line = line[:size]
-        if len(current) + len(line) + 1 > size:
-            chunks.append(current)
-            current = ""
-        current = f"{current}\n{line}" if current else line
-    if current:
-        chunks.append(current)
-    return chunks

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
 
 from slack_sdk.models.blocks import (
     Block,
@@ -18,16 +17,12 @@ from slack_sdk.models.blocks import (
 
 import handlers
 from bot.probes import Result, State, sort_results
-from bot.render import Message, escape, user
+from bot.render import Message, chunk_lines, escape, to_dicts, user
 from handlers.scenario import Scenario, Step
 
 ACTION_CHECKLIST = "checklist_toggle"
 ACTION_SCENARIO = "incident_scenario"
 MAX_DETAILS = 5
-
-
-def _dicts(blocks: Sequence[Block]) -> list[dict[str, Any]]:
-    return [b.to_dict() for b in blocks]
 
 
 def result_line(r: Result, *, markdown: bool = True) -> str:
@@ -57,18 +52,8 @@ def tally(results: Sequence[Result]) -> str:
     return " · ".join(f"{n} {s.value}" for s, n in counts.items() if n) or "nothing checked"
 
 
-def _sections(lines: Sequence[str], limit: int = 2900) -> list[SectionBlock]:
-    sections: list[SectionBlock] = []
-    current = ""
-    for line in lines:
-        line = line[:limit]
-        if current and len(current) + len(line) + 1 > limit:
-            sections.append(SectionBlock(text=MarkdownTextObject(text=current)))
-            current = ""
-        current = f"{current}\n{line}" if current else line
-    if current:
-        sections.append(SectionBlock(text=MarkdownTextObject(text=current)))
-    return sections[:45]
+def _sections(lines: Sequence[str]) -> list[SectionBlock]:
+    return [SectionBlock(text=MarkdownTextObject(text=chunk)) for chunk in chunk_lines(lines)][:45]
 
 
 def diagnostics_message(
@@ -88,7 +73,7 @@ def diagnostics_message(
         + [result_line(r, markdown=False) for r in sort_results(results)]
         + [f"{n}: running" for n in pending]
     )
-    return Message(text=text[:39000], blocks=_dicts(blocks))
+    return Message(text=text[:39000], blocks=to_dicts(blocks))
 
 
 def status_message(
@@ -100,7 +85,7 @@ def status_message(
     text = "\n".join(
         [f"{title}: {tally(results)}"] + [result_line(r, markdown=False) for r in sort_results(results)]
     )
-    return Message(text=text[:39000], blocks=_dicts(blocks[:50]))
+    return Message(text=text[:39000], blocks=to_dicts(blocks[:50]))
 
 
 def running_message(what: str, count: int) -> Message:
@@ -150,7 +135,7 @@ def checklist_message(number: int, scenario: Scenario, checked: Mapping[str, str
     done = [f"✓ {escape(s.text)} ({user(checked[s.key])})" for s in scenario.steps() if s.key in checked]
     if done:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text="\n".join(done)[:2900])]))
-    return Message(text="\n".join(text_lines), blocks=_dicts(blocks))
+    return Message(text="\n".join(text_lines), blocks=to_dicts(blocks))
 
 
 def scenario_picker(number: int) -> Message:
@@ -164,12 +149,12 @@ def scenario_picker(number: int) -> Message:
     )
     text = "No runbook scenario matched the title. Pick one to get its checklist and diagnostics:"
     blocks = [SectionBlock(block_id=f"picker:{number}", text=MarkdownTextObject(text=text), accessory=select)]
-    return Message(text=text, blocks=_dicts(blocks))
+    return Message(text=text, blocks=to_dicts(blocks))
 
 
 def scenario_chosen(scenario: Scenario, actor: str) -> Message:
     text = f":books: Runbook scenario: *{escape(scenario.title)}* (chosen by {user(actor)})"
-    return Message(text=text, blocks=_dicts([SectionBlock(text=MarkdownTextObject(text=text))]))
+    return Message(text=text, blocks=to_dicts([SectionBlock(text=MarkdownTextObject(text=text))]))
 
 
 def plain_report(results: Sequence[Result]) -> list[str]:

@@ -14,7 +14,7 @@ from bot.domain import Incident, touch
 from bot.errors import NotFound, UsageError
 from bot.probes import Result, run_all
 from bot.report import tally
-from bot.store import Tx, repo
+from bot.store import Conflict, Tx, repo
 from handlers.scenario import Scenario
 
 log = logging.getLogger(__name__)
@@ -105,30 +105,42 @@ async def toggle_checklist(
 ) -> None:
     """Record who checked or unchecked which step; everyone sees the same checklist."""
     now = deps.clock()
-    async with deps.store.transaction() as tx:
-        if not await repo.claim_delivery(tx, key, now):
-            return
-        inc = await repo.get_incident(tx, number)
-        if inc is None:
-            raise NotFound(f"There is no INC-{number}.")
-        scenario = handlers.get(inc.scenario)
-        steps = scenario.investigation if section == "investigation" else scenario.resolution
-        checked = await repo.checked_items(tx, number)
-        for step in steps:
-            if step.key in selected and step.key not in checked:
-                await repo.set_check(tx, incident=number, item=step.key, user=actor, at=now)
-                await repo.append_event(
-                    tx, incident=number, kind="checklist", actor=actor, text=f"checked: {step.text}", at=now
-                )
-            elif step.key not in selected and step.key in checked:
-                await repo.set_check(tx, incident=number, item=step.key, user=None, at=now)
-                await repo.append_event(
-                    tx, incident=number, kind="checklist", actor=actor, text=f"unchecked: {step.text}", at=now
-                )
-        checked = await repo.checked_items(tx, number)
-        lane, _, checklist, _ = _refs(number)
-        message = report.checklist_message(number, scenario, checked)
-        await outbox.update(tx, lane=lane, at=now, ref=checklist, **message.as_kwargs())
+    try:
+        async with deps.store.transaction() as tx:
+            await repo.claim(tx, key, now)  # a redelivery raises Conflict
+            inc = await repo.get_incident(tx, number)
+            if inc is None:
+                raise NotFound(f"There is no INC-{number}.")
+            scenario = handlers.get(inc.scenario)
+            steps = scenario.investigation if section == "investigation" else scenario.resolution
+            checked = await repo.checked_items(tx, number)
+            for step in steps:
+                if step.key in selected and step.key not in checked:
+                    await repo.set_check(tx, incident=number, item=step.key, user=actor, at=now)
+                    await repo.append_event(
+                        tx,
+                        incident=number,
+                        kind="checklist",
+                        actor=actor,
+                        text=f"checked: {step.text}",
+                        at=now,
+                    )
+                elif step.key not in selected and step.key in checked:
+                    await repo.set_check(tx, incident=number, item=step.key, user=None, at=now)
+                    await repo.append_event(
+                        tx,
+                        incident=number,
+                        kind="checklist",
+                        actor=actor,
+                        text=f"unchecked: {step.text}",
+                        at=now,
+                    )
+            checked = await repo.checked_items(tx, number)
+            lane, _, checklist, _ = _refs(number)
+            message = report.checklist_message(number, scenario, checked)
+            await outbox.update(tx, lane=lane, at=now, ref=checklist, **message.as_kwargs())
+    except Conflict:
+        return
     deps.outbox.notify()
 
 
@@ -138,23 +150,25 @@ async def choose_scenario(deps: Deps, *, number: int, scenario_key: str, actor: 
     if scenario is None:
         raise UsageError(f"`{scenario_key}` is not a runbook scenario.", ", ".join(handlers.SCENARIOS))
     now = deps.clock()
-    async with deps.store.transaction() as tx:
-        if not await repo.claim_delivery(tx, key, now):
-            return
-        inc = await repo.get_incident(tx, number, for_update=True)
-        if inc is None:
-            raise NotFound(f"There is no INC-{number}.")
-        if inc.scenario == scenario.key:
-            return
-        changed = touch(inc, now=now, scenario=scenario.key)
-        await repo.update_incident(tx, changed)
-        await repo.append_event(
-            tx, incident=number, kind="scenario", actor=actor, text=f"scenario: {scenario.title}", at=now
-        )
-        await owe_card(deps, tx, changed)
-        lane = f"inc:{number}"
-        chosen = report.scenario_chosen(scenario, actor)
-        await outbox.update(tx, lane=lane, at=now, ref=f"picker:{number}", **chosen.as_kwargs())
-        await _owe_checklist_and_report(deps, tx, number, scenario)
+    try:
+        async with deps.store.transaction() as tx:
+            await repo.claim(tx, key, now)  # a redelivery raises Conflict
+            inc = await repo.get_incident(tx, number, for_update=True)
+            if inc is None:
+                raise NotFound(f"There is no INC-{number}.")
+            if inc.scenario == scenario.key:
+                return
+            changed = touch(inc, now=now, scenario=scenario.key)
+            await repo.update_incident(tx, changed)
+            await repo.append_event(
+                tx, incident=number, kind="scenario", actor=actor, text=f"scenario: {scenario.title}", at=now
+            )
+            await owe_card(deps, tx, changed)
+            lane = f"inc:{number}"
+            chosen = report.scenario_chosen(scenario, actor)
+            await outbox.update(tx, lane=lane, at=now, ref=f"picker:{number}", **chosen.as_kwargs())
+            await _owe_checklist_and_report(deps, tx, number, scenario)
+    except Conflict:
+        return
     deps.outbox.notify()
     start(deps, number, scenario)

@@ -186,14 +186,6 @@ async def timeline(tx: Tx, incident: int) -> list[TimelineEvent]:
 # --- deliveries (idempotency) ----------------------------------------------------------------
 
 
-async def claim_delivery(tx: Tx, key: str, at: float) -> bool:
-    """True the first time ``key`` is seen; False for a redelivery. Commits with the effect."""
-    count = await tx.execute(
-        "INSERT INTO deliveries (key, received_at) VALUES (?, ?) ON CONFLICT DO NOTHING", (key, at)
-    )
-    return count == 1
-
-
 async def claim(tx: Tx, key: str, at: float) -> None:
     """Claim ``key`` in this transaction, or raise Conflict (here or at the transaction's next statement)
     when it was claimed before: a redelivery. Costs no round trip of its own."""

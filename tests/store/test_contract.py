@@ -13,7 +13,7 @@ import pytest
 
 from bot.domain import Incident, Severity, Status
 from bot.errors import StoreUnavailable
-from bot.store import Store, open_store, repo
+from bot.store import Conflict, Store, Tx, open_store, repo
 from bot.store.migrations import MIGRATIONS
 
 
@@ -133,20 +133,45 @@ async def test_timeline_messages_once_edits_and_deletes(store: Store) -> None:
     assert events[1].edited_at == 3.0 and events[1].deleted_at == 4.0
 
 
+async def claims(key: str, at: float, store: Store) -> bool:
+    """True when this transaction claimed ``key``; False when an earlier one had (a redelivery)."""
+
+    async def body(tx: Tx) -> None:
+        await repo.claim(tx, key, at)
+        await tx.fetchone("SELECT 1 AS one")  # a queued claim reports its conflict here at the latest
+
+    try:
+        await store.run(body)
+    except Conflict:
+        return False
+    return True
+
+
 async def test_delivery_claimed_once(store: Store) -> None:
+    assert await claims("Ev1", 1.0, store)
+    assert not await claims("Ev1", 2.0, store)
     async with store.transaction() as tx:
-        assert await repo.claim_delivery(tx, "Ev1", 1.0)
-        assert not await repo.claim_delivery(tx, "Ev1", 2.0)
         assert await repo.forget_deliveries(tx, before=1.5) == 1
-        assert await repo.claim_delivery(tx, "Ev1", 3.0)
+    assert await claims("Ev1", 3.0, store)
+
+
+async def test_a_conflicting_claim_undoes_its_transaction(store: Store) -> None:
+    assert await claims("Ev2", 1.0, store)
+
+    async def body(tx: Tx) -> None:
+        await repo.insert_incident(tx, incident(1))
+        await repo.claim(tx, "Ev2", 2.0)
+        await tx.fetchone("SELECT 1 AS one")
+
+    with pytest.raises(Conflict):
+        await store.run(body)
+    async with store.transaction() as tx:
+        assert await repo.get_incident(tx, 1) is None
 
 
 async def test_concurrent_claims_one_winner(store: Store) -> None:
-    async def claim() -> bool:
-        async with store.transaction() as tx:
-            return await repo.claim_delivery(tx, "EvSame", time.time())
-
-    assert sorted(await asyncio.gather(*(claim() for _ in range(10)))) == [False] * 9 + [True]
+    results = await asyncio.gather(*(claims("EvSame", time.time(), store) for _ in range(10)))
+    assert sorted(results) == [False] * 9 + [True]
 
 
 async def test_outbox_lanes_order_and_coalescing(store: Store) -> None:

@@ -9,8 +9,6 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from bot.settings import Settings
 from bot.store import Store
 
@@ -26,7 +24,6 @@ class Deps:
     settings: Settings
     store: Store
     outbox: Outbox
-    http: httpx.AsyncClient
     catalog: Catalog
     clock: Callable[[], float] = time.time
     redact: Callable[[str], str] = str  # removes secrets from what people type, before it is stored

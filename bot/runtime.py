@@ -42,7 +42,7 @@ class Runtime:
     async def close(self) -> None:
         await self.deps.cancel_background()
         await self.outbox.stop()
-        for client in (self.deps.http, self.outbox.http):
+        for client in (self.deps.catalog.http, self.outbox.http):
             with contextlib.suppress(Exception):
                 await client.aclose()
         if self.client.session is not None:
@@ -91,7 +91,6 @@ async def start_runtime(
         settings=settings,
         store=store,
         outbox=outbox,
-        http=http,
         catalog=Catalog(settings, http),
         clock=clock,
         redact=Redactor(settings.secrets()),

@@ -182,10 +182,11 @@ class Outbox:
             return True
         async with self.store.transaction() as tx:
             leader = await repo.take_lease(tx, LEASE, self.holder, now=now, ttl=self.lease_ttl)
-            if not leader and _dead_here(await repo.lease_holder(tx, LEASE)):
+            holder = None if leader else await repo.lease_holder(tx, LEASE)
+            if holder is not None and _dead_here(holder):
                 # The last holder was a process on this host that is gone (killed, crashed): no need
                 # to wait for its lease to run out.
-                await repo.release_lease(tx, LEASE, str(await repo.lease_holder(tx, LEASE)))
+                await repo.release_lease(tx, LEASE, holder)
                 leader = await repo.take_lease(tx, LEASE, self.holder, now=now, ttl=self.lease_ttl)
             if leader and not self._leader_until:
                 # Taking over (after a start or another instance's crash): what was mid-send is in doubt.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from bot import slack_payloads as payloads
+from bot.devtools import payloads
 
 SECRET = "benchmark-signing-secret"
 HERE = Path(__file__).resolve().parent

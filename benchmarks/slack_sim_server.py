@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from bot.slack_sim import SlackSim
+from bot.devtools.slack_sim import SlackSim
 
 
 async def main(port: int) -> None:

@@ -49,12 +49,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     command = args.command or "serve"
     if command == "manifest":
-        from bot.manifest import build_manifest, render_manifest
+        from bot.slack.manifest import build_manifest, render_manifest
 
         sys.stdout.write(render_manifest(build_manifest(url=args.url, socket=args.socket)))
         return 0
     if command == "check":
-        from bot.check import main as check_main
+        from bot.runbook.check import main as check_main
 
         return check_main(args.scenario)
     try:
@@ -69,7 +69,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             _require(settings, "slack_bot_token", "slack_app_token")
             return asyncio.run(_socket(settings))
         if command == "console":
-            from bot.console import run_console
+            from bot.devtools.console import run_console
 
             return asyncio.run(run_console(settings))
         if command == "migrate":
@@ -98,7 +98,7 @@ async def _serve(settings: Settings) -> int:
     from aiohttp import web
 
     from bot.runtime import start_runtime
-    from bot.web import build_web_app
+    from bot.slack.web import build_web_app
 
     runtime = await start_runtime(settings)
     runner = web.AppRunner(

@@ -1,4 +1,4 @@
-"""One error hierarchy; ``bot.app`` turns each into the message a user sees.
+"""One error hierarchy; ``bot.slack.app`` turns each into the message a user sees.
 
 OpsbotError
 ├── UsageError          the command was malformed; carries the right form

@@ -14,15 +14,15 @@ import httpx
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import diagnostics
-from bot.app import build_app
-from bot.cards import CARD, card_renderer
 from bot.deps import Deps
+from bot.incidents.card import CARD, card_renderer
 from bot.logs import Redactor
 from bot.outbox import Outbox
 from bot.probes.catalog import Catalog
-from bot.replies import report_unexpected
+from bot.runbook import service as diagnostics
 from bot.settings import Settings
+from bot.slack.app import build_app
+from bot.slack.replies import report_unexpected
 from bot.store import Store, open_store
 
 log = logging.getLogger(__name__)

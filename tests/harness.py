@@ -10,12 +10,12 @@ import httpx
 from aiohttp import web
 from pydantic import SecretStr
 
-from bot import slack_payloads as payloads
+from bot.devtools import payloads
+from bot.devtools.slack_sim import BOT_USER, SlackSim
 from bot.runtime import Runtime, start_runtime
 from bot.settings import Settings
-from bot.slack_sim import BOT_USER, SlackSim
+from bot.slack.web import build_web_app
 from bot.store import repo
-from bot.web import build_web_app
 from tests.fakes.services import FakeWeb, probe_settings
 from tests.fakes.slack_spec import check_call
 

@@ -16,8 +16,8 @@ from typing import Any, TypeVar
 
 import httpx
 
-from bot import slack_payloads as payloads
-from bot.slack_sim import SlackSim
+from bot.devtools import payloads
+from bot.devtools.slack_sim import SlackSim
 from tests.fakes.slack_spec import check_call
 
 SECRET = "process-test-signing-secret"

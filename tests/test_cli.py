@@ -14,8 +14,8 @@ import httpx
 import pytest
 import yaml
 
-from bot import slack_payloads as payloads
-from bot.slack_sim import SlackSim
+from bot.devtools import payloads
+from bot.devtools.slack_sim import SlackSim
 
 
 def run(

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot import slack_payloads as payloads
-from bot.slack_sim import SlackSim
+from bot.devtools import payloads
+from bot.devtools.slack_sim import SlackSim
 from tests.harness import Harness
 from tests.processes import Served, ThreadedSim
 from tests.tcpproxy import TcpProxy

@@ -18,9 +18,9 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import StoreUnavailable
-from bot.foreground import Foreground
 from bot.outbox.owe import respond
 from bot.outbox.rounds import FollowUp, Outcome, Prepared, due_batches, merge_replies
+from bot.slack.foreground import Foreground
 from bot.store import Store, Tx, repo
 
 log = logging.getLogger("bot.outbox")
@@ -403,7 +403,7 @@ class Outbox:
         except (Retry, Failed) as exc:
             log.warning("outbox: cannot join %s: %s", channel, exc)
         if p.get("notify_url") and item.attempts == 0:
-            from bot.render import invite_needed
+            from bot.incidents.render import invite_needed
 
             async with self.store.transaction() as tx:
                 await respond(tx, url=p["notify_url"], at=self.clock(), text=invite_needed(p["channel"]))

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import httpx
 
-from bot.domain import format_duration
+from bot.incidents.model import format_duration
 from bot.probes import Result, State, unknown
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 from psycopg.rows import dict_row
 
-from bot.domain import format_duration
+from bot.incidents.model import format_duration
 from bot.probes import Result, State, grade, unknown
 from bot.settings import SqlCheck, Thresholds
 
@@ -140,7 +140,8 @@ async def slow_queries(target: Target, t: Thresholds) -> Result:
         return Result(name, State.NOT_CONFIGURED, "pg_stat_statements is not installed in this database")
     rows = await target.rows(
         "SELECT calls, mean_exec_time AS mean_ms, total_exec_time AS total_ms, query FROM pg_stat_statements"
-        " WHERE query NOT ILIKE '%%pg_stat_statements%%' ORDER BY mean_exec_time DESC LIMIT 5"
+        " WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        " AND query NOT ILIKE '%%pg_stat_statements%%' ORDER BY mean_exec_time DESC LIMIT 5"
     )
     limit_ms = t.p95_latency_s * 1000
     details = tuple(

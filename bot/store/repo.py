@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from bot.domain import Incident, Severity, Status
+from bot.incidents.model import Incident, Severity, Status
 from bot.store import Row, Tx
 
 _STATUS_COLUMNS = {s.value: f"{s.value}_at" for s in Status}

@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.domain import Incident, Severity, Status
 from bot.errors import StoreUnavailable
+from bot.incidents.model import Incident, Severity, Status
 from bot.store import Conflict, Store, Tx, open_store, repo
 from bot.store.migrations import MIGRATIONS
 

@@ -1,0 +1,300 @@
+"""``opsbot console``: the whole bot in a terminal, no Slack account needed.
+
+Each line typed becomes a signed Slack request to the real Bolt app; what the bot posts, edits and
+replies lands in an in-process Slack stand-in (``bot.devtools.slack_sim``) and is printed readably here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import secrets
+import sys
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from slack_bolt.request.async_request import AsyncBoltRequest
+
+from bot.devtools import payloads
+from bot.devtools.slack_sim import BOT_USER, SlackSim
+from bot.runtime import Runtime, start_runtime
+from bot.settings import Settings
+from bot.store import repo
+
+HELP = """\
+Type what you would type in Slack:
+  /incident open P1 checkout broken     any /incident or /ops command
+  press 2                                press button [2] of the last card shown
+  reply INC-1 rolled back to v41         a message in INC-1's thread
+  reply INC-1 @opsbot identified Stripe  mention the bot in the thread (a command)
+  as dana                                act as another person (default: you)
+  help                                   this text;  quit (or Ctrl-D) leaves"""
+
+
+@dataclass
+class Button:
+    channel: str
+    message_ts: str
+    block_id: str
+    element: dict[str, Any]
+
+
+class Console:
+    def __init__(self, runtime: Runtime, sim: SlackSim, secret: str, out: TextIO) -> None:
+        self.runtime = runtime
+        self.sim = sim
+        self.secret = secret
+        self.out = out
+        self.user = "U0CONSOLE"
+        self.buttons: list[Button] = []
+        self._seen = 0
+
+    # --- input -----------------------------------------------------------------------------
+
+    async def handle(self, line: str) -> bool:
+        """Carry out one line; False when the user wants to leave."""
+        line = line.strip()
+        if not line:
+            return True
+        word = line.split()[0].lower()
+        if word in ("quit", "exit"):
+            return False
+        if word == "help":
+            self.say(HELP)
+        elif line.startswith("/"):
+            command, _, text = line.partition(" ")
+            body = payloads.slash_command(
+                command, text, user=self.user, channel="C0INCIDENT", response_url=self.sim.response_url()
+            )
+            await self.send(body, "application/x-www-form-urlencoded")
+        elif word == "press":
+            await self.press(line.split()[1:] if len(line.split()) > 1 else [])
+        elif word in ("reply", "say"):
+            await self.reply(line.split(None, 2)[1:])
+        elif word == "as":
+            name = line.split()[1] if len(line.split()) > 1 else "you"
+            self.user = "U0CONSOLE" if name in ("you", "me") else "U0" + re.sub(r"\W", "", name).upper()[:9]
+            self.say(f"(you are now {self.name(self.user)})")
+        else:
+            self.say("(not understood; type `help`)")
+        await self.runtime.deps.settle(within=30)
+        self.show_new()
+        return True
+
+    async def send(self, body: str, content_type: str) -> None:
+        headers = payloads.signed_headers(self.secret, body, content_type=content_type)
+        request = AsyncBoltRequest(body=body, headers={k.lower(): [v] for k, v in headers.items()})
+        response = await self.runtime.app.async_dispatch(request)
+        if response.status != 200:
+            self.say(f"(Slack would show: HTTP {response.status} {response.body})")
+        elif response.body:
+            try:
+                data = json.loads(response.body)
+            except ValueError:
+                data = {"text": response.body}
+            self.show_private(data)
+
+    async def press(self, args: list[str]) -> None:
+        if not args or not args[0].isdigit() or not 1 <= int(args[0]) <= len(self.buttons):
+            self.say(
+                f"(press a button by its number, 1 to {len(self.buttons)})"
+                if self.buttons
+                else "(no buttons)"
+            )
+            return
+        button = self.buttons[int(args[0]) - 1]
+        body = payloads.block_action(
+            action=button.element,
+            block_id=button.block_id,
+            user=self.user,
+            channel=button.channel,
+            message_ts=button.message_ts,
+            response_url=self.sim.response_url(),
+        )
+        await self.send(body, "application/x-www-form-urlencoded")
+
+    async def reply(self, args: list[str]) -> None:
+        if len(args) < 2 or not args[0].upper().lstrip("INC-#").isdigit():
+            self.say("(usage: reply INC-1 your message)")
+            return
+        number = int(args[0].upper().lstrip("INC-#"))
+        async with self.runtime.store.transaction() as tx:
+            card = await repo.get_ref(tx, f"card:{number}")
+        if card is None:
+            self.say(f"(INC-{number} has no card in Slack yet)")
+            return
+        channel, thread_ts = card
+        text = re.sub(r"@opsbot\b", f"<@{BOT_USER}>", args[1])
+        msg = self.sim.post_human(channel, self.user, text, thread_ts)
+        event = payloads.message_event(
+            channel=channel, user=self.user, text=text, ts=msg["ts"], thread_ts=thread_ts
+        )
+        await self.send(payloads.event_callback(event), "application/json")
+        if f"<@{BOT_USER}>" in text:
+            mention = payloads.app_mention_event(
+                channel=channel, user=self.user, text=text, ts=msg["ts"], thread_ts=thread_ts
+            )
+            await self.send(payloads.event_callback(mention), "application/json")
+
+    # --- output ----------------------------------------------------------------------------
+
+    def say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    def name(self, user_id: str) -> str:
+        if user_id == "U0CONSOLE":
+            return "@you"
+        if user_id == BOT_USER:
+            return "@opsbot"
+        return "@" + user_id.removeprefix("U0").lower()
+
+    def plain(self, text: str) -> str:
+        """Slack mrkdwn to terminal text."""
+        text = re.sub(r"<!date\^\d+\^[^|>]*\|([^>]*)>", r"\1", text)
+        text = re.sub(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>", lambda m: self.name(m.group(1)), text)
+        text = re.sub(r"<#(C[A-Z0-9]+)(?:\|([^>]*))?>", lambda m: "#" + self._channel_name(m.group(1)), text)
+        text = re.sub(r"<!subteam\^([A-Z0-9]+)(?:\|[^>]*)?>", r"@oncall", text)
+        text = re.sub(r"<(https?://[^|>]+)\|([^>]+)>", r"\2 (\1)", text)
+        text = re.sub(r"<(https?://[^>]+)>", r"\1", text)
+        return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+    def _channel_name(self, channel_id: str) -> str:
+        channel = self.sim.channels.get(channel_id)
+        return channel.name if channel else channel_id
+
+    def render_blocks(self, blocks: list[dict[str, Any]], *, channel: str, ts: str) -> list[str]:
+        lines: list[str] = []
+        for block in blocks:
+            kind = block.get("type")
+            if kind in ("section", "header", "context"):
+                texts = []
+                if block.get("text"):
+                    texts.append(block["text"]["text"])
+                texts += [f["text"] for f in block.get("fields", [])]
+                texts += [e.get("text", "") for e in block.get("elements", []) if isinstance(e, dict)]
+                lines.append("   ".join(texts) if block.get("fields") else "\n".join(texts))
+                accessory = block.get("accessory")
+                if accessory and accessory.get("type") == "checkboxes":
+                    lines.extend(self._checkboxes(accessory, block, channel=channel, ts=ts))
+                elif accessory and accessory.get("type") == "static_select":
+                    lines.append(self._select(accessory, block, channel=channel, ts=ts))
+            elif kind == "divider":
+                lines.append("─" * 40)
+            elif kind == "actions":
+                labels = []
+                for element in block.get("elements", []):
+                    if element.get("type") == "button":
+                        self.buttons.append(Button(channel, ts, block.get("block_id", ""), element))
+                        labels.append(f"[{len(self.buttons)}] {element['text']['text']}")
+                    elif element.get("type") == "static_select":
+                        labels.append(self._select(element, block, channel=channel, ts=ts))
+                lines.append("  ".join(labels))
+        return [self.plain(line) for line in lines]
+
+    def _select(self, element: dict[str, Any], block: dict[str, Any], *, channel: str, ts: str) -> str:
+        labels = []
+        for option in element.get("options", []):
+            chosen = {**element, "selected_option": option}
+            self.buttons.append(Button(channel, ts, block.get("block_id", ""), chosen))
+            labels.append(f"[{len(self.buttons)}] {option['text']['text']}")
+        return "  ".join(labels)
+
+    def _checkboxes(
+        self, accessory: dict[str, Any], block: dict[str, Any], *, channel: str, ts: str
+    ) -> list[str]:
+        checked = {o["value"] for o in accessory.get("initial_options", [])}
+        lines = []
+        for option in accessory.get("options", []):
+            mark = "x" if option["value"] in checked else " "
+            element = payloads.toggled(accessory, option["value"])
+            self.buttons.append(Button(channel, ts, block.get("block_id", ""), element))
+            lines.append(f"  [{mark}] {option['text']['text']}   (press {len(self.buttons)} to toggle)")
+        return lines
+
+    def show_private(self, data: dict[str, Any]) -> None:
+        lines = self.render_blocks(data.get("blocks") or [], channel="C0INCIDENT", ts="")
+        text = "\n".join(lines) if lines else self.plain(str(data.get("text", "")))
+        self.say(_indent(text, "(only you) "))
+
+    def show_new(self) -> None:
+        new = self.sim.calls[self._seen :]
+        self._seen = len(self.sim.calls)
+        shown_buttons = False
+        for call in new:
+            if call.status != 200:
+                continue
+            p = call.params
+            if call.method in ("chat.postMessage", "chat.update"):
+                if not shown_buttons:
+                    self.buttons = []
+                    shown_buttons = True
+                channel = self._channel_name(str(p.get("channel", "")))
+                ts = str(p.get("ts") or call.response.get("ts", ""))
+                body = (
+                    self.render_blocks(call.blocks, channel=str(p.get("channel")), ts=ts)
+                    if call.blocks
+                    else [self.plain(str(p.get("text", "")))]
+                )
+                text = "\n".join(body)
+                if call.method == "chat.update":
+                    self.say(_indent(text, f"#{channel} ✎ opsbot (edited): ", "    "))
+                elif p.get("thread_ts"):
+                    also = (
+                        " (also sent to the channel)"
+                        if str(p.get("reply_broadcast")).lower() == "true"
+                        else ""
+                    )
+                    self.say(_indent(text, f"    ↳ opsbot{also}: ", "      "))
+                else:
+                    self.say(_indent(text, f"#{channel} opsbot: ", "    "))
+            elif call.method == "chat.postEphemeral":
+                self.say(_indent(self.plain(str(p.get("text", ""))), "(only you) "))
+            elif call.method == "response_url":
+                self.show_private(p)
+
+
+def _indent(text: str, first: str, rest: str | None = None) -> str:
+    rest = rest if rest is not None else " " * len(first)
+    lines = text.splitlines() or [""]
+    return "\n".join([first + lines[0], *(rest + line for line in lines[1:])])
+
+
+async def run_console(settings: Settings, *, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
+    """Start the bot against the local Slack stand-in and read lines until EOF or quit."""
+    sim = await SlackSim().start()
+    secret = secrets.token_hex(16)
+    settings = settings.model_copy(
+        update={
+            "slack_api_url": sim.api_url,
+            "slack_bot_token": _secret("xoxb-console-fake-token-for-the-local-stand-in"),
+            "slack_signing_secret": _secret(secret),
+        }
+    )
+    runtime = await start_runtime(settings, outbox_options={"poll_interval": 0.2, "backoff_base": 0.2})
+    console = Console(runtime, sim, secret, out)
+    interactive = stdin.isatty()
+    try:
+        if interactive:
+            console.say("opsbot console: a local Slack with #engineering-incidents. Type `help`.")
+        loop = asyncio.get_running_loop()
+        while True:
+            if interactive:
+                print(f"{console.name(console.user)}> ", end="", file=out, flush=True)
+            line = await loop.run_in_executor(None, stdin.readline)
+            if not line:
+                break
+            if not interactive and line.strip():
+                console.say(f"> {line.rstrip()}")
+            if not await console.handle(line):
+                break
+    finally:
+        await runtime.close()
+        await sim.stop()
+    return 0
+
+
+def _secret(value: str) -> Any:
+    from pydantic import SecretStr
+
+    return SecretStr(value)

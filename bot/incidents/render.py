@@ -1,0 +1,167 @@
+"""Block Kit and plain-text fallbacks from domain objects. Pure: same input, same dict out.
+
+Blocks are built with slack_sdk.models.blocks, whose ``to_dict`` checks Slack's size limits, so a
+message that Slack would reject fails here, in tests, rather than at 3 a.m.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    ActionsBlock,
+    Block,
+    ButtonElement,
+    ContextBlock,
+    DividerBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.incidents.model import Incident, Status, allowed_moves, format_duration
+from bot.slack.blocks import Message, _utc, chunk_lines, escape, timestamp, to_dicts, user
+from bot.store.repo import TimelineEvent
+
+CARD_BLOCK = "incident_card"
+ACTION_STATUS = "incident_status"
+ACTION_TAKE_COMMAND = "incident_take_command"
+
+
+def incident_card(inc: Incident, *, oncall_group: str | None = None) -> Message:
+    """The runbook's incident template as a card: the one message that always shows the truth."""
+    title = escape(inc.title)
+    impact = escape(inc.impact) if inc.impact else "Unknown"
+    eta = escape(inc.eta) if inc.eta else "Unknown"
+    updates = escape(inc.latest_update) if inc.latest_update else "No updates yet"
+    page = f"<!subteam^{oncall_group}> " if oncall_group and inc.severity.pages_oncall and inc.is_open else ""
+    head = f"{page}:rotating_light: *INCIDENT: {title}*  ·  {inc.ref}"
+    if not inc.is_open:
+        head = f":white_check_mark: *RESOLVED: {title}*  ·  {inc.ref}"
+    fields = [
+        f"*Severity:* {inc.severity.value} ({inc.severity.label})",
+        f"*Status:* {inc.status.emoji} {inc.status.title}",
+        f"*Impact:* {impact}",
+        f"*ETA:* {eta}",
+        f"*Commander:* {user(inc.commander)}",
+        f"*Scenario:* {inc.scenario or 'general'}",
+    ]
+    blocks: list[Block] = [
+        SectionBlock(text=MarkdownTextObject(text=head)),
+        SectionBlock(fields=[MarkdownTextObject(text=f) for f in fields]),
+        SectionBlock(text=MarkdownTextObject(text=f"*Updates:* {updates}")),
+        ContextBlock(elements=[MarkdownTextObject(text=_card_context(inc))]),
+    ]
+    buttons = [
+        ButtonElement(
+            text=("Reopen" if move is Status.INVESTIGATING else move.title),
+            action_id=f"{ACTION_STATUS}_{move.value}",
+            value=f"{inc.number}:{inc.version}:{move.value}",
+            style="primary" if move is Status.RESOLVED else None,
+        )
+        for move in allowed_moves(inc.status)
+    ]
+    if inc.is_open:
+        buttons.append(
+            ButtonElement(
+                text="Take command", action_id=ACTION_TAKE_COMMAND, value=f"{inc.number}:{inc.version}"
+            )
+        )
+    blocks.append(ActionsBlock(block_id=f"{CARD_BLOCK}:{inc.number}", elements=buttons))
+    text = "\n".join(
+        [
+            f"{page}🚨 INCIDENT: {title} ({inc.ref})",
+            f"Severity: {inc.severity.value}",
+            f"Status: {inc.status.title}",
+            f"Impact: {impact}",
+            f"ETA: {eta}",
+            f"Commander: {user(inc.commander)}",
+            f"Updates: {updates}",
+            "",
+            f"Last updated: {_utc(inc.updated_at)}",
+        ]
+    )
+    return Message(text=text, blocks=to_dicts(blocks))
+
+
+def _card_context(inc: Incident) -> str:
+    return (
+        f"Last updated: {timestamp(inc.updated_at)}  ·  declared {timestamp(inc.created_at)}"
+        f" by {user(inc.declared_by)}  ·  {inc.severity.value} response: {inc.severity.response_target}"
+    )
+
+
+def declared_reply(inc: Incident, *, channel: str) -> str:
+    where = f"<#{channel}>" if channel.startswith(("C", "G")) else escape(channel)
+    return f"Declared *{inc.ref}* ({inc.severity.value}): {escape(inc.title)}. Posting its card in {where}."
+
+
+def card_link(inc: Incident, permalink: str | None) -> str:
+    link = f"<{permalink}|the card>" if permalink else "the card in the incident channel"
+    return f"*{inc.ref}* is live: follow {link}. Updates go in its thread; mention me there to change it."
+
+
+def invite_needed(channel: str) -> str:
+    return (
+        f"I can't post in {escape(channel)} yet: I'm not a member and can't join it by myself "
+        "(it is private or archived). Invite me there with `/invite @opsbot`; the incident is recorded "
+        "and its card will be posted as soon as I'm in."
+    )
+
+
+def incident_list(incidents: Sequence[Incident], *, now: float, include_resolved: bool) -> Message:
+    """``/incident list``: age, severity and status of each."""
+    if not incidents:
+        scope = "incidents" if include_resolved else "open incidents"
+        return Message(text=f"No {scope}. :tada:")
+    lines = [f"*{'All' if include_resolved else 'Open'} incidents* ({len(incidents)})"]
+    for inc in incidents:
+        age = format_duration(inc.duration(now))
+        lines.append(
+            f"• *{inc.ref}* {inc.severity.value} · {inc.status.emoji} {inc.status.title} · "
+            f"{age} · {escape(inc.title)} · {user(inc.commander)}"
+        )
+    text = "\n".join(lines)
+    return Message(text=text, blocks=to_dicts([SectionBlock(text=MarkdownTextObject(text=text[:3000]))]))
+
+
+_KIND_LABEL = {
+    "declared": ":rotating_light:",
+    "status": ":arrows_counterclockwise:",
+    "note": ":memo:",
+    "severity": ":warning:",
+    "commander": ":bust_in_silhouette:",
+    "impact": ":busts_in_silhouette:",
+    "eta": ":hourglass:",
+    "message": ":speech_balloon:",
+    "scenario": ":books:",
+    "checklist": ":ballot_box_with_check:",
+}
+
+
+def timeline_lines(events: Sequence[TimelineEvent]) -> list[str]:
+    lines = []
+    for ev in events:
+        text = escape(ev.text)
+        if ev.deleted_at is not None:
+            text = f"~{text}~ (deleted)"
+        elif ev.edited_at is not None:
+            text += " (edited)"
+        lines.append(f"{_utc(ev.created_at)} {_KIND_LABEL.get(ev.kind, '•')} {user(ev.actor)}: {text}")
+    return lines
+
+
+def incident_detail(inc: Incident, events: Sequence[TimelineEvent], *, limit: int = 40) -> Message:
+    """``/incident show``: the card and the timeline, privately."""
+    card = incident_card(inc)
+    lines = timeline_lines(events)
+    skipped = max(0, len(lines) - limit)
+    shown = lines[-limit:]
+    header = f"*Timeline* ({len(lines)} events" + (f", {skipped} earlier not shown)" if skipped else ")")
+    chunks = chunk_lines(shown) if shown else ["_Nothing yet._"]
+    blocks: list[dict[str, Any]] = card.blocks[:-1]  # no buttons in a private copy
+    blocks.append(DividerBlock().to_dict())
+    blocks.append(SectionBlock(text=MarkdownTextObject(text=header)).to_dict())
+    blocks.extend(SectionBlock(text=MarkdownTextObject(text=c)).to_dict() for c in chunks[:40])
+    text = card.text + "\n\nTimeline:\n" + "\n".join(shown)
+    return Message(text=text[:39000], blocks=blocks)

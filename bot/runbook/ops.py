@@ -1,0 +1,159 @@
+"""``/ops``: health at a glance and runbook diagnostics.
+
+The ack says what is being checked; the report follows through the response_url once the probes
+are done (they may take longer than Slack's 3 seconds).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import handlers
+from bot import outbox
+from bot.deps import Deps
+from bot.errors import UsageError
+from bot.probes import Probe, gather
+from bot.probes.catalog import DB_REPORTS, STATUS_KEYS
+from bot.runbook import report
+from bot.slack import blocks
+
+OPS_USAGE = {
+    "status": "/ops status [public]",
+    "check": "/ops check <scenario> [public]",
+    "db": (
+        "/ops db <connections|long-queries [minutes]|blocked|slow-queries|table-sizes|index-hints|cache>"
+        " [public]"
+    ),
+    "deploys": "/ops deploys [public]",
+    "help": "/ops help",
+}
+
+
+@dataclass(frozen=True)
+class OpsHelp:
+    pass
+
+
+@dataclass(frozen=True)
+class OpsStatus:
+    public: bool = False
+
+
+@dataclass(frozen=True)
+class OpsCheck:
+    scenario: str
+    public: bool = False
+
+
+@dataclass(frozen=True)
+class OpsDb:
+    report: str
+    minutes: float | None = None
+    public: bool = False
+
+
+@dataclass(frozen=True)
+class OpsDeploys:
+    public: bool = False
+
+
+OpsCommand = OpsHelp | OpsStatus | OpsCheck | OpsDb | OpsDeploys
+
+
+@dataclass(frozen=True)
+class OpsReply:
+    message: blocks.Message
+    response_type: str = "ephemeral"
+
+
+def help_text() -> str:
+    lines = ["*Ops commands* (answers are private unless you add `public`)"]
+    lines += [f"• `{usage}`" for usage in OPS_USAGE.values()]
+    lines.append(f"Scenarios: {', '.join(handlers.SCENARIOS)}")
+    return "\n".join(lines)
+
+
+def parse_ops_command(text: str) -> OpsCommand:
+    """Parse the text after ``/ops``. Pure."""
+    words = text.split()
+    public = bool(words) and words[-1].lower() == "public"
+    if public:
+        words = words[:-1]
+    if not words or words[0].lower() == "help":
+        return OpsHelp()
+    verb, rest = words[0].lower(), words[1:]
+    if verb == "status" and not rest:
+        return OpsStatus(public)
+    if verb == "deploys" and not rest:
+        return OpsDeploys(public)
+    if verb == "check":
+        if len(rest) != 1 or rest[0].lower() not in handlers.SCENARIOS:
+            given = f"`{' '.join(rest)[:40]}` is not a scenario" if rest else "Name a scenario"
+            raise UsageError(f"{given}. Scenarios: {', '.join(handlers.SCENARIOS)}.", OPS_USAGE["check"])
+        return OpsCheck(rest[0].lower(), public)
+    if verb == "db":
+        return _parse_db(rest, public)
+    if verb in OPS_USAGE:
+        raise UsageError(f"`{verb}` takes no arguments here.", OPS_USAGE[verb])
+    raise UsageError(
+        f"`{words[0][:40]}` is not an ops command. Try one of: {', '.join(OPS_USAGE)}.", OPS_USAGE["help"]
+    )
+
+
+def _parse_db(rest: list[str], public: bool) -> OpsDb:
+    usage = OPS_USAGE["db"]
+    if not rest or rest[0].lower() not in DB_REPORTS:
+        given = f"`{rest[0][:40]}` is not a database report" if rest else "Name a database report"
+        raise UsageError(f"{given}. Reports: {', '.join(DB_REPORTS)}.", usage)
+    name = rest[0].lower()
+    if name == "long-queries" and len(rest) == 2:
+        try:
+            minutes = float(rest[1])
+        except ValueError:
+            minutes = -1.0
+        if not 0 <= minutes <= 24 * 60:
+            raise UsageError(
+                f"`{rest[1][:20]}` is not a number of minutes (0 lists every running query).", usage
+            )
+        return OpsDb(name, minutes, public)
+    if len(rest) > 1:
+        raise UsageError(f"`{name}` takes no further arguments.", usage)
+    return OpsDb(name, None, public)
+
+
+def plan(deps: Deps, cmd: OpsCommand) -> tuple[str, list[Probe]]:
+    """What to check for ``cmd``: a title and the probes."""
+    catalog = deps.catalog
+    if isinstance(cmd, OpsStatus):
+        return "Health at a glance", catalog.probes(STATUS_KEYS)
+    if isinstance(cmd, OpsCheck):
+        scenario = handlers.SCENARIOS[cmd.scenario]
+        return f"Diagnostics: {scenario.title}", catalog.probes(scenario.probes, scenario=scenario.key)
+    if isinstance(cmd, OpsDb):
+        if cmd.report == "long-queries" and cmd.minutes is not None:
+            return "Database: long-queries", [catalog.long_queries(cmd.minutes)]
+        return f"Database: {cmd.report}", catalog.probes([f"db.{cmd.report}"])
+    if isinstance(cmd, OpsDeploys):
+        return "Recent deploys", catalog.probes(["deploys"])
+    raise AssertionError(cmd)
+
+
+async def run(deps: Deps, cmd: OpsCommand, *, response_url: str | None) -> OpsReply:
+    """Answer at once; the report follows through ``response_url`` when the probes are done."""
+    if isinstance(cmd, OpsHelp):
+        return OpsReply(blocks.Message(text=help_text()))
+    title, probes = plan(deps, cmd)
+    response_type = "in_channel" if getattr(cmd, "public", False) else "ephemeral"
+    if response_url:
+        deps.spawn(_report(deps, title, probes, response_url, response_type), name=f"ops:{title}")
+    return OpsReply(report.running_message(title, len(probes)))
+
+
+async def _report(deps: Deps, title: str, probes: list[Probe], url: str, response_type: str) -> None:
+    started = time.monotonic()
+    results = await gather(probes, deps.catalog.timeout)
+    message = report.status_message(results, elapsed=time.monotonic() - started, title=title)
+    async with deps.store.transaction() as tx:
+        await outbox.respond(tx, url=url, at=deps.clock(), response_type=response_type, **message.as_kwargs())
+    deps.outbox.notify()

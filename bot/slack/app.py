@@ -1,0 +1,41 @@
+"""The Bolt app, built by a factory from injected ports. There is no module-level app."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.deps import Deps
+from bot.slack.listeners import actions, commands, threads
+from bot.slack.replies import report_unexpected
+
+log = logging.getLogger(__name__)
+
+
+def build_app(deps: Deps, *, client: AsyncWebClient, signing_secret: str) -> AsyncApp:
+    """An AsyncApp with every listener registered; requests are always signature-checked."""
+    app = AsyncApp(
+        client=client,
+        signing_secret=signing_secret,
+        # Listeners commit before they ack and leave slow work to the outbox, so the ack can be the
+        # listener's own return: no polling for it, and no work left running after the response.
+        process_before_response=True,
+        request_verification_enabled=True,
+        logger=logging.getLogger("opsbot.bolt"),
+    )
+    commands.register(app, deps)
+    actions.register(app, deps)
+    actions.register_runbook(app, deps)
+    threads.register(app, deps)
+
+    @app.error
+    async def on_error(error: Exception, body: dict[str, Any]) -> BoltResponse:
+        # Listeners explain their own failures; what reaches here escaped a middleware.
+        ref = report_unexpected(error)
+        return BoltResponse(status=200, body=f"Something went wrong (ref {ref}).")
+
+    return app

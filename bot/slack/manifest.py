@@ -1,0 +1,46 @@
+"""``opsbot manifest``: the Slack app manifest for a given public URL, or for Socket Mode."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bot.slack.web import EVENTS_PATH
+
+_PLACEHOLDER = "https://opsbot.example.com"
+
+
+def load_manifest() -> dict[str, Any]:
+    """The manifest.yml shipped at the top of the repository (or inside the installed package)."""
+    here = Path(__file__).resolve().parents[2] / "manifest.yml"
+    text = here.read_text() if here.exists() else resources.files("bot").joinpath("manifest.yml").read_text()
+    data: dict[str, Any] = yaml.safe_load(text)
+    return data
+
+
+def build_manifest(*, url: str | None = None, socket: bool = False) -> dict[str, Any]:
+    manifest = load_manifest()
+    base = (url or _PLACEHOLDER).rstrip("/")
+    features = manifest["features"]
+    settings = manifest["settings"]
+    for command in features["slash_commands"]:
+        if socket:
+            command.pop("url", None)
+        else:
+            command["url"] = base + EVENTS_PATH
+    if socket:
+        settings["socket_mode_enabled"] = True
+        settings["event_subscriptions"].pop("request_url", None)
+        settings["interactivity"].pop("request_url", None)
+    else:
+        settings["socket_mode_enabled"] = False
+        settings["event_subscriptions"]["request_url"] = base + EVENTS_PATH
+        settings["interactivity"]["request_url"] = base + EVENTS_PATH
+    return manifest
+
+
+def render_manifest(manifest: dict[str, Any]) -> str:
+    return yaml.safe_dump(manifest, sort_keys=False, allow_unicode=True)

@@ -1,0 +1,85 @@
+"""`opsbot socket`: the same app over Socket Mode, against the stand-in's WebSocket endpoint."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+from bot.devtools import payloads
+from tests.processes import ThreadedSim
+
+
+def test_socket_mode_runs_commands_and_thread_mentions(tmp_path: Path) -> None:
+    slack = ThreadedSim()
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "SLACK_BOT_TOKEN": "xoxb-socket-test",
+        "SLACK_APP_TOKEN": "xapp-1-A0OPSBOT-socket-test",
+        "SLACK_API_URL": slack.sim.api_url,
+        "DATABASE_URL": f"sqlite:///{tmp_path}/socket.db",
+        "STATUS_PAGES": "[]",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "socket"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not slack.sim.socket_connected.is_set():
+            assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+            assert time.monotonic() < deadline, "opsbot socket never connected"
+            time.sleep(0.05)
+
+        def command(text: str) -> dict:
+            form = dict(
+                parse_qsl(payloads.slash_command("/incident", text, response_url=slack.sim.response_url()))
+            )
+            return slack.call(slack.sim.socket_request("slash_commands", form))
+
+        ack = command("help")
+        assert "/incident open <P0|P1|P2|P3> <title...>" in ack["payload"]["text"]
+        ack = command("open P1 checkout broken")
+        assert "Declared *INC-1*" in ack["payload"]["text"]
+        card = None
+        for _ in range(200):
+            card = slack.run(
+                lambda: next(
+                    (m for m in slack.sim.messages["C0INCIDENT"].values() if "(INC-1)" in m.get("text", "")),
+                    None,
+                )
+            )
+            if card:
+                break
+            time.sleep(0.05)
+        assert card is not None
+        msg = slack.run(
+            lambda: slack.sim.post_human("C0INCIDENT", "U0DANA", "<@U0OPSBOT> identified Stripe", card["ts"])
+        )
+        event = json.loads(
+            payloads.event_callback(
+                payloads.app_mention_event(
+                    channel="C0INCIDENT", user="U0DANA", text=msg["text"], ts=msg["ts"], thread_ts=card["ts"]
+                )
+            )
+        )
+        slack.call(slack.sim.socket_request("events_api", event))
+        for _ in range(200):
+            card = slack.run(
+                lambda: next(
+                    m for m in slack.sim.messages["C0INCIDENT"].values() if "(INC-1)" in m.get("text", "")
+                )
+            )
+            if "Status: Identified" in card["text"]:
+                break
+            time.sleep(0.05)
+        assert "Status: Identified" in card["text"]
+        assert slack.sim.problems == []
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        slack.stop()

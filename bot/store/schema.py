@@ -7,7 +7,7 @@ import time
 from bot.store import Tx
 from bot.store.migrations import MIGRATIONS, statements
 
-LATEST = MIGRATIONS[-1][0]
+LATEST = max(version for version, _, _ in MIGRATIONS)
 
 
 async def apply_migrations(tx: Tx) -> list[int]:

@@ -9,7 +9,18 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+
+from bot.clock.config import (
+    Duration,
+    EscalationLevel,
+    ResolveTargets,
+    ResponseTargets,
+    RoutineSchedule,
+    UpdateEvery,
+    default_escalation_path,
+    valid_timezone,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -104,6 +115,19 @@ class Settings(BaseSettings):
     sql_checks: list[SqlCheck] = Field(default_factory=list)
     scenario_keywords: dict[str, list[str]] = Field(default_factory=dict)
 
+    # The runbook's clock: response and resolve targets, nudges, escalation, paging, routine checks
+    response_targets: ResponseTargets = Field(default_factory=ResponseTargets)
+    update_every: UpdateEvery = Field(default_factory=UpdateEvery)
+    resolve_targets: ResolveTargets = Field(default_factory=ResolveTargets)
+    escalation_path: list[EscalationLevel] = Field(default_factory=default_escalation_path, min_length=1)
+    pagerduty_routing_key: SecretStr | None = None
+    pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
+    monitoring_watch_every: Duration = 300.0
+    monitoring_watch_for: Duration = 1800.0
+    routine_channel: str = "#engineering-oncall"
+    routine_schedule: RoutineSchedule = Field(default_factory=RoutineSchedule)
+    timezone: str = "UTC"
+
     @field_validator("database_url")
     @classmethod
     def _database_scheme(cls, value: SecretStr) -> SecretStr:
@@ -113,7 +137,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must start with sqlite:/// or postgresql:// (got a {scheme!r} URL)")
         return value
 
-    @field_validator("incident_channel")
+    @field_validator("incident_channel", "routine_channel")
     @classmethod
     def _channel(cls, value: str) -> str:
         value = value.strip()
@@ -122,6 +146,19 @@ class Settings(BaseSettings):
                 "must be a channel ID such as C0123ABCD or a name such as #engineering-incidents"
             )
         return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        return valid_timezone(value)
+
+    @model_validator(mode="after")
+    def _oncall_is_level_one(self) -> Settings:
+        if self.escalation_path[0].mention is None and self.oncall_usergroup:
+            # Level 1 is the on-call: the user group already configured for it is who gets paged.
+            first = self.escalation_path[0].model_copy(update={"mention": self.oncall_usergroup})
+            self.escalation_path = [first, *self.escalation_path[1:]]
+        return self
 
     @field_validator("oncall_usergroup")
     @classmethod

@@ -103,6 +103,9 @@ class Incident:
     card_ts: str | None = None
     version: int = 1
     status_times: dict[str, float] = field(default_factory=dict)
+    acknowledged_by: str | None = None
+    acknowledged_at: float | None = None
+    escalation_level: int = 0  # 0: nobody paged yet; n: level n of the escalation path was called
 
     @property
     def ref(self) -> str:
@@ -111,6 +114,10 @@ class Incident:
     @property
     def is_open(self) -> bool:
         return self.status is not Status.RESOLVED
+
+    @property
+    def acknowledged(self) -> bool:
+        return self.acknowledged_at is not None
 
     def duration(self, now: float) -> float:
         end = self.status_times.get(Status.RESOLVED.value) if not self.is_open else None

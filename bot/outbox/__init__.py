@@ -9,8 +9,8 @@ committed before Slack gets its ack, then delivered here.
 - Several instances may share a PostgreSQL store: a lease lets exactly one deliver at a time.
 """
 
-from bot.outbox.deliverer import Failed, Outbox, Renderer, Retry
-from bot.outbox.owe import post, respond, update
+from bot.outbox.deliverer import Failed, Outbox, Renderer, Retry, Sender
+from bot.outbox.owe import page, post, respond, update
 from bot.outbox.rounds import MERGE_TEXT, Outcome, Prepared, due_batches, merge_replies
 
 __all__ = [
@@ -21,8 +21,10 @@ __all__ = [
     "Prepared",
     "Renderer",
     "Retry",
+    "Sender",
     "due_batches",
     "merge_replies",
+    "page",
     "post",
     "respond",
     "update",

@@ -28,6 +28,8 @@ log = logging.getLogger("bot.outbox")
 LEASE = "outbox"
 # Renders a message from the store at delivery time: (transaction, payload) -> {"text": ..., "blocks": ...}.
 Renderer = Callable[[Tx, dict[str, Any]], Awaitable[dict[str, Any]]]
+# Delivers an item of a kind that is not a Slack call (a PagerDuty page, say); raises Retry or Failed.
+Sender = Callable[[repo.OutboxItem, dict[str, Any]], Awaitable[None]]
 METADATA_EVENT = "opsbot_outbox"
 KEEP_FOR = 7 * 24 * 3600.0  # Slack redelivers within minutes; a week is plenty
 HOUSEKEEPING_EVERY = 3600.0
@@ -95,8 +97,10 @@ class Outbox:
         lane_batch: int = 50,
         round_size: int = 500,
         foreground: Foreground | None = None,
+        senders: Mapping[str, Sender] | None = None,
     ) -> None:
         self.foreground = foreground or Foreground()
+        self.senders = dict(senders or {})
         self.batch_window = batch_window
         self.lane_batch = lane_batch
         self.round_size = round_size
@@ -287,6 +291,10 @@ class Outbox:
 
     async def _send(self, prepared: Prepared, posted: dict[str, tuple[str, str]]) -> FollowUp | None:
         item, p = prepared.item, prepared.payload
+        sender = self.senders.get(item.kind)
+        if sender is not None:
+            await sender(item, p)
+            return None
         if item.kind == "respond":
             await self._respond(p)
             return None

@@ -24,3 +24,8 @@ async def respond(tx: Tx, *, url: str, at: float, text: str, **payload: Any) -> 
     await repo.enqueue(
         tx, lane="respond", kind="respond", payload={"url": url, "text": text, **payload}, at=at
     )
+
+
+async def page(tx: Tx, *, lane: str, at: float, **payload: Any) -> None:
+    """Owe an outbound page (PagerDuty): sent by the outbox's sender for kind ``page``, in lane order."""
+    await repo.enqueue(tx, lane=lane, kind="page", payload=payload, at=at)

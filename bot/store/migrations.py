@@ -97,6 +97,37 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
         ],
     ),
+    (
+        70,
+        "acknowledgement and escalation level",
+        [
+            """ALTER TABLE incidents ADD COLUMN acknowledged_by TEXT""",
+            """ALTER TABLE incidents ADD COLUMN acknowledged_at DOUBLE PRECISION""",
+            """ALTER TABLE incidents ADD COLUMN escalation_level INTEGER NOT NULL DEFAULT 0""",
+        ],
+    ),
+    (
+        71,
+        "routine check runs and figures",
+        [
+            # One row per figure per run, so growth and trends are a lookup of an earlier row.
+            """CREATE TABLE routine_figures (
+                id {id},
+                routine TEXT NOT NULL,
+                name TEXT NOT NULL,
+                value DOUBLE PRECISION NOT NULL,
+                measured_at DOUBLE PRECISION NOT NULL
+            )""",
+            """CREATE INDEX routine_figures_name ON routine_figures (name, measured_at)""",
+            """CREATE TABLE routine_runs (
+                id {id},
+                routine TEXT NOT NULL,
+                started_at DOUBLE PRECISION NOT NULL,
+                summary TEXT NOT NULL
+            )""",
+            """CREATE INDEX routine_runs_routine ON routine_runs (routine, started_at)""",
+        ],
+    ),
 ]
 
 

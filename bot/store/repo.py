@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +26,8 @@ async def insert_incident(tx: Tx, inc: Incident) -> None:
     await tx.write(
         "INSERT INTO incidents (number, title, severity, status, scenario, commander, declared_by, impact,"
         " eta, latest_update, card_channel, card_ts, version, created_at, updated_at, investigating_at,"
-        " identified_at, monitoring_at, resolved_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " identified_at, monitoring_at, resolved_at, acknowledged_by, acknowledged_at, escalation_level)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         _incident_params(inc),
     )
 
@@ -36,8 +38,8 @@ async def update_incident(tx: Tx, inc: Incident) -> None:
     await tx.write(
         "UPDATE incidents SET title=?, severity=?, status=?, scenario=?, commander=?, declared_by=?,"
         " impact=?, eta=?, latest_update=?, card_channel=?, card_ts=?, version=?, created_at=?,"
-        " updated_at=?, investigating_at=?, identified_at=?, monitoring_at=?, resolved_at=?"
-        " WHERE number = ?",
+        " updated_at=?, investigating_at=?, identified_at=?, monitoring_at=?, resolved_at=?,"
+        " acknowledged_by=?, acknowledged_at=?, escalation_level=? WHERE number = ?",
         (*params[1:], inc.number),
     )
 
@@ -61,6 +63,9 @@ def _incident_params(inc: Incident) -> tuple[Any, ...]:
         inc.created_at,
         inc.updated_at,
         *(times.get(s.value) for s in Status),
+        inc.acknowledged_by,
+        inc.acknowledged_at,
+        inc.escalation_level,
     )
 
 
@@ -83,6 +88,9 @@ def _incident(row: Row) -> Incident:
         created_at=float(row["created_at"]),
         updated_at=float(row["updated_at"]),
         status_times=times,
+        acknowledged_by=row["acknowledged_by"],
+        acknowledged_at=None if row["acknowledged_at"] is None else float(row["acknowledged_at"]),
+        escalation_level=int(row["escalation_level"]),
     )
 
 
@@ -159,6 +167,16 @@ async def delete_message_event(tx: Tx, *, incident: int, slack_ts: str, at: floa
         (at, incident, slack_ts),
     )
     return count > 0
+
+
+async def last_update_at(tx: Tx, incident: int, *, kinds: Sequence[str]) -> float | None:
+    """When the incident last had an event of one of ``kinds`` (its own rows only, through its index)."""
+    row = await tx.fetchone(
+        f"SELECT max(created_at) AS at FROM timeline WHERE incident = ? AND kind IN ({','.join('?' * len(kinds))})"
+        " AND deleted_at IS NULL",
+        (incident, *kinds),
+    )
+    return None if row is None or row["at"] is None else float(row["at"])
 
 
 async def timeline(tx: Tx, incident: int) -> list[TimelineEvent]:

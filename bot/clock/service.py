@@ -1,0 +1,269 @@
+"""The clock's use cases, inside the incident's unit of work: page, acknowledge, escalate, snooze.
+
+The incident core calls ``on_declared`` and ``after_change`` in its own transaction; the rest are use
+cases of their own (buttons and commands), each one transaction holding the delivery key, the change,
+the timeline, what is owed to Slack and PagerDuty, and the timers moved.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from urllib.parse import urlsplit
+
+from bot import outbox
+from bot.clock import messages, pagerduty, rules
+from bot.clock.durations import format_target
+from bot.clock.rules import Due, Policy
+from bot.deps import Deps
+from bot.errors import NotFound, UsageError
+from bot.incidents.card import card_ref, lane, owe_card
+from bot.incidents.model import Incident, Status, touch
+from bot.jobs import scheduler
+from bot.slack.blocks import user
+from bot.store import Conflict, Tx, repo
+
+OPSBOT = "opsbot"  # the actor of what the clock does by itself
+
+
+def policy(deps: Deps) -> Policy:
+    """The clock's policy from the settings."""
+    return Policy.from_settings(deps.settings)
+
+
+def nudge_ref(number: int) -> str:
+    return f"nudge:{number}"
+
+
+async def schedule(tx: Tx, number: int, due: Due) -> None:
+    """Start or move one of an incident's timers; its payload names the level it was meant for."""
+    payload = {} if due.level is None else {"level": due.level}
+    await scheduler.schedule(tx, kind=due.kind, subject=rules.subject(number), due=due.due, payload=payload)
+
+
+async def cancel_all(tx: Tx, number: int) -> None:
+    for kind in rules.KINDS:
+        await scheduler.cancel(tx, kind=kind, subject=rules.subject(number))
+
+
+async def on_declared(deps: Deps, tx: Tx, inc: Incident) -> Incident:
+    """In the declare transaction: page level 1 for P0/P1, start the response, resolve and nudge timers."""
+    pol = policy(deps)
+    if rules.first_page(inc):
+        inc = dataclasses.replace(inc, escalation_level=1)
+        await repo.update_incident(tx, inc)
+        await owe_page(deps, tx, inc, why=f"declared {inc.severity.value}", pol=pol)
+    for due in rules.on_declared(inc, pol, now=deps.clock()):
+        await schedule(tx, inc.number, due)
+    return inc
+
+
+async def after_change(deps: Deps, tx: Tx, *, before: Incident, after: Incident, actor: str, kind: str) -> Incident:
+    """In a change's transaction: acknowledgement by acting, pages on a raise, the chain stopped on resolve."""
+    pol = policy(deps)
+    now = deps.clock()
+    if rules.acknowledges(before, after, actor=actor, kind=kind):
+        acked = rules.acknowledge(after, actor=actor, now=now)
+        if acked is not None:
+            after = acked
+            how = "took command" if kind == "commander" else "changed its status"
+            await _acknowledged(deps, tx, after, actor=actor, how=how)
+    if kind == "severity":
+        after = await _severity_changed(deps, tx, before, after, pol=pol, actor=actor)
+    if kind == "status":
+        await _status_changed(deps, tx, before, after, pol=pol)
+    return after
+
+
+async def _severity_changed(
+    deps: Deps, tx: Tx, before: Incident, after: Incident, *, pol: Policy, actor: str
+) -> Incident:
+    now = deps.clock()
+    if rules.first_page(after):
+        after = dataclasses.replace(after, escalation_level=1)
+        await owe_page(deps, tx, after, why=f"raised to {after.severity.value} by {user(actor)}", pol=pol)
+    elif after.escalation_level and after.severity.pages_oncall and after.severity < before.severity:
+        await owe_page(deps, tx, after, why=f"raised to {after.severity.value} by {user(actor)}", pol=pol)
+    # Targets for the new severity count from the change.
+    if not after.acknowledged:
+        await schedule(tx, after.number, rules.respond_due(after, pol, since=now))
+    await schedule(tx, after.number, Due(rules.RESOLVE, now + pol.resolve_targets[after.severity]))
+    return after
+
+
+async def _status_changed(deps: Deps, tx: Tx, before: Incident, after: Incident, *, pol: Policy) -> None:
+    from bot.clock import watch
+
+    now = deps.clock()
+    if after.status is Status.RESOLVED:
+        await cancel_all(tx, after.number)
+        await watch.stop(deps, tx, after, why="resolved")
+        if after.escalation_level:
+            await owe_pagerduty(deps, tx, after, "resolve")
+        return
+    if before.status is Status.RESOLVED:  # reopened: reminders start again
+        await schedule(tx, after.number, Due(rules.NUDGE, now + pol.update_every[after.severity]))
+    if after.status is Status.MONITORING:
+        await watch.start(deps, tx, after, pol=pol)
+    elif before.status is Status.MONITORING:
+        await watch.stop(deps, tx, after, why=f"moved to {after.status.title}")
+
+
+async def _acknowledged(deps: Deps, tx: Tx, inc: Incident, *, actor: str, how: str) -> None:
+    await scheduler.cancel(tx, kind=rules.RESPOND, subject=rules.subject(inc.number))
+    await repo.append_event(
+        tx, incident=inc.number, kind="acknowledged", actor=actor, text=f"acknowledged ({how})", at=deps.clock()
+    )
+    if inc.escalation_level:
+        await owe_pagerduty(deps, tx, inc, "acknowledge")
+
+
+async def owe_page(
+    deps: Deps, tx: Tx, inc: Incident, *, why: str, pol: Policy, actor: str = OPSBOT
+) -> None:
+    """Call the incident's current level: a new message in the thread and in the level's channel, a
+    timeline entry and, for the first page, a PagerDuty trigger."""
+    now = deps.clock()
+    number = inc.escalation_level
+    level = pol.level(number)
+    channel = deps.settings.incident_channel
+    thread = messages.page(inc, level, number=number, why=why, incident_channel=channel, in_thread=True)
+    await outbox.post(tx, lane=lane(inc.number), at=now, thread_ref=card_ref(inc.number), **thread.as_kwargs())
+    for where in rules.channels(level, channel):
+        msg = messages.page(inc, level, number=number, why=why, incident_channel=channel, in_thread=False)
+        # Its own lane: a level channel the bot cannot post in must not hold up the incident's thread.
+        await outbox.post(tx, lane=f"page:{inc.number}", at=now, channel=where, **msg.as_kwargs())
+    await repo.append_event(
+        tx,
+        incident=inc.number,
+        kind="escalated",
+        actor=actor,
+        text=messages.escalated_line(inc, level, number=number, actor=None, why=why),
+        at=now,
+    )
+    if number == 1:
+        await owe_pagerduty(deps, tx, inc, "trigger")
+
+
+async def owe_pagerduty(deps: Deps, tx: Tx, inc: Incident, action: pagerduty.Action) -> None:
+    """Owe PagerDuty an event for ``inc`` when a routing key is set (in order, on the incident's page lane)."""
+    if deps.settings.pagerduty_routing_key is None:
+        return
+    source = urlsplit(deps.settings.app_url).hostname if deps.settings.app_url else None
+    await outbox.page(
+        tx,
+        lane=f"pagerduty:{inc.number}",
+        at=deps.clock(),
+        render=pagerduty.PAGE,
+        incident=inc.number,
+        event=pagerduty.event(inc, action, source=source or OPSBOT),
+    )
+
+
+async def _locked(tx: Tx, number: int) -> Incident:
+    inc = await repo.get_incident(tx, number, for_update=True)
+    if inc is None:
+        raise NotFound(f"There is no INC-{number}.", "/incident list")
+    return inc
+
+
+async def acknowledge(deps: Deps, *, number: int, actor: str, key: str, how: str) -> str:
+    """Someone acknowledges: the response chain stops, PagerDuty is told, the card says who and when."""
+    now = deps.clock()
+
+    async def apply(tx: Tx) -> str:
+        await repo.claim(tx, key, now)
+        inc = await _locked(tx, number)
+        if not inc.is_open:
+            raise UsageError(f"{inc.ref} is resolved; there is nothing to acknowledge.")
+        acked = rules.acknowledge(inc, actor=actor, now=now)
+        if acked is None:
+            assert inc.acknowledged_by is not None and inc.acknowledged_at is not None
+            return f"{inc.ref} was already acknowledged by {user(inc.acknowledged_by)}."
+        acked = touch(acked, now=now)
+        await repo.update_incident(tx, acked)
+        await _acknowledged(deps, tx, acked, actor=actor, how=how)
+        await owe_card(deps, tx, acked)
+        text = messages.acknowledged(acked, actor=actor, how=how)
+        await outbox.post(tx, lane=lane(number), at=now, thread_ref=card_ref(number), text=text)
+        return f"Done: {text}"
+
+    try:
+        reply = await deps.store.run(apply)
+    except Conflict:
+        return "Already done (this request was delivered twice)."
+    deps.outbox.notify()
+    return reply
+
+
+async def escalate(deps: Deps, *, number: int, actor: str, key: str, reason: str | None) -> str:
+    """``/incident escalate``: call the next level now."""
+    now = deps.clock()
+    pol = policy(deps)
+
+    async def apply(tx: Tx) -> str:
+        await repo.claim(tx, key, now)
+        inc = touch(rules.escalate(await _locked(tx, number), pol), now=now)
+        await repo.update_incident(tx, inc)
+        why = f"escalated by {user(actor)}" + (f": {reason}" if reason else "")
+        await owe_page(deps, tx, inc, why=why, pol=pol, actor=actor)
+        if not inc.acknowledged:
+            await schedule(tx, number, rules.respond_due(inc, pol, since=now))
+        await owe_card(deps, tx, inc)
+        level = pol.level(inc.escalation_level)
+        return f"Done: called level {inc.escalation_level} ({level.name}) for {inc.ref}."
+
+    try:
+        reply = await deps.store.run(apply)
+    except Conflict:
+        return "Already done (this request was delivered twice)."
+    deps.outbox.notify()
+    return reply
+
+
+async def escalate_by_clock(deps: Deps, tx: Tx, inc: Incident, *, why: str, pol: Policy) -> Incident:
+    """A missed target: the next level is called (the timer handlers' half of ``escalate``)."""
+    now = deps.clock()
+    up = touch(rules.escalate(inc, pol), now=now)
+    await repo.update_incident(tx, up)
+    await owe_page(deps, tx, up, why=why, pol=pol)
+    await owe_card(deps, tx, up)
+    return up
+
+
+async def snooze(deps: Deps, *, number: int, actor: str, seconds: float, key: str) -> str:
+    """Snooze update reminders: the next nudge comes ``seconds`` from now."""
+    now = deps.clock()
+
+    async def apply(tx: Tx) -> str:
+        await repo.claim(tx, key, now)
+        inc = await _locked(tx, number)
+        if not inc.is_open:
+            return f"{inc.ref} is resolved; there are no reminders to snooze."
+        await schedule(tx, number, Due(rules.NUDGE, now + seconds))
+        await repo.append_event(
+            tx,
+            incident=number,
+            kind="snoozed",
+            actor=actor,
+            text=f"snoozed update reminders for {format_target(seconds)}",
+            at=now,
+        )
+        msg = messages.snoozed(inc, actor=actor, seconds=seconds, until=now + seconds)
+        await outbox.update(tx, lane=lane(number), at=now, ref=nudge_ref(number), **msg.as_kwargs())
+        return f"Snoozed: the next reminder for {inc.ref} comes in {format_target(seconds)}."
+
+    try:
+        reply = await deps.store.run(apply)
+    except Conflict:
+        return "Already done (this request was delivered twice)."
+    deps.outbox.notify()
+    return reply
+
+
+async def update_prompt(deps: Deps, *, number: int) -> str:
+    """The private answer to a nudge's Post update button."""
+    async with deps.store.transaction() as tx:
+        inc = await repo.get_incident(tx, number)
+    if inc is None:
+        raise NotFound(f"There is no INC-{number}.", "/incident list")
+    return messages.update_prompt(inc)

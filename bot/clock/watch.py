@@ -1,0 +1,147 @@
+"""The monitoring watch: while an incident is Monitoring, its scenario's diagnostics re-run every few
+minutes (``monitoring_watch_every``) for ``monitoring_watch_for``, editing one report in the thread.
+
+A round is a timer; its probes run after the timer's transaction (they take seconds), and the next
+round is already scheduled, so a restart mid-round loses one round at most.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+
+import handlers
+from bot import outbox
+from bot.clock import messages, rules
+from bot.clock.rules import Policy
+from bot.deps import Deps
+from bot.incidents.card import card_ref, lane
+from bot.incidents.model import Incident, Status
+from bot.jobs import scheduler
+from bot.jobs.scheduler import Timer
+from bot.probes import Result, State, gather
+from bot.store import Tx, repo
+
+
+@dataclass
+class WatchState:
+    """What the store keeps of a watch between rounds (kv ``watch:<n>``)."""
+
+    started: float
+    until: float
+    every: float
+    round: int = 0
+    active: bool = True
+    states: dict[str, str] = field(default_factory=dict)  # probe name -> state in the last round
+
+    @property
+    def rounds(self) -> int:
+        return max(1, int((self.until - self.started) // self.every))
+
+
+def key(number: int) -> str:
+    return f"watch:{number}"
+
+
+async def _load(tx: Tx, number: int) -> WatchState | None:
+    raw = await repo.get_value(tx, key(number))
+    return WatchState(**json.loads(raw)) if raw else None
+
+
+async def _save(tx: Tx, number: int, state: WatchState) -> None:
+    await repo.set_value(tx, key(number), json.dumps(asdict(state), separators=(",", ":")))
+
+
+async def start(deps: Deps, tx: Tx, inc: Incident, *, pol: Policy) -> None:
+    """Moving to Monitoring: post the watch report and schedule the first round."""
+    now = deps.clock()
+    state = WatchState(started=now, until=now + pol.watch_for, every=pol.watch_every)
+    await _save(tx, inc.number, state)
+    report = messages.watch_report(inc, _round(state, [], [], finished=False))
+    await outbox.post(
+        tx, lane=lane(inc.number), at=now, thread_ref=card_ref(inc.number), ref=key(inc.number), **report.as_kwargs()
+    )
+    await scheduler.schedule(tx, kind=rules.WATCH, subject=rules.subject(inc.number), due=now + pol.watch_every)
+
+
+async def stop(deps: Deps, tx: Tx, inc: Incident, *, why: str) -> None:
+    """Leaving Monitoring: no more rounds."""
+    state = await _load(tx, inc.number)
+    await scheduler.cancel(tx, kind=rules.WATCH, subject=rules.subject(inc.number))
+    if state is not None and state.active:
+        state.active = False
+        await _save(tx, inc.number, state)
+        await repo.append_event(
+            tx, incident=inc.number, kind="watch", actor="opsbot", text=f"monitoring watch stopped: {why}",
+            at=deps.clock(),
+        )
+
+
+def _round(state: WatchState, results: Sequence[Result], worse: Sequence[str], *, finished: bool) -> messages.WatchRound:
+    return messages.WatchRound(
+        round=state.round, rounds=state.rounds, results=results, regressions=worse, ends_at=state.until,
+        finished=finished,
+    )
+
+
+async def on_round(deps: Deps, tx: Tx, timer: Timer) -> None:
+    """A round is due: schedule the next (if there is time for one) and run the diagnostics."""
+    number = rules.subject_number(timer.subject)
+    inc = None if number is None else await repo.get_incident(tx, number, for_update=True)
+    state = None if inc is None else await _load(tx, inc.number)
+    if inc is None or state is None or not state.active or inc.status is not Status.MONITORING:
+        return
+    now = deps.clock()
+    state.round += 1
+    finished = now + state.every > state.until + 1e-6
+    if not finished:
+        await scheduler.schedule(tx, kind=rules.WATCH, subject=timer.subject, due=now + state.every)
+    await _save(tx, inc.number, state)
+    deps.spawn(run_round(deps, inc, state.round, finished=finished), name=f"watch:{inc.number}:{state.round}")
+
+
+def regressions(before: Mapping[str, str], results: Sequence[Result]) -> list[str]:
+    """Checks that got worse since the last round (OK -> WARN/FAIL, WARN -> FAIL). Pure."""
+    worse = []
+    for r in results:
+        was = before.get(r.name)
+        if was is None or r.state in (State.UNKNOWN, State.NOT_CONFIGURED):
+            continue
+        if State(was) in (State.OK, State.WARN) and r.state.rank < State(was).rank:
+            worse.append(f"{r.name} {was} → {r.state.value}")
+    return worse
+
+
+async def run_round(deps: Deps, inc: Incident, round_no: int, *, finished: bool) -> None:
+    """Run the scenario's probes, edit the report; say a regression loudly; suggest resolving when green."""
+    scenario = handlers.get(inc.scenario)
+    results = await gather(deps.catalog.probes(scenario.probes, scenario=scenario.key), deps.catalog.timeout)
+    async with deps.store.transaction() as tx:
+        state = await _load(tx, inc.number)
+        current = await repo.get_incident(tx, inc.number)
+        if state is None or current is None or current.status is not Status.MONITORING or state.round != round_no:
+            return
+        worse = regressions(state.states, results)
+        state.states = {r.name: r.state.value for r in results}
+        state.active = not finished
+        await _save(tx, inc.number, state)
+        await _tell(deps, tx, current, state, results, worse, finished=finished)
+    deps.outbox.notify()
+
+
+async def _tell(
+    deps: Deps, tx: Tx, inc: Incident, state: WatchState, results: Sequence[Result], worse: Sequence[str],
+    *, finished: bool,
+) -> None:
+    now = deps.clock()
+    report = messages.watch_report(inc, _round(state, results, worse, finished=finished))
+    await outbox.update(tx, lane=lane(inc.number), at=now, ref=key(inc.number), **report.as_kwargs())
+    thread = {"lane": lane(inc.number), "at": now, "thread_ref": card_ref(inc.number)}
+    if worse:
+        await outbox.post(tx, text=messages.regression_alert(inc, worse), broadcast=True, **thread)
+        await repo.append_event(
+            tx, incident=inc.number, kind="watch", actor="opsbot", text=f"regression: {', '.join(worse)}", at=now
+        )
+    if finished and messages.all_green(results):
+        await outbox.post(tx, text=messages.suggest_resolve(inc, watched_for=now - state.started), **thread)

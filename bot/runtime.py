@@ -14,11 +14,15 @@ import httpx
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.clock import pagerduty
+from bot.clock import timers as clock_timers
 from bot.deps import Deps
 from bot.incidents.card import CARD, card_renderer
+from bot.jobs.scheduler import Handler, Scheduler
 from bot.logs import Redactor
 from bot.outbox import Outbox
 from bot.probes.catalog import Catalog
+from bot.runbook import routine
 from bot.runbook import service as diagnostics
 from bot.settings import Settings
 from bot.slack.app import build_app
@@ -38,8 +42,10 @@ class Runtime:
     client: AsyncWebClient
     store: Store
     outbox: Outbox
+    scheduler: Scheduler
 
     async def close(self) -> None:
+        await self.scheduler.stop()
         await self.deps.cancel_background()
         await self.outbox.stop()
         for client in (self.deps.catalog.http, self.outbox.http):
@@ -57,6 +63,7 @@ async def start_runtime(
     http: httpx.AsyncClient | None = None,
     clock: Callable[[], float] = time.time,
     outbox_options: dict[str, Any] | None = None,
+    scheduler_options: dict[str, Any] | None = None,
     deliver: bool = True,
     signing_secret: str | None = None,
 ) -> Runtime:
@@ -77,14 +84,26 @@ async def start_runtime(
     client = AsyncWebClient(
         token=token, timeout=10, base_url=settings.slack_api_url or AsyncWebClient.BASE_URL, session=session
     )
+    # Slack's response_urls and PagerDuty; probes have their own client.
+    outbound = httpx.AsyncClient(timeout=10.0)
+    senders = {}
+    if settings.pagerduty_routing_key is not None:
+        pager = pagerduty.PagerDuty(
+            outbound,
+            url=settings.pagerduty_events_url,
+            routing_key=settings.pagerduty_routing_key,
+            clock=clock,
+        )
+        senders[pagerduty.PAGE] = pager.send
     outbox = Outbox(
         store,
         client,
-        http=httpx.AsyncClient(timeout=10.0),  # Slack's response_urls; probes have their own client
+        http=outbound,
         incident_channel=settings.incident_channel,
         clock=clock,
         on_error=report_unexpected,
-        renderers={CARD: card_renderer(settings.oncall_usergroup)},
+        renderers={CARD: card_renderer(settings), pagerduty.PAGE: pagerduty.render_links},
+        senders=senders,
         **(outbox_options or {}),
     )
     deps = Deps(
@@ -96,7 +115,23 @@ async def start_runtime(
         redact=Redactor(settings.secrets()),
     )
     app = build_app(deps, client=client, signing_secret=secret)
+    scheduler = Scheduler(
+        store,
+        handlers=timer_handlers(deps),
+        clock=clock,
+        recurring=routine.recurring(settings),
+        on_error=report_unexpected,
+        **(scheduler_options or {}),
+    )
     if deliver:
         outbox.start()
+        scheduler.start()
         await diagnostics.resume(deps)
-    return Runtime(settings=settings, deps=deps, app=app, client=client, store=store, outbox=outbox)
+    return Runtime(
+        settings=settings, deps=deps, app=app, client=client, store=store, outbox=outbox, scheduler=scheduler
+    )
+
+
+def timer_handlers(deps: Deps) -> dict[str, Handler]:
+    """Every timer kind and its handler: one explicit registry, read top to bottom."""
+    return {**clock_timers.handlers(deps), **routine.handlers(deps)}

@@ -10,6 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
 
 from bot.clock.config import (
     Duration,
@@ -20,12 +26,6 @@ from bot.clock.config import (
     UpdateEvery,
     default_escalation_path,
     valid_timezone,
-)
-from pydantic_settings import (
-    BaseSettings,
-    PydanticBaseSettingsSource,
-    SettingsConfigDict,
-    YamlConfigSettingsSource,
 )
 
 DEFAULT_CONFIG_FILE = "opsbot.yml"

@@ -52,7 +52,7 @@ class UpdateEvery(SeverityDurations):
 
 
 class ResolveTargets(SeverityDurations):
-    """"Cannot resolve issue within SLA": past this, the next level is called."""
+    """ "Cannot resolve issue within SLA": past this, the next level is called."""
 
     P0: Duration = 15 * 60.0  # "site down for > 15 minutes"
     P1: Duration = 4 * 3600.0

@@ -58,8 +58,7 @@ def page(
 ) -> Message:
     """A page: a NEW message (Slack notifies mentions only in new messages) with an Acknowledge button."""
     head = (
-        f"{mention(level)} :rotating_light: *{inc.ref}* ({inc.severity.value}) needs you: "
-        f"{escape(inc.title)}"
+        f"{mention(level)} :rotating_light: *{inc.ref}* ({inc.severity.value}) needs you: {escape(inc.title)}"
     )
     detail = f"Level {number}, {escape(level.name)}: {escape(why)}"
     if not in_thread:
@@ -89,7 +88,7 @@ def at_top(inc: Incident, level: EscalationLevel, *, why: str) -> Message:
 
 def acknowledged(inc: Incident, *, actor: str, how: str) -> str:
     """The thread line for an acknowledgement."""
-    return f":raised_hand: {user(actor)} acknowledged *{inc.ref}* ({how}); no more pages for the response target."
+    return f":raised_hand: {user(actor)} acknowledged *{inc.ref}* ({how}); the response target is met."
 
 
 def nudge(inc: Incident, *, quiet_for: float) -> Message:
@@ -103,8 +102,12 @@ def nudge(inc: Incident, *, quiet_for: float) -> Message:
         ButtonElement(
             text="Post update", action_id=ACTION_POST_UPDATE, value=ack_value(inc.number), style="primary"
         ),
-        ButtonElement(text="Snooze 30 min", action_id=f"{ACTION_SNOOZE}_30", value=snooze_value(inc.number, 1800)),
-        ButtonElement(text="Snooze 1 h", action_id=f"{ACTION_SNOOZE}_60", value=snooze_value(inc.number, 3600)),
+        ButtonElement(
+            text="Snooze 30 min", action_id=f"{ACTION_SNOOZE}_30", value=snooze_value(inc.number, 1800)
+        ),
+        ButtonElement(
+            text="Snooze 1 h", action_id=f"{ACTION_SNOOZE}_60", value=snooze_value(inc.number, 3600)
+        ),
     ]
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=text)),

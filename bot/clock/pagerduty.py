@@ -13,9 +13,10 @@ from typing import Any, Literal
 import httpx
 from pydantic import SecretStr
 
+from bot.incidents.card import card_ref
 from bot.incidents.model import Incident, Severity
 from bot.outbox import Failed, Retry
-from bot.store import repo
+from bot.store import Tx, repo
 
 PAGE = "page"  # the outbox kind for an outbound page
 Action = Literal["trigger", "acknowledge", "resolve"]
@@ -51,6 +52,12 @@ def event(inc: Incident, action: Action, *, source: str) -> dict[str, Any]:
 def card_link(channel: str, ts: str) -> str:
     """A permalink to a Slack message from its channel and ts (Slack redirects it to the workspace)."""
     return f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}"
+
+
+async def render_links(tx: Tx, payload: dict[str, Any]) -> dict[str, Any]:
+    """The outbox's renderer for ``page`` items: where the card is, once it has been posted."""
+    found = await repo.get_ref(tx, card_ref(int(payload["incident"])))
+    return {"card": list(found) if found else None}
 
 
 class PagerDuty:

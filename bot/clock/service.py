@@ -57,8 +57,10 @@ async def on_declared(deps: Deps, tx: Tx, inc: Incident) -> Incident:
     return inc
 
 
-async def after_change(deps: Deps, tx: Tx, *, before: Incident, after: Incident, actor: str, kind: str) -> Incident:
-    """In a change's transaction: acknowledgement by acting, pages on a raise, the chain stopped on resolve."""
+async def after_change(
+    deps: Deps, tx: Tx, *, before: Incident, after: Incident, actor: str, kind: str
+) -> Incident:
+    """In a change's transaction: acting acknowledges, a page on a raise, the chain stopped on resolve."""
     pol = policy(deps)
     now = deps.clock()
     if rules.acknowledges(before, after, actor=actor, kind=kind):
@@ -111,15 +113,18 @@ async def _status_changed(deps: Deps, tx: Tx, before: Incident, after: Incident,
 async def _acknowledged(deps: Deps, tx: Tx, inc: Incident, *, actor: str, how: str) -> None:
     await scheduler.cancel(tx, kind=rules.RESPOND, subject=rules.subject(inc.number))
     await repo.append_event(
-        tx, incident=inc.number, kind="acknowledged", actor=actor, text=f"acknowledged ({how})", at=deps.clock()
+        tx,
+        incident=inc.number,
+        kind="acknowledged",
+        actor=actor,
+        text=f"acknowledged ({how})",
+        at=deps.clock(),
     )
     if inc.escalation_level:
         await owe_pagerduty(deps, tx, inc, "acknowledge")
 
 
-async def owe_page(
-    deps: Deps, tx: Tx, inc: Incident, *, why: str, pol: Policy, actor: str = OPSBOT
-) -> None:
+async def owe_page(deps: Deps, tx: Tx, inc: Incident, *, why: str, pol: Policy, actor: str = OPSBOT) -> None:
     """Call the incident's current level: a new message in the thread and in the level's channel, a
     timeline entry and, for the first page, a PagerDuty trigger."""
     now = deps.clock()
@@ -127,7 +132,9 @@ async def owe_page(
     level = pol.level(number)
     channel = deps.settings.incident_channel
     thread = messages.page(inc, level, number=number, why=why, incident_channel=channel, in_thread=True)
-    await outbox.post(tx, lane=lane(inc.number), at=now, thread_ref=card_ref(inc.number), **thread.as_kwargs())
+    await outbox.post(
+        tx, lane=lane(inc.number), at=now, thread_ref=card_ref(inc.number), **thread.as_kwargs()
+    )
     for where in rules.channels(level, channel):
         msg = messages.page(inc, level, number=number, why=why, incident_channel=channel, in_thread=False)
         # Its own lane: a level channel the bot cannot post in must not hold up the incident's thread.
@@ -145,7 +152,7 @@ async def owe_page(
 
 
 async def owe_pagerduty(deps: Deps, tx: Tx, inc: Incident, action: pagerduty.Action) -> None:
-    """Owe PagerDuty an event for ``inc`` when a routing key is set (in order, on the incident's page lane)."""
+    """Owe PagerDuty an event for ``inc`` when a routing key is set (in order, on a lane of its own)."""
     if deps.settings.pagerduty_routing_key is None:
         return
     source = urlsplit(deps.settings.app_url).hostname if deps.settings.app_url else None

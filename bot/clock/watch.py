@@ -60,9 +60,16 @@ async def start(deps: Deps, tx: Tx, inc: Incident, *, pol: Policy) -> None:
     await _save(tx, inc.number, state)
     report = messages.watch_report(inc, _round(state, [], [], finished=False))
     await outbox.post(
-        tx, lane=lane(inc.number), at=now, thread_ref=card_ref(inc.number), ref=key(inc.number), **report.as_kwargs()
+        tx,
+        lane=lane(inc.number),
+        at=now,
+        thread_ref=card_ref(inc.number),
+        ref=key(inc.number),
+        **report.as_kwargs(),
     )
-    await scheduler.schedule(tx, kind=rules.WATCH, subject=rules.subject(inc.number), due=now + pol.watch_every)
+    await scheduler.schedule(
+        tx, kind=rules.WATCH, subject=rules.subject(inc.number), due=now + pol.watch_every
+    )
 
 
 async def stop(deps: Deps, tx: Tx, inc: Incident, *, why: str) -> None:
@@ -73,14 +80,24 @@ async def stop(deps: Deps, tx: Tx, inc: Incident, *, why: str) -> None:
         state.active = False
         await _save(tx, inc.number, state)
         await repo.append_event(
-            tx, incident=inc.number, kind="watch", actor="opsbot", text=f"monitoring watch stopped: {why}",
+            tx,
+            incident=inc.number,
+            kind="watch",
+            actor="opsbot",
+            text=f"monitoring watch stopped: {why}",
             at=deps.clock(),
         )
 
 
-def _round(state: WatchState, results: Sequence[Result], worse: Sequence[str], *, finished: bool) -> messages.WatchRound:
+def _round(
+    state: WatchState, results: Sequence[Result], worse: Sequence[str], *, finished: bool
+) -> messages.WatchRound:
     return messages.WatchRound(
-        round=state.round, rounds=state.rounds, results=results, regressions=worse, ends_at=state.until,
+        round=state.round,
+        rounds=state.rounds,
+        results=results,
+        regressions=worse,
+        ends_at=state.until,
         finished=finished,
     )
 
@@ -120,7 +137,12 @@ async def run_round(deps: Deps, inc: Incident, round_no: int, *, finished: bool)
     async with deps.store.transaction() as tx:
         state = await _load(tx, inc.number)
         current = await repo.get_incident(tx, inc.number)
-        if state is None or current is None or current.status is not Status.MONITORING or state.round != round_no:
+        if (
+            state is None
+            or current is None
+            or current.status is not Status.MONITORING
+            or state.round != round_no
+        ):
             return
         worse = regressions(state.states, results)
         state.states = {r.name: r.state.value for r in results}
@@ -131,17 +153,30 @@ async def run_round(deps: Deps, inc: Incident, round_no: int, *, finished: bool)
 
 
 async def _tell(
-    deps: Deps, tx: Tx, inc: Incident, state: WatchState, results: Sequence[Result], worse: Sequence[str],
-    *, finished: bool,
+    deps: Deps,
+    tx: Tx,
+    inc: Incident,
+    state: WatchState,
+    results: Sequence[Result],
+    worse: Sequence[str],
+    *,
+    finished: bool,
 ) -> None:
     now = deps.clock()
     report = messages.watch_report(inc, _round(state, results, worse, finished=finished))
     await outbox.update(tx, lane=lane(inc.number), at=now, ref=key(inc.number), **report.as_kwargs())
-    thread = {"lane": lane(inc.number), "at": now, "thread_ref": card_ref(inc.number)}
+    where = {"thread_ref": card_ref(inc.number)}
     if worse:
-        await outbox.post(tx, text=messages.regression_alert(inc, worse), broadcast=True, **thread)
+        text = messages.regression_alert(inc, worse)
+        await outbox.post(tx, lane=lane(inc.number), at=now, text=text, broadcast=True, **where)
         await repo.append_event(
-            tx, incident=inc.number, kind="watch", actor="opsbot", text=f"regression: {', '.join(worse)}", at=now
+            tx,
+            incident=inc.number,
+            kind="watch",
+            actor="opsbot",
+            text=f"regression: {', '.join(worse)}",
+            at=now,
         )
     if finished and messages.all_green(results):
-        await outbox.post(tx, text=messages.suggest_resolve(inc, watched_for=now - state.started), **thread)
+        text = messages.suggest_resolve(inc, watched_for=now - state.started)
+        await outbox.post(tx, lane=lane(inc.number), at=now, text=text, **where)

@@ -9,6 +9,7 @@ from bot.deps import Deps
 from bot.incidents import render
 from bot.incidents.model import Incident
 from bot.outbox import Renderer
+from bot.settings import Settings
 from bot.store import Tx, repo
 
 CARD = "card"
@@ -34,13 +35,15 @@ async def owe_card(deps: Deps, tx: Tx, inc: Incident) -> None:
     )
 
 
-def card_renderer(oncall_group: str | None) -> Renderer:
+def card_renderer(settings: Settings) -> Renderer:
     """The outbox's renderer for incident cards."""
+    levels = tuple(level.name for level in settings.escalation_path)
 
     async def render_card(tx: Tx, payload: dict[str, Any]) -> dict[str, Any]:
         inc = await repo.get_incident(tx, int(payload["incident"]))
         if inc is None:
             raise LookupError(f"INC-{payload['incident']}")
-        return render.incident_card(inc, oncall_group=oncall_group).as_kwargs()
+        clock = render.CardClock(levels=levels, response_target=settings.response_targets.of(inc.severity))
+        return render.incident_card(inc, clock=clock).as_kwargs()
 
     return render_card

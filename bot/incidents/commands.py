@@ -21,6 +21,8 @@ USAGE = {
     "eta": "/incident eta <INC-n> <text...>",
     "resolve": "/incident resolve <INC-n> [message...]",
     "reopen": "/incident reopen <INC-n>",
+    "ack": "/incident ack <INC-n>",
+    "escalate": "/incident escalate <INC-n> [reason...]",
     "list": "/incident list [open|all]",
     "show": "/incident show <INC-n>",
     "help": "/incident help",
@@ -36,6 +38,8 @@ EXAMPLES = {
     "eta": "/incident eta INC-12 30 minutes",
     "resolve": "/incident resolve INC-12 Stripe recovered, orders flowing",
     "reopen": "/incident reopen INC-12",
+    "ack": "/incident ack INC-12",
+    "escalate": "/incident escalate INC-12 on-call not answering",
     "list": "/incident list all",
     "show": "/incident show INC-12",
     "help": "/incident help",
@@ -43,8 +47,9 @@ EXAMPLES = {
 
 THREAD_USAGE = (
     "In an incident's thread, mention me with one of: `investigating|identified|monitoring|resolved "
-    "[message]`, `resolve [message]`, `reopen`, `note <text>`, `severity <P0-P3>`, `commander <@user>`, "
-    "`impact <text>`, `eta <text>`, `show`. Example: `@opsbot identified Stripe API timeouts`"
+    "[message]`, `resolve [message]`, `reopen`, `ack`, `escalate [reason]`, `note <text>`, "
+    "`severity <P0-P3>`, `commander <@user>`, `impact <text>`, `eta <text>`, `show`. "
+    "Example: `@opsbot identified Stripe API timeouts`"
 )
 
 
@@ -94,6 +99,17 @@ class Reopen:
 
 
 @dataclass(frozen=True)
+class Acknowledge:
+    number: int
+
+
+@dataclass(frozen=True)
+class Escalate:
+    number: int
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
 class ListIncidents:
     include_resolved: bool = False
 
@@ -109,7 +125,18 @@ class Help:
 
 
 Command = (
-    Open | Transition | Note | SetSeverity | SetCommander | SetField | Reopen | ListIncidents | Show | Help
+    Open
+    | Transition
+    | Note
+    | SetSeverity
+    | SetCommander
+    | SetField
+    | Reopen
+    | Acknowledge
+    | Escalate
+    | ListIncidents
+    | Show
+    | Help
 )
 
 _REF = re.compile(r"^(?:INC-?|#)?(\d{1,9})$", re.IGNORECASE)
@@ -138,6 +165,7 @@ def parse_command(text: str) -> Command:
     if not words:
         return Help()
     verb, rest = words[0].lower(), words[1:]
+    verb = "ack" if verb == "acknowledge" else verb
     if verb in ("help", "?"):
         return Help()
     if verb in ("open", "declare", "new"):
@@ -168,6 +196,9 @@ def parse_thread_command(text: str, number: int) -> Command:
         status = Status.parse(verb)
         assert status is not None
         return Transition(number, status, _message(_after(text, 1)))
+    if verb in ("acknowledge", "ack", "escalate"):
+        verb = "ack" if verb == "acknowledge" else verb
+        return _parse_change(verb, number, words[1:], THREAD_USAGE, raw_after_ref=_after(text, 1))
     if verb in ("resolve", "reopen", "note", "severity", "commander", "impact", "eta", "show"):
         return _parse_change(verb, number, words[1:], THREAD_USAGE, raw_after_ref=_after(text, 1))
     raise UsageError(f"`{_clip(words[0])}` is not something I can do in an incident thread.", THREAD_USAGE)
@@ -207,6 +238,12 @@ def _parse_change(verb: str, number: int, args: list[str], usage: str, *, raw_af
         return Transition(number, Status.RESOLVED, _message(raw_after_ref))
     if verb == "reopen":
         return Reopen(number)
+    if verb == "ack":
+        if args:
+            raise UsageError("`ack` takes only the incident.", usage)
+        return Acknowledge(number)
+    if verb == "escalate":
+        return Escalate(number, _message(raw_after_ref))
     if verb == "show":
         return Show(number)
     if verb == "severity":

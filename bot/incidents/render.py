@@ -7,6 +7,7 @@ message that Slack would reject fails here, in tests, rather than at 3 a.m.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -19,6 +20,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
+from bot.clock.messages import ACTION_ACK
 from bot.incidents.model import Incident, Status, allowed_moves, format_duration
 from bot.slack.blocks import Message, _utc, chunk_lines, escape, timestamp, to_dicts, user
 from bot.store.repo import TimelineEvent
@@ -28,14 +30,25 @@ ACTION_STATUS = "incident_status"
 ACTION_TAKE_COMMAND = "incident_take_command"
 
 
-def incident_card(inc: Incident, *, oncall_group: str | None = None) -> Message:
-    """The runbook's incident template as a card: the one message that always shows the truth."""
+@dataclass(frozen=True)
+class CardClock:
+    """What the card shows of the clock: the escalation path's level names and the response target."""
+
+    levels: tuple[str, ...] = ()
+    response_target: float | None = None  # seconds to acknowledge, for this incident's severity
+
+
+def incident_card(inc: Incident, *, clock: CardClock | None = None) -> Message:
+    """The runbook's incident template as a card: the one message that always shows the truth.
+
+    It pages nobody: Slack does not notify for mentions added by an edit, so pages are messages of
+    their own (``bot.clock``)."""
+    clock = clock or CardClock()
     title = escape(inc.title)
     impact = escape(inc.impact) if inc.impact else "Unknown"
     eta = escape(inc.eta) if inc.eta else "Unknown"
     updates = escape(inc.latest_update) if inc.latest_update else "No updates yet"
-    page = f"<!subteam^{oncall_group}> " if oncall_group and inc.severity.pages_oncall and inc.is_open else ""
-    head = f"{page}:rotating_light: *INCIDENT: {title}*  ·  {inc.ref}"
+    head = f":rotating_light: *INCIDENT: {title}*  ·  {inc.ref}"
     if not inc.is_open:
         head = f":white_check_mark: *RESOLVED: {title}*  ·  {inc.ref}"
     fields = [
@@ -45,6 +58,8 @@ def incident_card(inc: Incident, *, oncall_group: str | None = None) -> Message:
         f"*ETA:* {eta}",
         f"*Commander:* {user(inc.commander)}",
         f"*Scenario:* {inc.scenario or 'general'}",
+        f"*Acknowledged:* {_acknowledged(inc, clock)}",
+        f"*Escalation:* {_level(inc, clock)}",
     ]
     blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=head)),
@@ -61,6 +76,13 @@ def incident_card(inc: Incident, *, oncall_group: str | None = None) -> Message:
         )
         for move in allowed_moves(inc.status)
     ]
+    if inc.is_open and not inc.acknowledged:
+        buttons.insert(
+            0,
+            ButtonElement(
+                text="Acknowledge", action_id=ACTION_ACK, value=f"{inc.number}:{inc.version}", style="danger"
+            ),
+        )
     if inc.is_open:
         buttons.append(
             ButtonElement(
@@ -70,18 +92,38 @@ def incident_card(inc: Incident, *, oncall_group: str | None = None) -> Message:
     blocks.append(ActionsBlock(block_id=f"{CARD_BLOCK}:{inc.number}", elements=buttons))
     text = "\n".join(
         [
-            f"{page}🚨 INCIDENT: {title} ({inc.ref})",
+            f"🚨 INCIDENT: {title} ({inc.ref})",
             f"Severity: {inc.severity.value}",
             f"Status: {inc.status.title}",
             f"Impact: {impact}",
             f"ETA: {eta}",
             f"Commander: {user(inc.commander)}",
+            f"Acknowledged: {_acknowledged(inc, clock)}",
+            f"Escalation: {_level(inc, clock)}",
             f"Updates: {updates}",
             "",
             f"Last updated: {_utc(inc.updated_at)}",
         ]
     )
     return Message(text=text, blocks=to_dicts(blocks))
+
+
+def _acknowledged(inc: Incident, clock: CardClock) -> str:
+    if inc.acknowledged_by and inc.acknowledged_at is not None:
+        return f"{user(inc.acknowledged_by)} {timestamp(inc.acknowledged_at)}"
+    if not inc.is_open or clock.response_target is None:
+        return "no"
+    due = inc.created_at + clock.response_target
+    return f"not yet (target {format_duration(clock.response_target)}, by {timestamp(due)})"
+
+
+def _level(inc: Incident, clock: CardClock) -> str:
+    if inc.escalation_level == 0:
+        return "nobody paged"
+    names = clock.levels
+    name = f" · {escape(names[inc.escalation_level - 1])}" if inc.escalation_level <= len(names) else ""
+    of = f" of {len(names)}" if names else ""
+    return f"level {inc.escalation_level}{of}{name}"
 
 
 def _card_context(inc: Incident) -> str:

@@ -13,6 +13,7 @@ from typing import Any, cast
 
 import handlers
 from bot import outbox
+from bot.clock import service as clock
 from bot.deps import Deps
 from bot.errors import NotFound, StaleAction, UsageError
 from bot.incidents import commands as c
@@ -81,6 +82,7 @@ async def declare(
             render=CARD,
             **(notify if response_url else {}),
         )
+        inc = await clock.on_declared(deps, tx, inc)
         if after_declare is not None:
             await after_declare(tx, inc)
         return inc
@@ -201,6 +203,12 @@ async def change(
             text=result.announcement,
             broadcast=result.broadcast,
         )
+        timed = await clock.after_change(
+            deps, tx, before=inc, after=result.incident, actor=actor, kind=result.kind
+        )
+        if timed != result.incident:  # acknowledged or paged by this change
+            await repo.update_incident(tx, timed)
+            result = dataclasses.replace(result, incident=timed)
         return result
 
     try:
@@ -270,7 +278,7 @@ def scrub(cmd: c.Command, redact: Callable[[str], str]) -> c.Command:
     """The command with any secret someone pasted into its text replaced, before it is stored or shown."""
     changes = {
         name: cleaned
-        for name in ("title", "message", "text")
+        for name in ("title", "message", "text", "reason")
         if isinstance(value := getattr(cmd, name, None), str) and (cleaned := redact(value)) != value
     }
     return cast(c.Command, dataclasses.replace(cast(Any, cmd), **changes)) if changes else cmd
@@ -294,6 +302,14 @@ async def run(
         return await list_incidents(deps, include_resolved=cmd.include_resolved)
     if isinstance(cmd, c.Show):
         return await show(deps, number=cmd.number)
+    if isinstance(cmd, c.Acknowledge):
+        how = "with /incident ack"
+        return blocks.Message(
+            text=await clock.acknowledge(deps, number=cmd.number, actor=actor, key=key, how=how)
+        )
+    if isinstance(cmd, c.Escalate):
+        reply = await clock.escalate(deps, number=cmd.number, actor=actor, key=key, reason=cmd.reason)
+        return blocks.Message(text=reply)
     if isinstance(cmd, c.Open):
         scenario = handlers.classify(cmd.title, deps.settings.scenario_keywords)
 

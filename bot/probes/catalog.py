@@ -23,6 +23,7 @@ DB_REPORTS: dict[str, tuple[str, Callable[..., Awaitable[Result]]]] = {
     "blocked": ("Blocked queries", pg.blocked),
     "slow-queries": ("Slowest statements", pg.slow_queries),
     "table-sizes": ("Largest tables", pg.table_sizes),
+    "size": ("Database size", pg.database_size),
     "index-hints": ("Missing-index hints", pg.index_hints),
     "cache": ("Cache hit ratio", pg.cache_hit),
 }

@@ -173,6 +173,18 @@ async def table_sizes(target: Target, t: Thresholds) -> Result:
     )
 
 
+async def database_size(target: Target, t: Thresholds) -> Result:
+    """The whole database's size, for the routine checks' growth figures."""
+    rows = await target.rows(
+        "SELECT pg_database_size(current_database()) AS bytes,"
+        " pg_size_pretty(pg_database_size(current_database())) AS size"
+    )
+    size = int(rows[0]["bytes"]) if rows else 0
+    return Result(
+        "Database size", State.OK, str(rows[0]["size"]) if rows else "unknown", f"{size / 1e6:.1f} MB"
+    )
+
+
 async def index_hints(target: Target, t: Thresholds) -> Result:
     name = "Missing-index hints"
     rows = await target.rows(

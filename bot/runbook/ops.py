@@ -15,17 +15,19 @@ from bot.deps import Deps
 from bot.errors import UsageError
 from bot.probes import Probe, gather
 from bot.probes.catalog import DB_REPORTS, STATUS_KEYS
-from bot.runbook import report
+from bot.runbook import report, routine, schedule
 from bot.slack import blocks
 
 OPS_USAGE = {
     "status": "/ops status [public]",
     "check": "/ops check <scenario> [public]",
     "db": (
-        "/ops db <connections|long-queries [minutes]|blocked|slow-queries|table-sizes|index-hints|cache>"
+        "/ops db <connections|long-queries [minutes]|blocked|slow-queries|table-sizes|size|index-hints|cache>"
         " [public]"
     ),
     "deploys": "/ops deploys [public]",
+    "routine": "/ops routine <daily|weekly|monthly>",
+    "schedule": "/ops schedule",
     "help": "/ops help",
 }
 
@@ -58,7 +60,17 @@ class OpsDeploys:
     public: bool = False
 
 
-OpsCommand = OpsHelp | OpsStatus | OpsCheck | OpsDb | OpsDeploys
+@dataclass(frozen=True)
+class OpsRoutine:
+    routine: routine.Routine
+
+
+@dataclass(frozen=True)
+class OpsSchedule:
+    pass
+
+
+OpsCommand = OpsHelp | OpsStatus | OpsCheck | OpsDb | OpsDeploys | OpsRoutine | OpsSchedule
 
 
 @dataclass(frozen=True)
@@ -87,6 +99,15 @@ def parse_ops_command(text: str) -> OpsCommand:
         return OpsStatus(public)
     if verb == "deploys" and not rest:
         return OpsDeploys(public)
+    if verb == "schedule" and not rest:
+        return OpsSchedule()
+    if verb == "routine":
+        name = rest[0].lower() if len(rest) == 1 else ""
+        for known in routine.ROUTINES:
+            if name == known:
+                return OpsRoutine(known)
+        given = f"`{' '.join(rest)[:40]}` is not a routine" if rest else "Name a routine"
+        raise UsageError(f"{given}: daily, weekly or monthly.", OPS_USAGE["routine"])
     if verb == "check":
         if len(rest) != 1 or rest[0].lower() not in handlers.SCENARIOS:
             given = f"`{' '.join(rest)[:40]}` is not a scenario" if rest else "Name a scenario"
@@ -143,6 +164,12 @@ async def run(deps: Deps, cmd: OpsCommand, *, response_url: str | None) -> OpsRe
     """Answer at once; the report follows through ``response_url`` when the probes are done."""
     if isinstance(cmd, OpsHelp):
         return OpsReply(blocks.Message(text=help_text()))
+    if isinstance(cmd, OpsSchedule):
+        return OpsReply(await schedule.listing(deps))
+    if isinstance(cmd, OpsRoutine):
+        deps.spawn(routine.run(deps, cmd.routine, response_url=response_url), name=f"routine:{cmd.routine}")
+        where = blocks.escape(deps.settings.routine_channel)
+        return OpsReply(blocks.Message(text=f"Running the {cmd.routine} checks; the digest goes to {where}."))
     title, probes = plan(deps, cmd)
     response_type = "in_channel" if getattr(cmd, "public", False) else "ephemeral"
     if response_url:

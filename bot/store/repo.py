@@ -171,8 +171,9 @@ async def delete_message_event(tx: Tx, *, incident: int, slack_ts: str, at: floa
 
 async def last_update_at(tx: Tx, incident: int, *, kinds: Sequence[str]) -> float | None:
     """When the incident last had an event of one of ``kinds`` (its own rows only, through its index)."""
+    marks = ",".join("?" * len(kinds))
     row = await tx.fetchone(
-        f"SELECT max(created_at) AS at FROM timeline WHERE incident = ? AND kind IN ({','.join('?' * len(kinds))})"
+        f"SELECT max(created_at) AS at FROM timeline WHERE incident = ? AND kind IN ({marks})"
         " AND deleted_at IS NULL",
         (incident, *kinds),
     )

@@ -49,7 +49,7 @@ def test_console_runs_an_incident_end_to_end(tmp_path: Path) -> None:
     script = (
         "\n".join(
             [
-                "/incident open P1 checkout broken",
+                "/incident open P2 checkout broken",  # P2: no page, so the card's buttons come first
                 "press 1",
                 "reply INC-1 looking at the Stripe dashboard",
                 "reply INC-1 @opsbot note webhooks are failing",

@@ -77,6 +77,7 @@ class SlackSim:
         self.url = ""
         self.add_channel("C0INCIDENT", "engineering-incidents")
         self.add_channel("C0GENERAL", "general")
+        self.add_channel("C0ONCALL", "engineering-oncall")
         self.changed = asyncio.Event()
         self._ws: web.WebSocketResponse | None = None
         self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}

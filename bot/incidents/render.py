@@ -77,11 +77,10 @@ def incident_card(inc: Incident, *, clock: CardClock | None = None) -> Message:
         for move in allowed_moves(inc.status)
     ]
     if inc.is_open and not inc.acknowledged:
-        buttons.insert(
-            0,
+        buttons.append(
             ButtonElement(
                 text="Acknowledge", action_id=ACTION_ACK, value=f"{inc.number}:{inc.version}", style="danger"
-            ),
+            )
         )
     if inc.is_open:
         buttons.append(

@@ -34,6 +34,8 @@ def test_card_follows_runbook_template() -> None:
         "Impact: EU checkout",
         "ETA: 30 min",
         "Commander: <@U0DANA>",
+        "Acknowledged: no",
+        "Escalation: nobody paged",
         "Updates: rolled back",
         "",
         "Last updated: 2023-11-14 22:23 UTC",
@@ -47,7 +49,8 @@ def test_card_follows_runbook_template() -> None:
         "7:1:identified",
         "7:1:monitoring",
         "7:1:resolved",
-        "7:1",
+        "7:1",  # Acknowledge
+        "7:1",  # Take command
     ]
 
 
@@ -57,10 +60,18 @@ def test_resolved_card_offers_reopen_only() -> None:
     assert "RESOLVED" in json.dumps(card.blocks)
 
 
-def test_oncall_group_only_for_open_p0_p1() -> None:
-    assert "<!subteam^S1>" in render.incident_card(inc(), oncall_group="S1").text
-    assert "subteam" not in render.incident_card(inc(severity=Severity.P2), oncall_group="S1").text
-    assert "subteam" not in render.incident_card(inc(status=Status.RESOLVED), oncall_group="S1").text
+def test_card_shows_acknowledgement_target_and_level() -> None:
+    clock = render.CardClock(levels=("On-call", "Manager", "CTO"), response_target=7200)
+    waiting = render.incident_card(inc(escalation_level=1), clock=clock)
+    assert "Acknowledged: not yet (target 2h 00m, by " in waiting.text
+    assert "Escalation: level 1 of 3 · On-call" in waiting.text
+    acked = render.incident_card(
+        inc(acknowledged_by="U0BOB", acknowledged_at=1_700_000_100.0, escalation_level=2), clock=clock
+    )
+    assert "Acknowledged: <@U0BOB> <!date^1700000100^" in acked.text
+    assert "Escalation: level 2 of 3 · Manager" in acked.text
+    labels = [e["text"]["text"] for e in acked.blocks[-1]["elements"]]
+    assert "Acknowledge" not in labels and "Acknowledge" in json.dumps(waiting.blocks)
 
 
 def test_escape_keeps_mentions_and_links_drops_broadcasts() -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -33,6 +35,19 @@ def make_settings(database_url: str, api_url: str, **extra: Any) -> Settings:
     )
 
 
+class FakeClock:
+    """Real time plus an offset that tests move forward: timers come due without sleeping."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+
+
 class Harness:
     """Signed requests in through HTTP; what the bot said to Slack, out of the stand-in."""
 
@@ -54,6 +69,7 @@ class Harness:
         sim: SlackSim | None = None,
         fake_web: FakeWeb | None = None,
         stripe_url: str | None = None,
+        clock: Callable[[], float] = time.time,
         **extra: Any,
     ) -> Harness:
         sim = sim or await SlackSim(validator=check_call).start()
@@ -62,7 +78,9 @@ class Harness:
         runtime = await start_runtime(
             settings,
             http=fake_web.client(),
+            clock=clock,
             outbox_options={"poll_interval": 0.05, "backoff_base": 0.01, "backoff_max": 0.2},
+            scheduler_options={"poll_interval": 0.05},
         )
         runner = web.AppRunner(
             build_web_app(runtime.app, runtime.store, runtime.outbox.foreground), access_log=None
@@ -160,8 +178,32 @@ class Harness:
                     return await self.post(body, "application/x-www-form-urlencoded")
         raise AssertionError(f"no button {action_id} on the card of INC-{number}")
 
+    async def press_on(
+        self, message: dict[str, Any], action_id: str, *, channel: str, user: str = "U0ONCALL"
+    ) -> httpx.Response:
+        """Press a button on any message the bot posted (a page, a nudge)."""
+        for block in message.get("blocks") or []:
+            for element in block.get("elements", []):
+                if isinstance(element, dict) and element.get("action_id") == action_id:
+                    body = payloads.block_action(
+                        action=element,
+                        block_id=block["block_id"],
+                        user=user,
+                        channel=channel,
+                        message_ts=message["ts"],
+                        response_url=self.sim.response_url(user),
+                    )
+                    return await self.post(body, "application/x-www-form-urlencoded")
+        raise AssertionError(f"no button {action_id} on that message")
+
     async def settle(self) -> None:
         assert await self.runtime.deps.settle(within=30), "outbox did not drain"
+
+    async def fire_due(self) -> int:
+        """Fire the timers due by the runtime's clock now (as the scheduler's poll would), then settle."""
+        fired = await self.runtime.scheduler.fire_due()
+        await self.settle()
+        return fired
 
     # --- what Slack now shows --------------------------------------------------------------
 

@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from pydantic import SecretStr
+
+from tests.fakes.pagerduty import ROUTING_KEY, FakePagerDuty
+from tests.harness import FakeClock, Harness
+
+PATH = [
+    {"name": "On-call engineer", "mention": "S0ONCALL", "channel": "#engineering-oncall"},
+    {"name": "Engineering manager", "mention": "U0MANAGER"},
+    {"name": "CTO/VP Engineering", "mention": "U0CTO", "channel": "C0GENERAL"},
+]
+
+
+@pytest.fixture
+async def pd() -> AsyncIterator[FakePagerDuty]:
+    fake = await FakePagerDuty().start()
+    yield fake
+    await fake.stop()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def timed(store_url: str, pd: FakePagerDuty, clock: FakeClock) -> AsyncIterator[Harness]:
+    """The bot with PagerDuty, a three-level path and a clock the test moves forward."""
+    bot = await Harness.start(
+        store_url,
+        clock=clock,
+        escalation_path=PATH,
+        pagerduty_routing_key=SecretStr(ROUTING_KEY),
+        pagerduty_events_url=pd.url,
+    )
+    try:
+        yield bot
+    finally:
+        await bot.close()
+    assert bot.sim.problems == [], bot.sim.problems

@@ -65,7 +65,13 @@ class Channel:
 class SlackSim:
     """An aiohttp server answering like slack.com/api, plus response_url endpoints."""
 
-    def __init__(self, *, validator: Callable[[str, str, dict[str, Any]], list[str]] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        validator: Callable[[str, str, dict[str, Any]], list[str]] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.clock = clock  # message ts; tests that move the bot's clock move Slack's with it
         self.calls: list[Call] = []
         self.problems: list[str] = []
         self.messages: dict[str, dict[str, dict[str, Any]]] = {}
@@ -151,7 +157,7 @@ class SlackSim:
 
     def _next_ts(self) -> str:
         # Real time to the microsecond, strictly increasing, as Slack's message ts are.
-        self._last_ts = max(time.time(), self._last_ts + 0.000001)
+        self._last_ts = max(self.clock(), self._last_ts + 0.000001)
         return f"{self._last_ts:.6f}"
 
     async def _params(self, request: web.Request) -> dict[str, Any]:

@@ -5,7 +5,9 @@ from collections.abc import AsyncIterator
 import pytest
 from pydantic import SecretStr
 
+from bot.devtools.slack_sim import SlackSim
 from tests.fakes.pagerduty import ROUTING_KEY, FakePagerDuty
+from tests.fakes.slack_spec import check_call
 from tests.harness import FakeClock, Harness
 
 PATH = [
@@ -32,6 +34,7 @@ async def timed(store_url: str, pd: FakePagerDuty, clock: FakeClock) -> AsyncIte
     """The bot with PagerDuty, a three-level path and a clock the test moves forward."""
     bot = await Harness.start(
         store_url,
+        sim=await SlackSim(validator=check_call, clock=clock).start(),
         clock=clock,
         escalation_path=PATH,
         pagerduty_routing_key=SecretStr(ROUTING_KEY),

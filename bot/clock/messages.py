@@ -174,7 +174,7 @@ def regression_alert(inc: Incident, regressions: Sequence[str]) -> str:
     """Said loudly, as a new message that notifies the commander."""
     names = ", ".join(escape(r) for r in regressions)
     return (
-        f"{user(inc.commander)} :rotating_light: *Regression while monitoring {inc.ref}*: {names} got worse. "
+        f"{user(inc.commander)} :rotating_light: *Regression while monitoring {inc.ref}*: {names}. "
         f"Consider moving it back: `/incident update {inc.ref} identified`."
     )
 

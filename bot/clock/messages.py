@@ -181,8 +181,8 @@ def regression_alert(inc: Incident, regressions: Sequence[str]) -> str:
 
 def suggest_resolve(inc: Incident, *, watched_for: float) -> str:
     return (
-        f"{user(inc.commander)} :large_green_circle: *{inc.ref}* has been all green for "
-        f"{format_duration(watched_for)} of monitoring. Consider resolving it: `/incident resolve {inc.ref}` "
+        f"{user(inc.commander)} :large_green_circle: *{inc.ref}* is all green at the end of "
+        f"{format_target(watched_for)} of monitoring. Consider resolving it: `/incident resolve {inc.ref}` "
         "or Resolved on the card."
     )
 

@@ -111,7 +111,7 @@ async def on_round(deps: Deps, tx: Tx, timer: Timer) -> None:
         return
     now = deps.clock()
     state.round += 1
-    finished = now + state.every > state.until + 1e-6
+    finished = state.round >= state.rounds
     if not finished:
         await scheduler.schedule(tx, kind=rules.WATCH, subject=timer.subject, due=now + state.every)
     await _save(tx, inc.number, state)
@@ -178,5 +178,5 @@ async def _tell(
             at=now,
         )
     if finished and messages.all_green(results):
-        text = messages.suggest_resolve(inc, watched_for=now - state.started)
+        text = messages.suggest_resolve(inc, watched_for=state.until - state.started)
         await outbox.post(tx, lane=lane(inc.number), at=now, text=text, **where)

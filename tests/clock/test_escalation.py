@@ -124,4 +124,7 @@ async def test_stale_timer_drops_itself(timed: Harness, clock: FakeClock) -> Non
     assert await level(timed, 1) == 2
     assert len(timed.sim.of("chat.postMessage")) == before
     async with timed.runtime.store.transaction() as tx:
-        assert await tx.fetchone("SELECT id FROM timers WHERE kind = ? AND subject = 'INC-1'", (rules.RESPOND,)) is None
+        assert (
+            await tx.fetchone("SELECT id FROM timers WHERE kind = ? AND subject = 'INC-1'", (rules.RESPOND,))
+            is None
+        )

@@ -36,7 +36,9 @@ async def test_quiet_incident_nudges_commander_with_buttons_then_one_cadence_lat
     assert len(nudges(timed, 1)) == 2
 
 
-async def test_updates_postpone_the_nudge_note_and_human_thread_message(timed: Harness, clock: FakeClock) -> None:
+async def test_updates_postpone_the_nudge_note_and_human_thread_message(
+    timed: Harness, clock: FakeClock
+) -> None:
     await timed.command("open P1 checkout broken")
     await timed.settle()
     clock.advance(20 * 60)

@@ -18,7 +18,11 @@ async def declare(bot: Harness, text: str) -> None:
 def pages(bot: Harness) -> list[dict[str, str]]:
     """Every page the bot posted (new messages), as channel, thread or not, and text."""
     return [
-        {"channel": c.params["channel"], "thread": str(bool(c.params.get("thread_ts"))), "text": c.params["text"]}
+        {
+            "channel": c.params["channel"],
+            "thread": str(bool(c.params.get("thread_ts"))),
+            "text": c.params["text"],
+        }
         for c in bot.sim.of("chat.postMessage")
         if "needs you" in c.params["text"]
     ]
@@ -30,13 +34,18 @@ async def test_p0_pages_level_one_in_new_messages_and_triggers_pagerduty(
     await declare(timed, "P0 site down")
     found = pages(timed)
     assert {(p["channel"], p["thread"]) for p in found} == {("C0INCIDENT", "True"), ("C0ONCALL", "False")}
-    assert all(p["text"].startswith("<!subteam^S0ONCALL> :rotating_light: *INC-1* (P0) needs you") for p in found)
+    assert all(
+        p["text"].startswith("<!subteam^S0ONCALL> :rotating_light: *INC-1* (P0) needs you") for p in found
+    )
     card = timed.card(1)["text"]
     assert "Escalation: level 1 of 3 · On-call engineer" in card and "Acknowledged: not yet" in card
     assert "subteam" not in card  # an edit would not notify; the card pages nobody
     [trigger] = pd.accepted
     assert trigger["event_action"] == "trigger" and trigger["dedup_key"] == "opsbot-INC-1"
-    assert trigger["payload"]["severity"] == "critical" and trigger["payload"]["summary"] == "INC-1 P0: site down"
+    assert (
+        trigger["payload"]["severity"] == "critical"
+        and trigger["payload"]["summary"] == "INC-1 P0: site down"
+    )
     channel, ts = await timed.card_ref(1)
     assert trigger["links"][0]["href"] == f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}"
     async with timed.runtime.store.transaction() as tx:
@@ -102,7 +111,9 @@ async def test_ack_command_take_command_and_status_change_acknowledge(timed: Har
     assert "`ack` takes only the incident" in bad["text"] and "/incident ack <INC-n>" in bad["text"]
 
 
-async def test_resolve_sends_pagerduty_resolve_with_the_same_dedup_key(timed: Harness, pd: FakePagerDuty) -> None:
+async def test_resolve_sends_pagerduty_resolve_with_the_same_dedup_key(
+    timed: Harness, pd: FakePagerDuty
+) -> None:
     await declare(timed, "P1 checkout broken")
     await timed.command("resolve INC-1 fixed")
     await timed.settle()
@@ -116,7 +127,9 @@ async def test_resolve_sends_pagerduty_resolve_with_the_same_dedup_key(timed: Ha
     assert timers == []  # resolve stops every chain
 
 
-async def test_pagerduty_retried_on_429_and_5xx_never_on_400_never_twice(timed: Harness, pd: FakePagerDuty) -> None:
+async def test_pagerduty_retried_on_429_and_5xx_never_on_400_never_twice(
+    timed: Harness, pd: FakePagerDuty
+) -> None:
     pd.faults = [429, 503]
     await declare(timed, "P0 site down")
     assert [e["event_action"] for e in pd.accepted] == ["trigger"]  # after a 429 and a 503: once

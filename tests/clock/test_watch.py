@@ -32,7 +32,9 @@ async def test_watch_rounds_edit_one_report_regression_loud_green_suggests_resol
     await timed.fire_due()
     [report] = reports(timed, 1)  # still one report, edited
     assert "round 2 of 6" in str(report["text"]) and "Regression" in str(report["text"])
-    loud = [c for c in timed.sim.of("chat.postMessage") if "Regression while monitoring INC-1" in c.params["text"]]
+    loud = [
+        c for c in timed.sim.of("chat.postMessage") if "Regression while monitoring INC-1" in c.params["text"]
+    ]
     assert len(loud) == 1 and str(loud[0].params.get("reply_broadcast")).lower() in ("1", "true")
     assert "*Regression while monitoring INC-1*: App shop.test OK → FAIL." in loud[0].params["text"]
 
@@ -42,7 +44,10 @@ async def test_watch_rounds_edit_one_report_regression_loud_green_suggests_resol
         await timed.fire_due()
     [report] = reports(timed, 1)
     assert "finished" in str(report["text"])
-    assert any("has been all green for 30m" in line and "/incident resolve INC-1" in line for line in timed.said(1))
+    assert any(
+        "all green at the end of 30m of monitoring" in line and "/incident resolve INC-1" in line
+        for line in timed.said(1)
+    )
     clock.advance(EVERY)
     await timed.fire_due()
     async with timed.runtime.store.transaction() as tx:

@@ -85,7 +85,8 @@ class FakePagerDuty:
         errors = problems(event)
         if errors:
             return web.json_response(
-                {"status": "invalid event", "message": "Event object is invalid", "errors": errors}, status=400
+                {"status": "invalid event", "message": "Event object is invalid", "errors": errors},
+                status=400,
             )
         self.accepted.append(event)
         return web.json_response(

@@ -125,7 +125,7 @@ async def test_p1_pages_oncall_group_in_new_messages_not_on_the_card(store_url: 
     try:
         await declare(bot, "P1 checkout broken")
         await declare(bot, "P3 typo on about page")
-        # Slack notifies mentions only in new messages: the page is one, in the thread and in #engineering-oncall.
+        # Slack notifies mentions only in new messages: the page is one (thread and #engineering-oncall).
         pages = [c for c in bot.sim.of("chat.postMessage") if "<!subteam^S0ONCALL>" in c.params["text"]]
         assert sorted(c.params["channel"] for c in pages) == ["C0INCIDENT", "C0ONCALL"]
         assert "subteam" not in bot.card(1)["text"] and "subteam" not in bot.card(2)["text"]

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -29,17 +30,24 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-@pytest.fixture
-async def timed(store_url: str, pd: FakePagerDuty, clock: FakeClock) -> AsyncIterator[Harness]:
+async def start_timed(
+    url: str, *, pd: FakePagerDuty, clock: FakeClock, sim: SlackSim | None = None, **extra: Any
+) -> Harness:
     """The bot with PagerDuty, a three-level path and a clock the test moves forward."""
-    bot = await Harness.start(
-        store_url,
-        sim=await SlackSim(validator=check_call, clock=clock).start(),
+    return await Harness.start(
+        url,
+        sim=sim or await SlackSim(validator=check_call, clock=clock).start(),
         clock=clock,
         escalation_path=PATH,
         pagerduty_routing_key=SecretStr(ROUTING_KEY),
         pagerduty_events_url=pd.url,
+        **extra,
     )
+
+
+@pytest.fixture
+async def timed(store_url: str, pd: FakePagerDuty, clock: FakeClock) -> AsyncIterator[Harness]:
+    bot = await start_timed(store_url, pd=pd, clock=clock)
     try:
         yield bot
     finally:

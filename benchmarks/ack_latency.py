@@ -19,7 +19,9 @@ import httpx
 from benchmarks.common import percentile, signed_command, start_opsbot, start_sim, start_stock_bolt, stop
 
 
-async def open_loop(base: str, sim_url: str, rate: float, seconds: float) -> tuple[list[float], int]:
+async def open_loop(
+    base: str, sim_url: str, rate: float, seconds: float, *, text: str = "note INC-1 steady"
+) -> tuple[list[float], int]:
     latencies: list[float] = []
     errors = 0
     interval = 1.0 / rate
@@ -29,7 +31,7 @@ async def open_loop(base: str, sim_url: str, rate: float, seconds: float) -> tup
 
         async def one(n: int) -> None:
             nonlocal errors
-            body, headers = signed_command(f"note INC-1 steady {n}", sim_url=sim_url, n=n)
+            body, headers = signed_command(f"{text} {n}", sim_url=sim_url, n=n)
             started = time.perf_counter()
             try:
                 async with session.post(f"{base}/slack/events", data=body, headers=headers) as response:

@@ -28,12 +28,22 @@ class Deps:
     clock: Callable[[], float] = time.time
     redact: Callable[[str], str] = str  # removes secrets from what people type, before it is stored
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    loop: asyncio.AbstractEventLoop | None = None  # the serving loop (the runtime sets it)
 
     def spawn(self, work: Coroutine[Any, Any, Any], *, name: str) -> None:
         """Run slow work after the ack (diagnostics, reports), keeping a handle so it is not lost."""
         task = asyncio.create_task(work, name=name)
         self.tasks.add(task)
         task.add_done_callback(self._finished)
+
+    def spawn_soon(self, work: Callable[[], Coroutine[Any, Any, Any]], *, name: str) -> None:
+        """From inside a store transaction (a timer handler): start slow work on the serving loop.
+
+        SQLite runs transaction bodies on its own thread and loop, so the work is handed over rather than
+        started there. It may start before the transaction commits: it should first lock what the
+        transaction changed (the incident's row), which waits for the commit."""
+        loop = self.loop or asyncio.get_running_loop()
+        loop.call_soon_threadsafe(lambda: self.spawn(work(), name=name))
 
     def _finished(self, task: asyncio.Task[Any]) -> None:
         self.tasks.discard(task)

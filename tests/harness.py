@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 import time
@@ -70,6 +71,7 @@ class Harness:
         fake_web: FakeWeb | None = None,
         stripe_url: str | None = None,
         clock: Callable[[], float] = time.time,
+        scheduler_poll: float = 0.05,
         **extra: Any,
     ) -> Harness:
         sim = sim or await SlackSim(validator=check_call).start()
@@ -80,7 +82,7 @@ class Harness:
             http=fake_web.client(),
             clock=clock,
             outbox_options={"poll_interval": 0.05, "backoff_base": 0.01, "backoff_max": 0.2},
-            scheduler_options={"poll_interval": 0.05},
+            scheduler_options={"poll_interval": scheduler_poll},
         )
         runner = web.AppRunner(
             build_web_app(runtime.app, runtime.store, runtime.outbox.foreground), access_log=None
@@ -202,6 +204,7 @@ class Harness:
     async def fire_due(self) -> int:
         """Fire the timers due by the runtime's clock now (as the scheduler's poll would), then settle."""
         fired = await self.runtime.scheduler.fire_due()
+        await asyncio.sleep(0.01)  # work a handler handed to this loop (spawn_soon) starts
         await self.settle()
         return fired
 

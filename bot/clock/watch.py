@@ -115,7 +115,10 @@ async def on_round(deps: Deps, tx: Tx, timer: Timer) -> None:
     if not finished:
         await scheduler.schedule(tx, kind=rules.WATCH, subject=timer.subject, due=now + state.every)
     await _save(tx, inc.number, state)
-    deps.spawn(run_round(deps, inc, state.round, finished=finished), name=f"watch:{inc.number}:{state.round}")
+    round_no = state.round
+    deps.spawn_soon(
+        lambda: run_round(deps, inc, round_no, finished=finished), name=f"watch:{inc.number}:{round_no}"
+    )
 
 
 def regressions(before: Mapping[str, str], results: Sequence[Result]) -> list[str]:
@@ -132,6 +135,13 @@ def regressions(before: Mapping[str, str], results: Sequence[Result]) -> list[st
 
 async def run_round(deps: Deps, inc: Incident, round_no: int, *, finished: bool) -> None:
     """Run the scenario's probes, edit the report; say a regression loudly; suggest resolving when green."""
+    async with deps.store.transaction() as tx:
+        # Locking the row waits for the timer's transaction to commit (or roll back: then the round
+        # number is not this one's, and the round is skipped).
+        await repo.get_incident(tx, inc.number, for_update=True)
+        state = await _load(tx, inc.number)
+    if state is None or state.round != round_no:
+        return
     scenario = handlers.get(inc.scenario)
     results = await gather(deps.catalog.probes(scenario.probes, scenario=scenario.key), deps.catalog.timeout)
     async with deps.store.transaction() as tx:

@@ -75,7 +75,7 @@ def handlers(deps: Deps) -> dict[str, Handler]:
 
     def handler_for(routine: Routine) -> Handler:
         async def handler(tx: Tx, timer: Timer) -> None:
-            deps.spawn(run(deps, routine), name=f"routine:{routine}")
+            deps.spawn_soon(lambda: run(deps, routine), name=f"routine:{routine}")
 
         return handler
 

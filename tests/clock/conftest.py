@@ -33,9 +33,12 @@ def clock() -> FakeClock:
 async def start_timed(
     url: str, *, pd: FakePagerDuty, clock: FakeClock, sim: SlackSim | None = None, **extra: Any
 ) -> Harness:
-    """The bot with PagerDuty, a three-level path and a clock the test moves forward."""
+    """The bot with PagerDuty, a three-level path and a clock the test moves forward. Its scheduler polls
+    once at start (recurring jobs planned, overdue timers fired), then only when the test fires due
+    timers, so every firing is one the test asked for."""
     return await Harness.start(
         url,
+        scheduler_poll=3600.0,
         sim=sim or await SlackSim(validator=check_call, clock=clock).start(),
         clock=clock,
         escalation_path=PATH,

@@ -21,7 +21,7 @@ from bot.deps import Deps
 from bot.incidents.card import CARD, card_renderer
 from bot.jobs.scheduler import Handler, Scheduler
 from bot.logs import Redactor
-from bot.outbox import Outbox
+from bot.outbox import Outbox, Sender
 from bot.probes.catalog import Catalog
 from bot.runbook import routine
 from bot.runbook import service as diagnostics
@@ -88,28 +88,7 @@ async def start_runtime(
     client = AsyncWebClient(
         token=token, timeout=10, base_url=settings.slack_api_url or AsyncWebClient.BASE_URL, session=session
     )
-    # Slack's response_urls and PagerDuty; probes have their own client.
-    outbound = httpx.AsyncClient(timeout=10.0)
-    senders = {}
-    if settings.pagerduty_routing_key is not None:
-        pager = pagerduty.PagerDuty(
-            outbound,
-            url=settings.pagerduty_events_url,
-            routing_key=settings.pagerduty_routing_key,
-            clock=clock,
-        )
-        senders[pagerduty.PAGE] = pager.send
-    outbox = Outbox(
-        store,
-        client,
-        http=outbound,
-        incident_channel=settings.incident_channel,
-        clock=clock,
-        on_error=report_unexpected,
-        renderers={CARD: card_renderer(settings), pagerduty.PAGE: pagerduty.render_links},
-        senders=senders,
-        **(outbox_options or {}),
-    )
+    outbox = _outbox(settings, store, client, clock=clock, options=outbox_options or {})
     deps = Deps(
         settings=settings,
         store=store,
@@ -134,6 +113,38 @@ async def start_runtime(
         await diagnostics.resume(deps)
     return Runtime(
         settings=settings, deps=deps, app=app, client=client, store=store, outbox=outbox, scheduler=scheduler
+    )
+
+
+def _outbox(
+    settings: Settings,
+    store: Store,
+    client: AsyncWebClient,
+    *,
+    clock: Callable[[], float],
+    options: dict[str, Any],
+) -> Outbox:
+    # Slack's response_urls and PagerDuty; probes have their own client.
+    outbound = httpx.AsyncClient(timeout=10.0)
+    senders: dict[str, Sender] = {}
+    if settings.pagerduty_routing_key is not None:
+        pager = pagerduty.PagerDuty(
+            outbound,
+            url=settings.pagerduty_events_url,
+            routing_key=settings.pagerduty_routing_key,
+            clock=clock,
+        )
+        senders[pagerduty.PAGE] = pager.send
+    return Outbox(
+        store,
+        client,
+        http=outbound,
+        incident_channel=settings.incident_channel,
+        clock=clock,
+        on_error=report_unexpected,
+        renderers={CARD: card_renderer(settings), pagerduty.PAGE: pagerduty.render_links},
+        senders=senders,
+        **options,
     )
 
 

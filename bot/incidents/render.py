@@ -67,6 +67,27 @@ def incident_card(inc: Incident, *, clock: CardClock | None = None) -> Message:
         SectionBlock(text=MarkdownTextObject(text=f"*Updates:* {updates}")),
         ContextBlock(elements=[MarkdownTextObject(text=_card_context(inc))]),
     ]
+    buttons = _card_buttons(inc)
+    blocks.append(ActionsBlock(block_id=f"{CARD_BLOCK}:{inc.number}", elements=buttons))
+    text = "\n".join(
+        [
+            f"🚨 INCIDENT: {title} ({inc.ref})",
+            f"Severity: {inc.severity.value}",
+            f"Status: {inc.status.title}",
+            f"Impact: {impact}",
+            f"ETA: {eta}",
+            f"Commander: {user(inc.commander)}",
+            f"Acknowledged: {_acknowledged(inc, clock)}",
+            f"Escalation: {_level(inc, clock)}",
+            f"Updates: {updates}",
+            "",
+            f"Last updated: {_utc(inc.updated_at)}",
+        ]
+    )
+    return Message(text=text, blocks=to_dicts(blocks))
+
+
+def _card_buttons(inc: Incident) -> list[ButtonElement]:
     buttons = [
         ButtonElement(
             text=("Reopen" if move is Status.INVESTIGATING else move.title),
@@ -88,23 +109,7 @@ def incident_card(inc: Incident, *, clock: CardClock | None = None) -> Message:
                 text="Take command", action_id=ACTION_TAKE_COMMAND, value=f"{inc.number}:{inc.version}"
             )
         )
-    blocks.append(ActionsBlock(block_id=f"{CARD_BLOCK}:{inc.number}", elements=buttons))
-    text = "\n".join(
-        [
-            f"🚨 INCIDENT: {title} ({inc.ref})",
-            f"Severity: {inc.severity.value}",
-            f"Status: {inc.status.title}",
-            f"Impact: {impact}",
-            f"ETA: {eta}",
-            f"Commander: {user(inc.commander)}",
-            f"Acknowledged: {_acknowledged(inc, clock)}",
-            f"Escalation: {_level(inc, clock)}",
-            f"Updates: {updates}",
-            "",
-            f"Last updated: {_utc(inc.updated_at)}",
-        ]
-    )
-    return Message(text=text, blocks=to_dicts(blocks))
+    return buttons
 
 
 def _acknowledged(inc: Incident, clock: CardClock) -> str:

@@ -11,7 +11,7 @@ import dataclasses
 from urllib.parse import urlsplit
 
 from bot import outbox
-from bot.clock import messages, pagerduty, rules
+from bot.clock import messages, pagerduty, rules, watch
 from bot.clock.durations import format_target
 from bot.clock.rules import Due, Policy
 from bot.deps import Deps
@@ -93,8 +93,6 @@ async def _severity_changed(
 
 
 async def _status_changed(deps: Deps, tx: Tx, before: Incident, after: Incident, *, pol: Policy) -> None:
-    from bot.clock import watch
-
     now = deps.clock()
     if after.status is Status.RESOLVED:
         await cancel_all(tx, after.number)

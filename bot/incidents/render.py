@@ -182,6 +182,11 @@ _KIND_LABEL = {
     "message": ":speech_balloon:",
     "scenario": ":books:",
     "checklist": ":ballot_box_with_check:",
+    "acknowledged": ":raised_hand:",
+    "escalated": ":mega:",
+    "nudged": ":hourglass_flowing_sand:",
+    "snoozed": ":zzz:",
+    "watch": ":eyes:",
 }
 
 

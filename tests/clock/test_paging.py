@@ -150,3 +150,17 @@ async def test_pagerduty_retried_on_429_and_5xx_never_on_400_never_twice(
     async with timed.runtime.store.transaction() as tx:
         failed = await tx.fetchall("SELECT last_error FROM outbox WHERE state = 'failed'")
     assert len(failed) == 1 and "400" in failed[0]["last_error"] and "dedup_key" in failed[0]["last_error"]
+
+
+async def test_ack_and_escalate_by_mention_in_the_thread(timed: Harness) -> None:
+    await declare(timed, "P2 search slow")
+    await timed.say_in_thread(1, "escalate customers are angry", user="U0BOB", mention=True)
+    await timed.say_in_thread(1, "ack", user="U0BOB", mention=True)
+    async with timed.runtime.store.transaction() as tx:
+        inc = await repo.get_incident(tx, 1)
+        events = await repo.timeline(tx, 1)
+    assert inc is not None and inc.escalation_level == 1 and inc.acknowledged_by == "U0BOB"
+    shown = await timed.command("show INC-1")
+    assert ":mega:" in shown["text"] and ":raised_hand:" in shown["text"]
+    kinds = [e.kind for e in events if e.kind in ("escalated", "acknowledged")]
+    assert kinds == ["escalated", "acknowledged"]

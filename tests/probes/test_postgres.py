@@ -176,6 +176,15 @@ def redact_cases() -> list[tuple[str, str]]:
         ),
         ("UPDATE t SET note = 'it''s fine' WHERE x = $$secret$$", "UPDATE t SET note = '…' WHERE x = '…'"),
         ("SELECT $1, col2 FROM t3", "SELECT $1, col2 FROM t3"),
+        # pg_stat_activity cuts at 1,024 bytes: what is left open is a literal to the end
+        ("INSERT INTO cards VALUES ('4242 4242 4242 4242', 'jo", "INSERT INTO cards VALUES ('…', '…'"),
+        ("SELECT E'it\\'s 4242 4242'", "SELECT '…'"),
+        ("SELECT E'cut \\' 4242", "SELECT '…'"),
+        ("SELECT $tag$ ssn 123-45-6789", "SELECT '…'"),
+        ("SELECT $tag$ a $tag$, $$b$$", "SELECT '…', '…'"),
+        ("SELECT 1 /* customer jo@x.io */ FROM t -- card 4242", "SELECT N '…' FROM t '…'"),
+        ("SELECT 1 /* customer jo@x.io", "SELECT N '…'"),
+        ("SELECT U&'d\\0061t' , B'1010', X'1F'", "SELECT '…' , '…', '…'"),
     ]
 
 

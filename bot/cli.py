@@ -100,9 +100,16 @@ async def _serve(settings: Settings) -> int:
     from bot.runtime import start_runtime
     from bot.slack.web import build_web_app
 
+    assert settings.slack_signing_secret is not None  # _require checked it
     runtime = await start_runtime(settings)
     runner = web.AppRunner(
-        build_web_app(runtime.app, runtime.store, runtime.outbox.foreground), access_log=None
+        build_web_app(
+            runtime.app,
+            runtime.store,
+            runtime.outbox.foreground,
+            signing_secret=settings.slack_signing_secret.get_secret_value(),
+        ),
+        access_log=None,
     )
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)

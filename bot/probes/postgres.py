@@ -58,7 +58,9 @@ def _scan_prefix(prefix: str) -> list[Token]:
     try:
         return list(parser.scan(prefix))
     except ParseError:  # the prefix alone fails too: show none of it rather than guess
-        return [Token(start=0, end=max(0, len(prefix) - 1), name="SCONST", kind="NO_KEYWORD")] if prefix else []
+        return (
+            [Token(start=0, end=max(0, len(prefix) - 1), name="SCONST", kind="NO_KEYWORD")] if prefix else []
+        )
 
 
 class Target:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
@@ -46,5 +47,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 
 def _command_key(command: dict[str, Any]) -> str:
+    """Short and free of what was typed: the text may hold a secret, and PostgreSQL caps index entries."""
     # trigger_id is unique per invocation and repeats when Slack delivers the same one again.
-    return f"command:{command.get('trigger_id') or command.get('user_id')}:{command.get('text')}"
+    trigger = command.get("trigger_id")
+    if trigger:
+        return f"command:{trigger}"
+    typed = f"{command.get('user_id')}\n{command.get('channel_id')}\n{command.get('text')}"
+    return "command:" + hashlib.sha256(typed.encode()).hexdigest()[:32]

@@ -7,6 +7,7 @@ highest score wins, ties go to the scenario listed first. No match: the general 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 
 from handlers import auth, checkout, database, error_spike, payments, performance, site_down
@@ -53,7 +54,8 @@ _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 
 
 def _tokens(text: str) -> list[str]:
-    return _WORD.findall(text.lower().replace("’", "'"))
+    # NFKC first: a fullwidth "ＳＴＲＩＰＥ down" routes like "STRIPE down".
+    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold().replace("’", "'"))
 
 
 def _contains(tokens: Sequence[str], phrase: Sequence[str]) -> bool:

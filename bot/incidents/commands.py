@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from bot.errors import UsageError
@@ -125,8 +126,13 @@ def help_text() -> str:
     return "\n".join(lines)
 
 
+def _word(word: str) -> str:
+    """A keyword as typed in any width (NFKC: fullwidth ``ＯＰＥＮ`` is ``open``), lower case."""
+    return unicodedata.normalize("NFKC", word).strip().lower()
+
+
 def parse_incident_ref(word: str, usage: str) -> int:
-    match = _REF.match(word.strip())
+    match = _REF.match(_word(word))
     if not match or int(match.group(1)) == 0:
         raise UsageError(f"`{_clip(word)}` is not an incident. Name it as INC-12, #12 or 12.", usage)
     return int(match.group(1))
@@ -137,7 +143,7 @@ def parse_command(text: str) -> Command:
     words = text.split()
     if not words:
         return Help()
-    verb, rest = words[0].lower(), words[1:]
+    verb, rest = _word(words[0]), words[1:]
     if verb in ("help", "?"):
         return Help()
     if verb in ("open", "declare", "new"):
@@ -161,7 +167,7 @@ def parse_thread_command(text: str, number: int) -> Command:
     words = text.split()
     if not words:
         raise UsageError("Tell me what to do.", THREAD_USAGE)
-    verb = words[0].lower()
+    verb = _word(words[0])
     if verb == "help":
         return Help()
     if Status.parse(verb) is not None:
@@ -177,7 +183,7 @@ def _parse_open(rest: list[str]) -> Open:
     usage = USAGE["open"]
     if not rest:
         raise UsageError("Say the severity and a title.", usage)
-    severity = Severity.parse(rest[0])
+    severity = Severity.parse(_word(rest[0]))
     if severity is None:
         raise UsageError(f"`{_clip(rest[0])}` is not a severity; use P0, P1, P2 or P3.", usage)
     title = " ".join(rest[1:]).strip()
@@ -189,7 +195,7 @@ def _parse_open(rest: list[str]) -> Open:
 
 
 def _parse_list(rest: list[str]) -> ListIncidents:
-    scope = rest[0].lower() if rest else "open"
+    scope = _word(rest[0]) if rest else "open"
     if scope not in ("open", "all") or len(rest) > 1:
         raise UsageError(f"`{_clip(' '.join(rest))}` is not a list scope; use open or all.", USAGE["list"])
     return ListIncidents(include_resolved=scope == "all")
@@ -199,7 +205,7 @@ def _parse_change(verb: str, number: int, args: list[str], usage: str, *, raw_af
     if verb == "update":
         if not args:
             raise UsageError("Say the new status.", usage)
-        status = Status.parse(args[0])
+        status = Status.parse(_word(args[0]))
         if status is None:
             raise UsageError(f"`{_clip(args[0])}` is not a status.", usage)
         return Transition(number, status, _message(_after(raw_after_ref, 1)))
@@ -210,7 +216,7 @@ def _parse_change(verb: str, number: int, args: list[str], usage: str, *, raw_af
     if verb == "show":
         return Show(number)
     if verb == "severity":
-        severity = Severity.parse(args[0]) if len(args) == 1 else None
+        severity = Severity.parse(_word(args[0])) if len(args) == 1 else None
         if severity is None:
             raise UsageError(f"`{_clip(' '.join(args)) or 'nothing'}` is not a severity.", usage)
         return SetSeverity(number, severity)

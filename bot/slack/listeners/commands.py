@@ -11,6 +11,7 @@ from bot.deps import Deps
 from bot.incidents import commands
 from bot.incidents import service as incidents
 from bot.runbook import ops
+from bot.slack.inbound import typed
 from bot.slack.replies import guarded
 
 
@@ -25,7 +26,7 @@ async def _reply_error(text: str, kwargs: dict[str, Any]) -> None:
 def register(app: AsyncApp, deps: Deps) -> None:
     @guarded(_reply_error)
     async def incident_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
-        cmd = commands.parse_command(command.get("text") or "")
+        cmd = commands.parse_command(typed(command.get("text")))
         reply = await incidents.run(
             deps,
             cmd,
@@ -39,7 +40,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
     @guarded(_reply_error)
     async def ops_command(ack: AsyncAck, command: dict[str, Any]) -> None:
-        cmd = ops.parse_ops_command(command.get("text") or "")
+        cmd = ops.parse_ops_command(typed(command.get("text")))
         reply = await ops.run(deps, cmd, response_url=command.get("response_url"))
         await ack(response_type=reply.response_type, **reply.message.as_kwargs())
 
@@ -52,5 +53,5 @@ def _command_key(command: dict[str, Any]) -> str:
     trigger = command.get("trigger_id")
     if trigger:
         return f"command:{trigger}"
-    typed = f"{command.get('user_id')}\n{command.get('channel_id')}\n{command.get('text')}"
-    return "command:" + hashlib.sha256(typed.encode()).hexdigest()[:32]
+    said = f"{command.get('user_id')}\n{command.get('channel_id')}\n{command.get('text')}"
+    return "command:" + hashlib.sha256(said.encode()).hexdigest()[:32]

@@ -11,6 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.deps import Deps
 from bot.incidents import commands
 from bot.incidents import service as incidents
+from bot.slack.inbound import typed
 from bot.slack.replies import guarded
 
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
@@ -30,7 +31,7 @@ def mentioned_command(text: str, bot_user_id: str | None) -> str | None:
 async def _run_mention(
     deps: Deps, event: dict[str, Any], bot_user_id: str | None, client: AsyncWebClient
 ) -> None:
-    text = mentioned_command(event.get("text") or "", bot_user_id)
+    text = mentioned_command(typed(event.get("text")), bot_user_id)
     thread_ts = event.get("thread_ts")
     if text is None or not event.get("user"):
         return
@@ -82,7 +83,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                     channel=channel,
                     thread_ts=msg["thread_ts"],
                     ts=msg["ts"],
-                    text=msg.get("text") or "",
+                    text=typed(msg.get("text")),
                 )
             return
         if subtype == "message_deleted":
@@ -104,7 +105,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             thread_ts=thread_ts,
             ts=event["ts"],
             actor=event["user"],
-            text=event.get("text") or "",
+            text=typed(event.get("text")),
         )
 
     @guarded(_reply_error)

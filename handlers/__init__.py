@@ -54,7 +54,7 @@ _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 
 
 def _tokens(text: str) -> list[str]:
-    # NFKC first: a fullwidth "ＳＴＲＩＰＥ down" routes like "STRIPE down".
+    # NFKC first: a title typed in fullwidth letters routes like the same title in ASCII.
     return _WORD.findall(unicodedata.normalize("NFKC", text).casefold().replace("’", "'"))
 
 

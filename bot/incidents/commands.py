@@ -127,7 +127,7 @@ def help_text() -> str:
 
 
 def _word(word: str) -> str:
-    """A keyword as typed in any width (NFKC: fullwidth ``ＯＰＥＮ`` is ``open``), lower case."""
+    """A keyword as typed in any width (NFKC: a fullwidth OPEN is ``open``), lower case."""
     return unicodedata.normalize("NFKC", word).strip().lower()
 
 

@@ -7,16 +7,9 @@ escapes once on the way out (``bot.slack.blocks.escape``), where broadcasts stay
 
 from __future__ import annotations
 
-import unicodedata
-
 
 def typed(text: str | None) -> str:
-    """What the person typed: Slack's three entities decoded (``&amp;`` last, so ``&amp;lt;`` stays ``&lt;``)."""
+    """What the person typed: Slack's three entities decoded (``&amp;`` last: ``&amp;lt;`` stays ``&lt;``)."""
     if not text:
         return ""
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
-
-
-def folded(text: str) -> str:
-    """``text`` in compatibility form (NFKC): fullwidth ``ＳＴＲＩＰＥ`` reads as ``STRIPE`` for routing and verbs."""
-    return unicodedata.normalize("NFKC", text)

@@ -50,6 +50,7 @@ PERMANENT = {
     "expired_url",
     "used_url",
 }
+EPHEMERAL_ARGS = ("channel", "user", "text", "blocks", "thread_ts")
 NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found"}
 # Why a look for an earlier attempt can never work (so the item is posted rather than stuck).
 CANNOT_LOOK = {
@@ -289,6 +290,9 @@ class Outbox:
         item, p = prepared.item, prepared.payload
         if item.kind == "respond":
             await self._respond(p)
+            return None
+        if item.kind == "ephemeral":
+            await self._call("chat_postEphemeral", **{k: p.get(k) for k in EPHEMERAL_ARGS})
             return None
         if item.kind == "post":
             return await self._post(prepared, posted)

@@ -51,7 +51,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if command == "manifest":
         from bot.slack.manifest import build_manifest, render_manifest
 
-        sys.stdout.write(render_manifest(build_manifest(url=args.url, socket=args.socket)))
+        try:
+            manifest = build_manifest(url=args.url, socket=args.socket)
+        except ValueError as exc:
+            print(f"opsbot manifest: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+        sys.stdout.write(render_manifest(manifest))
         return 0
     if command == "check":
         from bot.runbook.check import main as check_main

@@ -22,7 +22,7 @@ USAGE = {
     "eta": "/incident eta <INC-n> <text...>",
     "resolve": "/incident resolve <INC-n> [message...]",
     "reopen": "/incident reopen <INC-n>",
-    "list": "/incident list [open|all]",
+    "list": "/incident list [open|all] [before INC-n]",
     "show": "/incident show <INC-n>",
     "help": "/incident help",
 }
@@ -97,6 +97,7 @@ class Reopen:
 @dataclass(frozen=True)
 class ListIncidents:
     include_resolved: bool = False
+    before: int | None = None  # the next page: incidents numbered below this one
 
 
 @dataclass(frozen=True)
@@ -195,10 +196,18 @@ def _parse_open(rest: list[str]) -> Open:
 
 
 def _parse_list(rest: list[str]) -> ListIncidents:
-    scope = _word(rest[0]) if rest else "open"
-    if scope not in ("open", "all") or len(rest) > 1:
-        raise UsageError(f"`{_clip(' '.join(rest))}` is not a list scope; use open or all.", USAGE["list"])
-    return ListIncidents(include_resolved=scope == "all")
+    usage = USAGE["list"]
+    words = list(rest)
+    scope = "open"
+    if words and _word(words[0]) in ("open", "all"):
+        scope = _word(words.pop(0))
+    before = None
+    if len(words) == 2 and _word(words[0]) == "before":
+        before = parse_incident_ref(words[1], usage)
+        words = []
+    if words:
+        raise UsageError(f"`{_clip(' '.join(rest))}` is not a list scope; use open or all.", usage)
+    return ListIncidents(include_resolved=scope == "all", before=before)
 
 
 def _parse_change(verb: str, number: int, args: list[str], usage: str, *, raw_after_ref: str) -> Command:

@@ -10,14 +10,13 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     MarkdownTextObject,
     Option,
-    PlainTextObject,
     SectionBlock,
     StaticSelectElement,
 )
 
 import handlers
 from bot.probes import Result, State, sort_results
-from bot.slack.blocks import Message, chunk_lines, escape, to_dicts, user
+from bot.slack.blocks import Message, chunk_lines, escape, option, to_dicts, user
 from handlers.scenario import Scenario, Step
 
 ACTION_CHECKLIST = "checklist_toggle"
@@ -53,7 +52,7 @@ def tally(results: Sequence[Result]) -> str:
 
 
 def _sections(lines: Sequence[str]) -> list[SectionBlock]:
-    return [SectionBlock(text=MarkdownTextObject(text=chunk)) for chunk in chunk_lines(lines)][:45]
+    return [SectionBlock(text=MarkdownTextObject(text=chunk)) for chunk in chunk_lines(lines)]
 
 
 def diagnostics_message(
@@ -73,7 +72,7 @@ def diagnostics_message(
         + [result_line(r, markdown=False) for r in sort_results(results)]
         + [f"{n}: running" for n in pending]
     )
-    return Message(text=text[:39000], blocks=to_dicts(blocks))
+    return Message(text=text, blocks=to_dicts(blocks))
 
 
 def status_message(
@@ -85,7 +84,7 @@ def status_message(
     text = "\n".join(
         [f"{title}: {tally(results)}"] + [result_line(r, markdown=False) for r in sort_results(results)]
     )
-    return Message(text=text[:39000], blocks=to_dicts(blocks[:50]))
+    return Message(text=text, blocks=to_dicts(blocks))
 
 
 def running_message(what: str, count: int) -> Message:
@@ -95,7 +94,7 @@ def running_message(what: str, count: int) -> Message:
 
 
 def _options(items: Sequence[Step]) -> list[Option]:
-    return [Option(value=s.key, text=MarkdownTextObject(text=escape(s.text)[:75])) for s in items]
+    return [option(value=s.key, text=escape(s.text), markdown=True) for s in items]
 
 
 def checklist_message(number: int, scenario: Scenario, checked: Mapping[str, str]) -> Message:
@@ -134,16 +133,13 @@ def checklist_message(number: int, scenario: Scenario, checked: Mapping[str, str
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text="\n".join(notes))]))
     done = [f"✓ {escape(s.text)} ({user(checked[s.key])})" for s in scenario.steps() if s.key in checked]
     if done:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text="\n".join(done)[:2900])]))
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text="\n".join(done))]))
     return Message(text="\n".join(text_lines), blocks=to_dicts(blocks))
 
 
 def scenario_picker(number: int) -> Message:
     """Shown when no scenario matched the title: choosing one posts its checklist and diagnostics."""
-    options = [
-        Option(value=f"{number}:{key}", text=PlainTextObject(text=s.title[:75]))
-        for key, s in handlers.SCENARIOS.items()
-    ]
+    options = [option(value=f"{number}:{key}", text=s.title) for key, s in handlers.SCENARIOS.items()]
     select = StaticSelectElement(
         action_id=ACTION_SCENARIO, placeholder="Pick a runbook scenario", options=options
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from slack_sdk.models.blocks import (
     Block,
@@ -114,9 +115,10 @@ def checklist_message(number: int, scenario: Scenario, checked: Mapping[str, str
         options = _options(items[:10])
         initial = [o for o, s in zip(options, items[:10], strict=True) if s.key in checked]
         box = CheckboxesElement(action_id=ACTION_CHECKLIST, options=options, initial_options=initial or None)
+        shown = [s.key for s in items[:10] if s.key in checked]
         blocks.append(
             SectionBlock(
-                block_id=f"checklist:{number}:{section}",
+                block_id=checklist_block_id(number, section, shown),
                 text=MarkdownTextObject(text=f"*{label}*"),
                 accessory=box,
             )
@@ -135,6 +137,31 @@ def checklist_message(number: int, scenario: Scenario, checked: Mapping[str, str
     if done:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text="\n".join(done))]))
     return Message(text="\n".join(text_lines), blocks=to_dicts(blocks))
+
+
+@dataclass(frozen=True)
+class ChecklistBlock:
+    """What a checklist's block_id says: the incident, the section, and which boxes it showed ticked."""
+
+    number: int
+    section: str
+    shown_checked: frozenset[str] | None  # None: a block from before this was recorded
+
+
+def checklist_block_id(number: int, section: str, checked: Sequence[str]) -> str:
+    """``checklist:12:investigation:i1.i3``: a click is then read against the view the person had.
+
+    A new id for every state also makes Slack clients show the new ticks instead of their own."""
+    return f"checklist:{number}:{section}:{'.'.join(checked)}"
+
+
+def parse_checklist_block(block_id: str) -> ChecklistBlock | None:
+    """The checklist block_id's parts, or None when it is not one."""
+    parts = block_id.split(":")
+    if len(parts) not in (3, 4) or parts[0] != "checklist" or not parts[1].isdigit():
+        return None
+    shown = frozenset(k for k in parts[3].split(".") if k) if len(parts) == 4 else None
+    return ChecklistBlock(int(parts[1]), parts[2], shown)
 
 
 def scenario_picker(number: int) -> Message:

@@ -81,15 +81,16 @@ def register_runbook(app: AsyncApp, deps: Deps) -> None:
 
     @guarded(_error_reply(deps))
     async def checklist(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
-        parts = str(action.get("block_id", "")).split(":")
-        if len(parts) != 3 or not parts[1].isdigit():
+        block = report.parse_checklist_block(str(action.get("block_id", "")))
+        if block is None:
             raise UsageError("That checklist is from an old message.")
         selected = {o["value"] for o in action.get("selected_options") or []}
         await diagnostics.toggle_checklist(
             deps,
-            number=int(parts[1]),
-            section=parts[2],
+            number=block.number,
+            section=block.section,
             selected=selected,
+            shown_checked=block.shown_checked,
             actor=body["user"]["id"],
             key=_key(body),
         )

@@ -103,6 +103,13 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, ValueError | KeyError | TypeError):
         return f"unexpected answer ({exc.__class__.__name__})"
     name = exc.__class__.__name__
+    if exc.__class__.__module__.startswith("psycopg"):
+        # The server's message is the diagnosis ("remaining connection slots are reserved…",
+        # 'database "x" does not exist'); it is shown with anything secret-shaped taken out.
+        from bot.logs import Redactor
+
+        said = " ".join(str(exc).split())
+        return f"{name}: {Redactor()(said)[:300]}" if said else name
     module = exc.__class__.__module__.split(".")[0]
     return f"{module}.{name}" if module not in ("builtins",) else name
 

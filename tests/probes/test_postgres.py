@@ -199,3 +199,17 @@ def _probe(name: str, fn, *args):  # type: ignore[no-untyped-def]
     from bot.probes import Probe
 
     return Probe(name, name, partial(fn, *args))
+
+
+async def test_database_errors_show_the_servers_diagnosis_without_secrets(pg_url: str) -> None:
+    import httpx
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(pg_url)
+    missing = make_conninfo(**{**params, "dbname": "no_such_shop", "password": "s3cret-pw"})
+    settings = Settings(ops_database_url=missing, probe_timeout_s=3)
+    async with httpx.AsyncClient() as http:
+        (result,) = await gather(Catalog(settings, http).probes(["db.connections"]), within=5)
+    assert result.state is State.UNKNOWN
+    assert 'database "no_such_shop" does not exist' in result.summary, result.summary
+    assert "s3cret-pw" not in result.summary

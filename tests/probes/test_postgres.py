@@ -11,6 +11,7 @@ import pytest
 from bot.probes import State, gather
 from bot.probes import postgres as pg
 from bot.probes.catalog import Catalog
+from bot.probes.specs import Check
 from bot.settings import Settings, SqlCheck, Thresholds
 
 
@@ -163,7 +164,7 @@ async def test_unreachable_database_is_unknown() -> None:
     import httpx
 
     async with httpx.AsyncClient() as http:
-        results = await gather(Catalog(settings, http).probes(["db.connections"]), within=3)
+        results = await gather(Catalog(settings, http).probes([Check.DB_CONNECTIONS]), within=3)
     assert results[0].state is State.UNKNOWN
     assert "s3cret" not in results[0].summary
 
@@ -209,7 +210,7 @@ async def test_database_errors_show_the_servers_diagnosis_without_secrets(pg_url
     missing = make_conninfo(**{**params, "dbname": "no_such_shop", "password": "s3cret-pw"})
     settings = Settings(ops_database_url=missing, probe_timeout_s=3)
     async with httpx.AsyncClient() as http:
-        (result,) = await gather(Catalog(settings, http).probes(["db.connections"]), within=5)
+        (result,) = await gather(Catalog(settings, http).probes([Check.DB_CONNECTIONS]), within=5)
     assert result.state is State.UNKNOWN
     assert 'database "no_such_shop" does not exist' in result.summary, result.summary
     assert "s3cret-pw" not in result.summary

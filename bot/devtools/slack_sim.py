@@ -62,6 +62,7 @@ class Channel:
     is_private: bool = False
     is_member: bool = True
     can_join: bool = True
+    is_archived: bool = False
 
 
 class SlackSim:
@@ -308,6 +309,8 @@ class SlackSim:
         channel = self._channel(p)
         if channel is None or (channel.is_private and not channel.is_member):
             return {"ok": False, "error": "channel_not_found"}
+        if channel.is_archived:
+            return {"ok": False, "error": "is_archived"}
         if not channel.is_member:
             return {"ok": False, "error": "not_in_channel"}
         if not p.get("text") and not p.get("blocks"):

@@ -139,8 +139,21 @@ def parse_incident_ref(word: str, usage: str) -> int:
     return int(match.group(1))
 
 
-def parse_command(text: str) -> Command:
-    """Parse the text after ``/incident``."""
+SLACKBOT = "USLACKBOT"
+
+
+def parse_command(text: str, *, bot_user_id: str | None = None) -> Command:
+    """Parse the text after ``/incident`` (``bot_user_id``: who may never be commander besides Slackbot)."""
+    return _not_a_bot(_parse_command(text), bot_user_id)
+
+
+def _not_a_bot(cmd: Command, bot_user_id: str | None) -> Command:
+    if isinstance(cmd, SetCommander) and cmd.user_id in {SLACKBOT, bot_user_id}:
+        raise UsageError("A bot cannot command an incident; name a person.", USAGE["commander"])
+    return cmd
+
+
+def _parse_command(text: str) -> Command:
     words = text.split()
     if not words:
         return Help()
@@ -163,8 +176,12 @@ def parse_command(text: str) -> Command:
     return _parse_change(verb, number, rest[1:], usage, raw_after_ref=_after(text, 2))
 
 
-def parse_thread_command(text: str, number: int) -> Command:
+def parse_thread_command(text: str, number: int, *, bot_user_id: str | None = None) -> Command:
     """Parse a mention in an incident's thread, where the incident is implied."""
+    return _not_a_bot(_parse_thread_command(text, number), bot_user_id)
+
+
+def _parse_thread_command(text: str, number: int) -> Command:
     words = text.split()
     if not words:
         raise UsageError("Tell me what to do.", THREAD_USAGE)

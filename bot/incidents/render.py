@@ -118,6 +118,15 @@ class More:
     capped: bool = False
 
 
+def channel_archived(channel: str) -> str:
+    """Told to the declarer when the incident channel is archived: the incident exists, its card does not."""
+    where = f"<#{channel}>" if channel.startswith(("C", "G")) else escape(channel)
+    return (
+        f"I can't post the incident card in {where}: the channel is archived. The incident is recorded; "
+        "unarchive the channel (or set INCIDENT_CHANNEL to a live one) and follow it with `/incident show`."
+    )
+
+
 def incident_list(
     incidents: Sequence[Incident], *, now: float, include_resolved: bool, more: More | None = None
 ) -> Message:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
 from bot.deps import Deps
 from bot.incidents import commands
@@ -25,8 +25,10 @@ async def _reply_error(text: str, kwargs: dict[str, Any]) -> None:
 
 def register(app: AsyncApp, deps: Deps) -> None:
     @guarded(_reply_error)
-    async def incident_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
-        cmd = commands.parse_command(typed(command.get("text")))
+    async def incident_command(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+    ) -> None:
+        cmd = commands.parse_command(typed(command.get("text")), bot_user_id=context.bot_user_id)
         reply = await incidents.run(
             deps,
             cmd,

@@ -42,7 +42,7 @@ async def _run_mention(deps: Deps, event: dict[str, Any], bot_user_id: str | Non
     if inc is None:
         await owe_ephemeral(deps, message=Message(text=NOT_IN_A_THREAD), **where)
         return
-    cmd = commands.parse_thread_command(text, inc.number)
+    cmd = commands.parse_thread_command(text, inc.number, bot_user_id=bot_user_id)
     # Keyed on the message, so a redelivered app_mention changes nothing twice.
     reply = await incidents.run(
         deps, cmd, actor=event["user"], key=f"mention:{event['channel']}:{event['ts']}"

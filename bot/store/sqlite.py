@@ -245,7 +245,8 @@ class SqliteStore:
             self._conn = await self._there(connect())
         except sqlite3.Error as exc:
             self._stop_thread()
-            raise StoreUnavailable(f"cannot open SQLite file {self.path}: {exc}") from exc
+            cause = getattr(_mapped(exc), "cause", None)
+            raise StoreUnavailable(f"cannot open SQLite file {self.path}: {exc}", cause=cause) from exc
         if self.path != ":memory:":
             self._checkpointer = asyncio.create_task(self._checkpoints(), name="opsbot-sqlite-checkpoint")
 

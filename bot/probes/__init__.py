@@ -128,13 +128,24 @@ async def run_one(probe: Probe, within: float) -> list[Result]:
         if not results:
             results = [unknown(probe.name, "no answer")]
     elapsed = time.monotonic() - started
-    return [_with_elapsed(r, elapsed) for r in results]
+    return [_finished(r, elapsed) for r in results]
 
 
-def _with_elapsed(result: Result, elapsed: float) -> Result:
+def _finished(result: Result, elapsed: float) -> Result:
+    """With its time, and with secret-shaped text taken out: providers echo what they were sent
+    (a Sentry issue titled with a token, a query holding a password) and results reach Slack."""
     from dataclasses import replace
 
-    return replace(result, elapsed=elapsed)
+    from bot.logs import Redactor
+
+    clean = Redactor()
+    return replace(
+        result,
+        elapsed=elapsed,
+        summary=clean(result.summary),
+        figure=clean(result.figure) if result.figure else result.figure,
+        details=tuple(clean(d) for d in result.details),
+    )
 
 
 async def run_all(probes: Sequence[Probe], within: float) -> AsyncIterator[tuple[Probe, list[Result]]]:

@@ -85,7 +85,10 @@ class Harness:
             scheduler_options={"poll_interval": scheduler_poll},
         )
         runner = web.AppRunner(
-            build_web_app(runtime.app, runtime.store, runtime.outbox.foreground), access_log=None
+            build_web_app(
+                runtime.app, runtime.store, runtime.outbox.foreground, signing_secret=SECRET, body_timeout=1.0
+            ),
+            access_log=None,
         )
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)

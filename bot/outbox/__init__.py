@@ -10,7 +10,7 @@ committed before Slack gets its ack, then delivered here.
 """
 
 from bot.outbox.deliverer import Failed, Outbox, Renderer, Retry, Sender
-from bot.outbox.owe import page, post, respond, update
+from bot.outbox.owe import ephemeral, page, post, respond, update
 from bot.outbox.rounds import MERGE_TEXT, Outcome, Prepared, due_batches, merge_replies
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "Retry",
     "Sender",
     "due_batches",
+    "ephemeral",
     "merge_replies",
     "page",
     "post",

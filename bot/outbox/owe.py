@@ -29,3 +29,16 @@ async def respond(tx: Tx, *, url: str, at: float, text: str, **payload: Any) -> 
 async def page(tx: Tx, *, lane: str, at: float, **payload: Any) -> None:
     """Owe an outbound page (PagerDuty): sent by the outbox's sender for kind ``page``, in lane order."""
     await repo.enqueue(tx, lane=lane, kind="page", payload=payload, at=at)
+
+
+async def ephemeral(
+    tx: Tx, *, lane: str, at: float, channel: str, user: str, text: str, **payload: Any
+) -> None:
+    """Owe a message only ``user`` sees in ``channel`` (``thread_ts`` to show it in a thread)."""
+    await repo.enqueue(
+        tx,
+        lane=lane,
+        kind="ephemeral",
+        payload={"channel": channel, "user": user, "text": text, **payload},
+        at=at,
+    )

@@ -20,6 +20,7 @@ from bot.deps import Deps
 from bot.jobs import scheduler
 from bot.jobs.scheduler import Handler, Recurring, Timer
 from bot.probes import Result, gather, sort_results
+from bot.probes.specs import Check, ProbeSpec, StatusPage
 from bot.settings import Settings
 from bot.slack.blocks import Message, chunk_lines, escape, timestamp, to_dicts
 from bot.store import Tx
@@ -29,12 +30,25 @@ ROUTINES: tuple[Routine, ...] = get_args(Routine)
 DAY = 86400.0
 
 # What each digest checks: the runbook's Routine Maintenance, as far as probes reach.
-PROBES: dict[Routine, tuple[str, ...]] = {
+PROBES: dict[Routine, tuple[ProbeSpec, ...]] = {
     # Sentry critical errors, app and function health, the critical path Shop -> Add to cart -> Checkout
     # (the shop's endpoints and Stripe), and Sentry's error rate.
-    "daily": ("sentry.issues", "sentry.spike", "app", "status:stripe", "stripe.charges", "stripe.webhooks"),
-    "weekly": ("db.slow-queries", "db.size", "db.table-sizes", "sentry.issues", "sentry.spike"),
-    "monthly": ("db.size", "db.table-sizes", "db.index-hints", "db.connections"),
+    "daily": (
+        Check.SENTRY_ISSUES,
+        Check.SENTRY_SPIKE,
+        Check.APP,
+        StatusPage("Stripe"),
+        Check.STRIPE_CHARGES,
+        Check.STRIPE_WEBHOOKS,
+    ),
+    "weekly": (
+        Check.DB_SLOW_QUERIES,
+        Check.DB_SIZE,
+        Check.DB_TABLE_SIZES,
+        Check.SENTRY_ISSUES,
+        Check.SENTRY_SPIKE,
+    ),
+    "monthly": (Check.DB_SIZE, Check.DB_TABLE_SIZES, Check.DB_INDEX_HINTS, Check.DB_CONNECTIONS),
 }
 # Which results become stored figures (name -> figure key), and how far back growth is measured.
 FIGURES = {

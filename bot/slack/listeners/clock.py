@@ -5,50 +5,46 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.clock import messages
 from bot.clock import service as clock
 from bot.deps import Deps
-from bot.slack.listeners.actions import _key, _reply_error
+from bot.slack.answers import owe_response
+from bot.slack.listeners.actions import _error_reply, _key
 from bot.slack.replies import guarded
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    async def tell(respond: AsyncRespond, text: str) -> None:
-        await respond(text=text, response_type="ephemeral", replace_original=False)
+    async def tell(body: dict[str, Any], text: str) -> None:
+        # Owed through the outbox, never a Slack call before the ack.
+        if body.get("response_url"):
+            await owe_response(deps, url=str(body["response_url"]), text=text)
 
-    @guarded(_reply_error)
-    async def acknowledge(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
-    ) -> None:
+    @guarded(_error_reply(deps))
+    async def acknowledge(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         number = messages.parse_ack(str(action.get("value", "")))
         reply = await clock.acknowledge(
             deps, number=number, actor=body["user"]["id"], key=_key(body), how="pressed Acknowledge"
         )
-        await ack()
         if not reply.startswith("Done"):
-            await tell(respond, reply)
+            await tell(body, reply)
+        await ack()
 
-    @guarded(_reply_error)
-    async def snooze(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
-    ) -> None:
+    @guarded(_error_reply(deps))
+    async def snooze(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         number, seconds = messages.parse_snooze(str(action.get("value", "")))
         reply = await clock.snooze(
             deps, number=number, actor=body["user"]["id"], seconds=seconds, key=_key(body)
         )
+        await tell(body, reply)
         await ack()
-        await tell(respond, reply)
 
-    @guarded(_reply_error)
-    async def post_update(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
-    ) -> None:
+    @guarded(_error_reply(deps))
+    async def post_update(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         number = messages.parse_ack(str(action.get("value", "")))
-        prompt = await clock.update_prompt(deps, number=number)
+        await tell(body, await clock.update_prompt(deps, number=number))
         await ack()
-        await tell(respond, prompt)
 
     app.action(messages.ACTION_ACK)(acknowledge)
     app.action(re.compile(f"^{messages.ACTION_SNOOZE}_"))(snooze)

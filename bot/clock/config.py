@@ -10,7 +10,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
-from pydantic import BaseModel, BeforeValidator, ConfigDict, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from bot.clock.durations import parse_duration
 from bot.incidents.model import Severity
@@ -65,7 +65,7 @@ class EscalationLevel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str
+    name: str = Field(min_length=1, max_length=80)
     mention: str | None = None  # a user (U…/W…) or a user group (S…)
     channel: str | None = None  # where the page goes besides the incident thread
 

@@ -57,11 +57,13 @@ def worst_incident() -> Any:
         latest_update=WORST,
         commander="U0DANA",
         status=Status.IDENTIFIED,
+        escalation_level=1,
     )
 
 
 def test_worst_case_card_and_detail_hold_every_limit() -> None:
-    card = render.incident_card(worst_incident(), oncall_group="S0ONCALL")
+    clock = render.CardClock(levels=("&" * 80,), response_target=7 * 86400)
+    card = render.incident_card(worst_incident(), clock=clock)
     check_limits(card.as_kwargs())
     fields = card.blocks[1]["fields"]
     assert any(f["text"].endswith("…") for f in fields)

@@ -68,7 +68,7 @@ def test_socket_mode_runs_commands_and_thread_mentions(tmp_path: Path) -> None:
             )
         )
         slack.call(slack.sim.socket_request("events_api", event))
-        for _ in range(200):
+        for _ in range(600):  # up to 30 s: a P1's card edit queues behind its page and runbook thread
             card = slack.run(
                 lambda: next(
                     m for m in slack.sim.messages["C0INCIDENT"].values() if "(INC-1)" in m.get("text", "")

@@ -84,6 +84,7 @@ async def _severity_changed(
         after = dataclasses.replace(after, escalation_level=1)
         await owe_page(deps, tx, after, why=f"raised to {after.severity.value} by {user(actor)}", pol=pol)
     elif after.escalation_level and after.severity.pages_oncall and after.severity < before.severity:
+        # Already paged and raised further (P1 -> P0; "P0" < "P1"): the current level hears it anew.
         await owe_page(deps, tx, after, why=f"raised to {after.severity.value} by {user(actor)}", pol=pol)
     # Targets for the new severity count from the change.
     if not after.acknowledged:

@@ -39,7 +39,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @guarded(_reply_error)
     async def ops_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         cmd = ops.parse_ops_command(command.get("text") or "")
-        reply = await ops.run(deps, cmd, response_url=command.get("response_url"))
+        reply = await ops.run(
+            deps,
+            cmd,
+            response_url=command.get("response_url"),
+            actor=command["user_id"],
+            channel=command.get("channel_id"),
+        )
         await ack(response_type=reply.response_type, **reply.message.as_kwargs())
 
     app.command("/ops")(ops_command)

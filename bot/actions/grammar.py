@@ -22,6 +22,12 @@ _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 _INCIDENT = re.compile(r"^(?:inc-?)?(\d{1,9})$", re.IGNORECASE)
 
 
+def shown(word: str, limit: int = 40) -> str:
+    """A word the user typed, echoed in a code span: cut, escaped once, unable to end the span."""
+    cut = word[:limit].replace("`", "'")
+    return "`" + cut.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") + "`"
+
+
 @dataclass(frozen=True)
 class ActionCommand:
     """A production-changing action, optionally on behalf of an incident (``… for INC-3``)."""
@@ -41,7 +47,7 @@ def _split_incident(words: list[str], usage: str) -> tuple[list[str], int | None
     if len(words) >= 2 and words[-2].lower() == "for":
         match = _INCIDENT.match(words[-1])
         if match is None:
-            raise UsageError(f"`{words[-1][:20]}` is not an incident; write `for INC-3`.", usage)
+            raise UsageError(f"{shown(words[-1], 20)} is not an incident; write `for INC-3`.", usage)
         return words[:-2], int(match.group(1))
     return words, None
 
@@ -60,11 +66,11 @@ def parse_db_action(rest: list[str], *, public: bool) -> ActionCommand:
     signal: SignalKind = "terminate" if verb.startswith("terminate") else "cancel"
     if verb.endswith("-long"):
         if len(args) > 1:
-            raise UsageError(f"`{verb}` takes at most a number of minutes.", usage)
+            raise UsageError(f"{shown(verb)} takes at most a number of minutes.", usage)
         minutes = _minutes(args[0], usage) if args else DEFAULT_MINUTES
         return ActionCommand(SignalLong(signal, minutes), incident)
     if len(args) != 1 or not args[0].isdigit() or not 0 < int(args[0]) < 2**31:
-        given = f"`{args[0][:20]}` is not a backend pid" if args else "Name the backend's pid"
+        given = f"{shown(args[0], 20)} is not a backend pid" if args else "Name the backend's pid"
         raise UsageError(f"{given} (see `/ops db long-queries` or `/ops db blocked`).", usage)
     return ActionCommand(SignalPid(signal, int(args[0])), incident)
 
@@ -75,7 +81,7 @@ def _minutes(word: str, usage: str) -> float:
     except ValueError:
         minutes = -1.0
     if not 0 < minutes <= 24 * 60:
-        raise UsageError(f"`{word[:20]}` is not a number of minutes above 0.", usage)
+        raise UsageError(f"{shown(word, 20)} is not a number of minutes above 0.", usage)
     return minutes
 
 
@@ -85,11 +91,11 @@ def parse_auth(rest: list[str], *, public: bool) -> ActionCommand:
     _no_public(public, usage)
     words, incident = _split_incident(rest, usage)
     if not words or words[0].lower() not in AUTH_OPS:
-        given = f"`{words[0][:30]}` is not an auth action" if words else "Name an auth action"
+        given = f"{shown(words[0], 30)} is not an auth action" if words else "Name an auth action"
         raise UsageError(f"{given}. Auth actions: {', '.join(AUTH_OPS)}.", usage)
     op = next(o for o in AUTH_OPS if o == words[0].lower())
     if len(words) != 2 or not _UUID.match(words[1].lower()):
-        given = f"`{words[1][:40]}` is not a user id" if len(words) > 1 else "Name the user id"
+        given = f"{shown(words[1])} is not a user id" if len(words) > 1 else "Name the user id"
         raise UsageError(
             f"{given}: give the user's UUID, such as 0b0e3c1e-8f6a-4c1e-9d1a-3f1b2c3d4e5f.", usage
         )
@@ -112,4 +118,4 @@ def parse_audit(rest: list[str]) -> AuditCommand:
         return AuditCommand()
     if len(rest) == 1 and rest[0].isdigit() and 0 < int(rest[0]) <= MAX_AUDIT:
         return AuditCommand(int(rest[0]))
-    raise UsageError(f"`{' '.join(rest)[:20]}` is not a number from 1 to {MAX_AUDIT}.", USAGE["audit"])
+    raise UsageError(f"{shown(' '.join(rest), 20)} is not a number from 1 to {MAX_AUDIT}.", USAGE["audit"])

@@ -12,7 +12,7 @@ import json
 from bot import outbox
 from bot.actions import audit, permission, render
 from bot.actions.audit import Entry
-from bot.actions.grammar import ActionCommand, AuditCommand
+from bot.actions.grammar import ActionCommand, AuditCommand, shown
 from bot.actions.ids import new_token
 from bot.actions.model import (
     Action,
@@ -85,7 +85,7 @@ def _check_named(deps: Deps, action: Action) -> None:
     spec = next((a for a in deps.settings.actions if a.name == action.name), None)
     if spec is None:
         names = ", ".join(a.name for a in deps.settings.actions) or "none are configured"
-        raise UsageError(f"`{action.name[:40]}` is not an action. Actions: {names}.", usage)
+        raise UsageError(f"{shown(action.name)} is not an action. Actions: {names}.", usage)
     if len(action.args) != len(spec.params):
         wanted = " ".join(f"<{p}>" for p in spec.params)
         raise UsageError(

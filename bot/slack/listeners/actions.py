@@ -47,14 +47,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
         status = Status.parse(word)
         if status is None:
             raise UsageError("That button is from an old card.", "/incident help")
-        await incidents.change(
+        outcome = await incidents.change_checked(
             deps,
             actor=body["user"]["id"],
             cmd=commands.Transition(number, status),
             key=_key(body),
             expected_version=version,
+            response_url=body.get("response_url"),
         )
         await ack()
+        if outcome.incident is None and not outcome.duplicate:  # an access check runs; say so
+            await respond(text=outcome.reply, response_type="ephemeral", replace_original=False)
 
     @guarded(_reply_error)
     async def take_command(

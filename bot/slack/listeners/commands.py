@@ -31,6 +31,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             actor=command["user_id"],
             key=_command_key(command),
             response_url=command.get("response_url"),
+            channel=command.get("channel_id"),
         )
         await ack(response_type="ephemeral", **reply.as_kwargs())
 

@@ -94,6 +94,8 @@ def parse_auth(rest: list[str], *, public: bool) -> ActionCommand:
         given = f"{shown(words[0], 30)} is not an auth action" if words else "Name an auth action"
         raise UsageError(f"{given}. Auth actions: {', '.join(AUTH_OPS)}.", usage)
     op = next(o for o in AUTH_OPS if o == words[0].lower())
+    if len(words) > 2:
+        raise UsageError(f"`{op}` takes one user id.", usage)
     if len(words) != 2 or not _UUID.match(words[1].lower()):
         given = f"{shown(words[1])} is not a user id" if len(words) > 1 else "Name the user id"
         raise UsageError(

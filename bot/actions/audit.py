@@ -60,7 +60,8 @@ async def record(tx: Tx, entry: Entry, *, at: float) -> None:
 def thread_line(entry: Entry) -> str:
     """``:shield: <@U1> confirmed `db cancel 42`: pid 42 — cancelled``."""
     affected = f": {escape(entry.affected)}" if entry.affected else ""
-    result = f" — {escape(entry.result)}" if entry.result else ""
+    # A refusal's reason names who may (user-group mentions): private replies only, never the thread.
+    result = f" — {escape(entry.result)}" if entry.result and entry.event != "refusal" else ""
     return (
         f":shield: {user(entry.actor)} {_VERBS[entry.event]} "
         f"{render.action_text(entry.action)}{affected}{result}"

@@ -48,11 +48,22 @@ async def is_listed(directory: Directory, ids: Sequence[str], user: str) -> bool
     return False
 
 
-async def may_remediate(settings: Settings, directory: Directory, user: str) -> Decision:
-    """Only people in ``remediation_allowed`` (directly or by user group); fails closed."""
+def refused_at_once(settings: Settings, user: str) -> Decision | None:
+    """A refusal needing no Slack call (nobody allowed, or only user ids listed and ``user`` is not)."""
     allowed = settings.remediation_allowed
     if not allowed:
         return Decision(False, "Nobody may run remediation actions here: `remediation_allowed` is empty.")
+    if user not in allowed and not any(i.startswith("S") for i in allowed):
+        return Decision(False, f"Only {who(allowed)} may run remediation actions. Ask one of them.")
+    return None
+
+
+async def may_remediate(settings: Settings, directory: Directory, user: str) -> Decision:
+    """Only people in ``remediation_allowed`` (directly or by user group); fails closed."""
+    allowed = settings.remediation_allowed
+    early = refused_at_once(settings, user)
+    if early is not None:
+        return early
     try:
         if await is_listed(directory, allowed, user):
             return ALLOWED

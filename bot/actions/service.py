@@ -51,16 +51,10 @@ def _params(deps: Deps, action: Action) -> str:
 async def ask(
     deps: Deps, cmd: ActionCommand, *, actor: str, channel: str | None, response_url: str | None
 ) -> Message:
-    """Check what needs no Slack call (channel, settings, incident); the preview follows privately."""
+    """Check what needs no Slack call (incident, channel, settings); the preview follows privately.
+
+    The incident is checked first: every audit entry naming it also goes to its thread."""
     label = deps.redact(describe(cmd.action))
-    where = permission.channel_allowed(deps.settings, "actions", channel)
-    if not where.allowed:
-        entry = Entry("refusal", actor, label, _params(deps, cmd.action), cmd.incident, result=where.reason)
-        await deps.store.run(lambda tx: audit.record(tx, entry, at=deps.clock()))
-        deps.outbox.notify()
-        return Message(text=f":no_entry: {where.reason}")
-    _admin(deps)
-    _check_named(deps, cmd.action)
     if cmd.incident is not None:
         number = cmd.incident
 
@@ -69,6 +63,16 @@ async def ask(
 
         if not await deps.store.run(exists):
             raise NotFound(f"There is no INC-{number}.", "/incident list")
+    where = permission.channel_allowed(deps.settings, "actions", channel)
+    if where.allowed:
+        where = permission.refused_at_once(deps.settings, actor) or where
+    if not where.allowed:
+        entry = Entry("refusal", actor, label, _params(deps, cmd.action), cmd.incident, result=where.reason)
+        await deps.store.run(lambda tx: audit.record(tx, entry, at=deps.clock()))
+        deps.outbox.notify()
+        return Message(text=f":no_entry: {where.reason}")
+    _admin(deps)
+    _check_named(deps, cmd.action)
     if not response_url:
         raise UsageError("This command needs Slack's response_url to send the preview.")
     deps.spawn(_prepare(deps, cmd, actor=actor, url=response_url), name=f"preview:{label}")

@@ -50,10 +50,6 @@ async def finish_request(tx: Tx, *, token: str, state: str, result: str) -> None
     await tx.write("UPDATE action_requests SET state = ?, result = ? WHERE token = ?", (state, result, token))
 
 
-async def forget_requests(tx: Tx, before: float) -> int:
-    return await tx.execute("DELETE FROM action_requests WHERE created_at < ?", (before,))
-
-
 def _request(row: Row) -> Request:
     return Request(
         token=row["token"],

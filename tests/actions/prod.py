@@ -39,6 +39,7 @@ class ProdDb:
         self.superuser_url = create_database(admin_url, prefix="prod")
         suffix = uuid.uuid4().hex[:8]
         self.app_role, self.admin_role = f"shop_app_{suffix}", f"opsbot_admin_{suffix}"
+        self.replica_role = f"replica_{suffix}"
         self.app_url = _with_user(self.superuser_url, self.app_role)
         self.admin_url = _with_user(self.superuser_url, self.admin_role)
         self._tasks: list[asyncio.Task[Any]] = []
@@ -47,6 +48,7 @@ class ProdDb:
             for statement in _SCHEMA:
                 conn.execute(statement.encode())
             conn.execute(f"CREATE ROLE {self.app_role} LOGIN".encode())
+            conn.execute(f"CREATE ROLE {self.replica_role} LOGIN REPLICATION".encode())
             conn.execute(f"GRANT USAGE ON SCHEMA auth TO {self.app_role}".encode())
             conn.execute(f"GRANT SELECT, UPDATE ON auth.users TO {self.app_role}".encode())
             # The documented grants for the admin role (docs/operations.md#remediation), nothing more.
@@ -71,11 +73,12 @@ class ProdDb:
         for _ in range(sessions):
             self.sql("INSERT INTO auth.sessions (user_id) VALUES (%s)", (user_id,))
 
-    async def running(self, query: str, *, as_superuser: bool = False, app: str = "shop") -> int:
+    async def running(
+        self, query: str, *, as_superuser: bool = False, app: str = "shop", role: str | None = None
+    ) -> int:
         """Start ``query`` on its own session and leave it running; returns the backend pid."""
-        conn = await psycopg.AsyncConnection.connect(
-            self.superuser_url if as_superuser else self.app_url, autocommit=True, application_name=app
-        )
+        url = self.superuser_url if as_superuser else _with_user(self.app_url, role or self.app_role)
+        conn = await psycopg.AsyncConnection.connect(url, autocommit=True, application_name=app)
         self._conns.append(conn)
         pid = conn.info.backend_pid
         self._tasks.append(asyncio.create_task(conn.execute(query.encode())))

@@ -16,6 +16,8 @@ async def test_terminate_long_spares_superuser_and_runs_once(start_bot: StartBot
     bot = await start_bot()
     app_pid = await prod.running(SLEEP)
     root_pid = await prod.running(SLEEP, as_superuser=True, app="psql")
+    replica_pid = await prod.running(SLEEP, role=prod.replica_role, app="standby")
+    own_pid = await prod.running(SLEEP, app="opsbot-diagnostics")
     await asyncio.sleep(1.0)
 
     ack = await ops(bot, "db terminate-long 0.01")
@@ -26,6 +28,8 @@ async def test_terminate_long_spares_superuser_and_runs_once(start_bot: StartBot
     assert f"Would terminate 1 session(s) as `{prod.admin_role}`" in text
     assert f"pid {app_pid} {prod.app_role} (shop) active" in text and "`SELECT pg_sleep(N)`" in text
     assert f"pid {root_pid} postgres (psql) active" in text and "*not signalled: superuser*" in text
+    assert f"pid {replica_pid} {prod.replica_role} (standby) active" in text
+    assert "*not signalled: replication*" in text and "*not signalled: opsbot's own session*" in text
     assert "never signalled" in text
     assert prod.alive(app_pid), "nothing runs before Confirm"
 
@@ -47,6 +51,7 @@ async def test_terminate_long_spares_superuser_and_runs_once(start_bot: StartBot
     assert len(second) == 1 and ("Already confirmed" in second[0] or "Already done" in second[0])
     assert not prod.alive(app_pid)
     assert prod.active(root_pid), "the superuser's query survives"
+    assert prod.active(replica_pid) and prod.active(own_pid)
 
     await press_confirm(bot, preview)  # a later press
     await bot.settle()

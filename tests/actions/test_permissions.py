@@ -44,9 +44,16 @@ async def test_incident_admins_reserve_resolving_p1_and_lowering_p0(store_url: s
             == 2
         )  # the P1 resolve and the P0 severity change
         assert await status_of(bot, 1) == (Status.RESOLVED, "P1")
+        await bot.press(3, "incident_status_resolved", user="U0ALEX")  # the card's button, same rule
+        await bot.settle()
+        assert bot.private_replies("U0ALEX") == [
+            ":no_entry: Only <@U0LEAD>, <!subteam^S0LEADS> may do that to this incident."
+        ]
+        assert await status_of(bot, 3) == (Status.INVESTIGATING, "P0")
         ack = await bot.command("severity INC-3 P1", user="U0LEAD")  # listed by id: no lookup
         assert ack["text"].startswith("Done")
         assert len(bot.sim.of("usergroups.users.list")) == 1, "membership is cached briefly"
+        assert len(bot.sim.of("users.info")) == 0
     finally:
         await bot.close()
     assert bot.sim.problems == []

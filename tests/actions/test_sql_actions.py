@@ -166,3 +166,14 @@ async def test_channels_are_configurable(start_bot: StartBot, prod: ProdDb) -> N
     ack = await ops(bot, f"auth disable {USER_ID}")
     assert ack == ":no_entry: This command is accepted only in <#C0OPS>."
     assert "Running" in await ops(bot, "status")
+
+
+async def test_stranger_is_refused_in_the_ack_when_only_user_ids_are_listed(
+    start_bot: StartBot, prod: ProdDb
+) -> None:
+    bot = await start_bot(remediation_allowed=["U0ONCALL"])
+    await bot.command("open P1 login broken")
+    ack = await ops(bot, f"auth disable {USER_ID} for INC-1", user="U0STRANGER")
+    assert ack == ":no_entry: Only <@U0ONCALL> may run remediation actions. Ask one of them."
+    assert bot.sim.of("users.info") == [] and bot.sim.of("usergroups.users.list") == []
+    assert f":shield: <@U0STRANGER> was refused `auth disable {USER_ID}`" in bot.said(1)

@@ -19,7 +19,8 @@ from bot.errors import Forbidden, NotFound, OpsbotError, StaleAction, UsageError
 from bot.incidents import commands as c
 from bot.incidents import render
 from bot.incidents.card import CARD, card_ref, lane, owe_card
-from bot.incidents.model import Incident, Severity, Status, format_duration, touch, transition
+from bot.incidents.guard import AdminCheckNeeded, ChangeCommand, admin_only
+from bot.incidents.model import Incident, Status, format_duration, touch, transition
 from bot.runbook import service as diagnostics
 from bot.slack import blocks
 from bot.slack.replies import explain
@@ -95,9 +96,6 @@ async def declare(
     return Outcome(inc, render.declared_reply(inc, channel=deps.settings.incident_channel))
 
 
-ChangeCommand = c.Transition | c.Note | c.SetSeverity | c.SetCommander | c.SetField | c.Reopen
-
-
 @dataclass(frozen=True)
 class Change:
     incident: Incident
@@ -166,31 +164,6 @@ def apply_change(inc: Incident, cmd: ChangeCommand, *, actor: str, now: float) -
     return Change(
         new, cmd.field, f"{label}: {cmd.text}", f":pencil2: {who} set {label}: {blocks.escape(cmd.text)}"
     )
-
-
-def admin_only(inc: Incident, cmd: ChangeCommand) -> str | None:
-    """What ``cmd`` would do that ``incident_admins`` may reserve (resolving a P0/P1, lowering a P0). Pure."""
-    if (
-        isinstance(cmd, c.Transition)
-        and cmd.status is Status.RESOLVED
-        and inc.severity
-        in (
-            Severity.P0,
-            Severity.P1,
-        )
-    ):
-        return f"resolve {inc.severity.value} {inc.ref}"
-    if isinstance(cmd, c.SetSeverity) and inc.severity is Severity.P0 and cmd.severity is not Severity.P0:
-        return f"lower the severity of P0 {inc.ref}"
-    return None
-
-
-class AdminCheckNeeded(Exception):
-    """The change is reserved for incident admins and the actor is not listed by user id."""
-
-    def __init__(self, what: str) -> None:
-        super().__init__(what)
-        self.what = what
 
 
 async def change_checked(

@@ -29,7 +29,9 @@ OPS_USAGE = {
         " [public]"
     ),
     "deploys": "/ops deploys [public]",
-    **actions_grammar.USAGE,
+    "auth": actions_grammar.USAGE["auth"],
+    "run": actions_grammar.USAGE["run"],
+    "audit": actions_grammar.USAGE["audit"],
     "help": "/ops help",
 }
 
@@ -82,6 +84,7 @@ class OpsReply:
 def help_text() -> str:
     lines = ["*Ops commands* (answers are private unless you add `public`)"]
     lines += [f"• `{usage}`" for usage in OPS_USAGE.values()]
+    lines.append(f"• `{actions_grammar.USAGE['db-action']}` (remediation: preview, then Confirm)")
     lines.append(f"Scenarios: {', '.join(handlers.SCENARIOS)}")
     return "\n".join(lines)
 

@@ -42,7 +42,7 @@ async def start_bot(store_url: str, prod: ProdDb) -> AsyncIterator[StartBot]:
 
     yield start
     for bot in started:
-        await bot.close()
+        await bot.close()  # closing twice is harmless
         assert bot.sim.problems == [], bot.sim.problems
 
 

@@ -19,6 +19,7 @@ from bot.actions.model import (
     encode_plan,
 )
 from bot.errors import UsageError
+from bot.incidents.model import Status
 from bot.runbook.ops import parse_ops_command
 from bot.settings import Settings
 from bot.store.remediation import AuditRow
@@ -133,3 +134,46 @@ def test_settings_check_actions_and_people() -> None:
     with pytest.raises(ValidationError, match="is not a channel ID"):
         Settings(allowed_channels={"actions": ["#ops"]})
     assert "pw" in Settings(ops_database_admin_url="postgresql://a:pw@h/db").secrets()
+
+
+def test_help_and_unknown_verbs_name_the_remediation_forms() -> None:
+    from bot.runbook.ops import help_text
+
+    text = help_text()
+    for form in (
+        "/ops db cancel|terminate <pid>",
+        "/ops auth clear-sessions",
+        "/ops run <action>",
+        "/ops audit",
+    ):
+        assert form in text
+    with pytest.raises(UsageError) as caught:
+        parse_ops_command("bogus")
+    assert caught.value.problem.endswith("Try one of: status, check, db, deploys, auth, run, audit, help.")
+
+
+def test_incident_admins_reserve_only_the_destructive_changes() -> None:
+    import time
+
+    from bot.incidents import commands as c
+    from bot.incidents.guard import admin_only
+    from bot.incidents.model import Incident, Severity
+
+    def inc(severity: Severity) -> Incident:
+        now = time.time()
+        return Incident(
+            number=3,
+            title="t",
+            severity=severity,
+            status=Status.INVESTIGATING,
+            commander="U1",
+            declared_by="U1",
+            created_at=now,
+            updated_at=now,
+        )
+
+    assert admin_only(inc(Severity.P1), c.Transition(3, Status.RESOLVED)) == "resolve P1 INC-3"
+    assert admin_only(inc(Severity.P0), c.SetSeverity(3, Severity.P3)) == "lower the severity of P0 INC-3"
+    assert admin_only(inc(Severity.P2), c.Transition(3, Status.RESOLVED)) is None
+    assert admin_only(inc(Severity.P1), c.SetSeverity(3, Severity.P0)) is None
+    assert admin_only(inc(Severity.P0), c.Transition(3, Status.IDENTIFIED)) is None

@@ -177,3 +177,26 @@ async def test_stranger_is_refused_in_the_ack_when_only_user_ids_are_listed(
     assert ack == ":no_entry: Only <@U0ONCALL> may run remediation actions. Ask one of them."
     assert bot.sim.of("users.info") == [] and bot.sim.of("usergroups.users.list") == []
     assert f":shield: <@U0STRANGER> was refused `auth disable {USER_ID}`" in bot.said(1)
+
+
+async def test_a_preview_survives_a_restart_and_forged_buttons_do_nothing(
+    start_bot: StartBot, prod: ProdDb
+) -> None:
+    first = await start_bot()
+    prod.add_user(USER_ID, sessions=2)
+    await ops(first, f"auth clear-sessions {USER_ID}")
+    preview = last_reply(first)
+    await first.close()
+    second = await start_bot(sim=first.sim)  # another process, the same store: the token is there
+    await press_confirm(second, preview)
+    await second.settle()
+    assert "2 row(s) changed" in last_reply(second)["text"] and sessions_of(prod, USER_ID) == 0
+    element, _ = confirm_element(preview) or ({}, "")
+    for value, expected in [
+        ("A" * 32, "That preview is gone"),
+        ("not a token!", "That Confirm button is not one of opsbot's"),
+    ]:
+        forged = {"blocks": [{"block_id": "action_confirm", "elements": [{**element, "value": value}]}]}
+        await press_confirm(second, forged)
+        await second.settle()
+        assert expected in last_reply(second)["text"]

@@ -57,7 +57,7 @@ async def _signal_preview(db: AdminDb, action: SignalPid | SignalLong) -> Previe
         elif sessions[0].protected:
             problem = f"pid {action.pid} is {sessions[0].protected}; opsbot never signals it."
     else:
-        sessions = await db.long_running(action.minutes)
+        sessions = await db.long_running(action.minutes, active_only=action.signal == "cancel")
         problem = None
         if not [s for s in sessions if s.protected is None]:
             problem = f"No session that may be signalled has run longer than {action.minutes:g} min."

@@ -83,10 +83,13 @@ class AdminDb:
         """The backend ``pid`` (none when it is gone)."""
         return await self._sessions("a.pid = %(pid)s", {"pid": pid})
 
-    async def long_running(self, minutes: float) -> list[Session]:
-        """Backends whose current query (or open transaction's last one) started ``minutes`` ago or more."""
+    async def long_running(self, minutes: float, *, active_only: bool) -> list[Session]:
+        """Backends whose current query (or open transaction's last one) started ``minutes`` ago or more.
+
+        ``active_only`` leaves out sessions idle in a transaction: a cancel would not touch them."""
+        state = "a.state = 'active'" if active_only else "a.state IS NOT NULL AND a.state <> 'idle'"
         where = (
-            "a.state IS NOT NULL AND a.state <> 'idle' AND a.backend_type IN ('client backend', 'walsender')"
+            f"{state} AND a.backend_type IN ('client backend', 'walsender')"
             " AND a.query_start <= clock_timestamp() - make_interval(secs => %(secs)s)"
         )
         return await self._sessions(where, {"secs": minutes * 60})

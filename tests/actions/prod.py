@@ -74,7 +74,13 @@ class ProdDb:
             self.sql("INSERT INTO auth.sessions (user_id) VALUES (%s)", (user_id,))
 
     async def running(
-        self, query: str, *, as_superuser: bool = False, app: str = "shop", role: str | None = None
+        self,
+        query: str,
+        *,
+        as_superuser: bool = False,
+        app: str = "shop",
+        role: str | None = None,
+        state: str = "active",
     ) -> int:
         """Start ``query`` on its own session and leave it running; returns the backend pid."""
         url = self.superuser_url if as_superuser else _with_user(self.app_url, role or self.app_role)
@@ -84,7 +90,7 @@ class ProdDb:
         self._tasks.append(asyncio.create_task(conn.execute(query.encode())))
         for _ in range(100):
             rows = self.sql("SELECT state FROM pg_stat_activity WHERE pid = %s", (pid,))
-            if rows and rows[0][0] == "active":
+            if rows and rows[0][0] == state:
                 break
             await asyncio.sleep(0.05)
         return pid

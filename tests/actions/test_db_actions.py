@@ -145,3 +145,18 @@ async def test_superuser_admin_role_is_refused(start_bot: StartBot, prod: ProdDb
     reply = last_reply(bot)
     assert "connects as a superuser; opsbot acts only through a dedicated role" in reply["text"]
     assert confirm_element(reply) is None
+
+
+async def test_cancel_long_skips_idle_transactions_that_terminate_long_ends(
+    start_bot: StartBot, prod: ProdDb
+) -> None:
+    bot = await start_bot()
+    idle = await prod.running("BEGIN; SELECT 1", state="idle in transaction")
+    busy = await prod.running(SLEEP)
+    await asyncio.sleep(1.0)
+    await ops(bot, "db cancel-long 0.01")
+    text = last_reply(bot)["text"]
+    assert f"pid {busy} " in text and f"pid {idle} " not in text
+    await ops(bot, "db terminate-long 0.01")
+    text = last_reply(bot)["text"]
+    assert f"pid {idle} {prod.app_role} (shop) idle in transaction" in text and f"pid {busy} " in text

@@ -188,7 +188,7 @@ async def confirm(deps: Deps, *, token: str, actor: str, key: str, url: str) -> 
             await outbox.respond(tx, url=url, at=now, text=text)
             return None
         if not won:
-            reason = _why_not(req, actor=actor, now=now)
+            reason = _why_not(req, actor=actor)
             await audit.record(
                 tx, Entry("refusal", actor, req.action, "{}", req.incident, result=reason), at=now
             )
@@ -216,7 +216,7 @@ async def confirm(deps: Deps, *, token: str, actor: str, key: str, url: str) -> 
         deps.spawn(_execute(deps, req, url=url), name=f"action:{req.action}")
 
 
-def _why_not(req: Request, *, actor: str, now: float) -> str:
+def _why_not(req: Request, *, actor: str) -> str:
     if req.actor != actor:
         return f"Only {user(req.actor)}, who asked for this preview, may confirm it."
     if req.state == "done":

@@ -15,6 +15,7 @@ import httpx
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.actions.directory import SlackDirectory
 from bot.clock import pagerduty
 from bot.clock import timers as clock_timers
 from bot.deps import Deps
@@ -94,6 +95,7 @@ async def start_runtime(
         store=store,
         outbox=outbox,
         catalog=Catalog(settings, http),
+        directory=SlackDirectory(client, ttl=settings.access_cache_s),
         clock=clock,
         redact=Redactor(settings.secrets()),
         loop=asyncio.get_running_loop(),

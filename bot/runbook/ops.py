@@ -198,7 +198,9 @@ async def run(
     if not where.allowed:
         return OpsReply(blocks.Message(text=f":no_entry: {where.reason}"))
     if isinstance(cmd, OpsSchedule):
-        return OpsReply(await schedule.listing(deps))
+        if response_url:
+            deps.spawn(_schedule(deps, actor, response_url), name="ops:schedule")
+        return OpsReply(blocks.Message(text=":hourglass_flowing_sand: Reading the schedule…"))
     if isinstance(cmd, OpsRoutine):
         if response_url:
             deps.spawn(_routine(deps, cmd, actor, response_url), name=f"routine:{cmd.routine}")
@@ -227,6 +229,15 @@ async def _refused_guest(deps: Deps, actor: str, url: str) -> bool:
         await outbox.respond(tx, url=url, at=deps.clock(), text=f":no_entry: {decision.reason}")
     deps.outbox.notify()
     return True
+
+
+async def _schedule(deps: Deps, actor: str, url: str) -> None:
+    if await _refused_guest(deps, actor, url):
+        return
+    message = await schedule.listing(deps)
+    async with deps.store.transaction() as tx:
+        await outbox.respond(tx, url=url, at=deps.clock(), **message.as_kwargs())
+    deps.outbox.notify()
 
 
 async def _routine(deps: Deps, cmd: OpsRoutine, actor: str, url: str) -> None:

@@ -87,7 +87,9 @@ async def test_ops_schedule_lists_routine_runs_and_pending_timers(timed: Harness
     await timed.command("update INC-1 monitoring")
     await timed.command("open P3 typo")
     reply = await timed.command("schedule", command="/ops")
-    text = reply["text"]
+    assert reply["text"] == ":hourglass_flowing_sand: Reading the schedule…"  # guests refused after the ack
+    await timed.settle()
+    [text] = [r for r in timed.private_replies() if "*Pending timers*" in r]
     assert text.index("Daily checks") < text.index("*Pending timers*")
     for line in (
         "*INC-1* · resolve target: still open by then, the next level is called",

@@ -149,7 +149,9 @@ def test_help_and_unknown_verbs_name_the_remediation_forms() -> None:
         assert form in text
     with pytest.raises(UsageError) as caught:
         parse_ops_command("bogus")
-    assert caught.value.problem.endswith("Try one of: status, check, db, deploys, auth, run, audit, help.")
+    assert caught.value.problem.endswith(
+        "Try one of: status, check, db, deploys, routine, schedule, auth, run, audit, help."
+    )
 
 
 def test_incident_admins_reserve_only_the_destructive_changes() -> None:

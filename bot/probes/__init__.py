@@ -52,6 +52,7 @@ class Result:
 
 
 ProbeFn = Callable[[], Awaitable[Result | Sequence[Result]]]
+ProbeObserver = Callable[["Probe", Sequence["Result"]], None]  # told of every probe that finished (metrics)
 
 
 @dataclass(frozen=True)
@@ -130,11 +131,16 @@ def _with_elapsed(result: Result, elapsed: float) -> Result:
     return replace(result, elapsed=elapsed)
 
 
-async def run_all(probes: Sequence[Probe], within: float) -> AsyncIterator[tuple[Probe, list[Result]]]:
+async def run_all(
+    probes: Sequence[Probe], within: float, *, observe: ProbeObserver | None = None
+) -> AsyncIterator[tuple[Probe, list[Result]]]:
     """Run every probe at once; yields each probe's results as soon as it finishes."""
 
     async def tagged(probe: Probe) -> tuple[Probe, list[Result]]:
-        return probe, await run_one(probe, within)
+        results = await run_one(probe, within)
+        if observe is not None:
+            observe(probe, results)
+        return probe, results
 
     pending = {asyncio.ensure_future(tagged(p)) for p in probes}
     try:
@@ -147,10 +153,12 @@ async def run_all(probes: Sequence[Probe], within: float) -> AsyncIterator[tuple
             task.cancel()
 
 
-async def gather(probes: Sequence[Probe], within: float) -> list[Result]:
+async def gather(
+    probes: Sequence[Probe], within: float, *, observe: ProbeObserver | None = None
+) -> list[Result]:
     """Every result, worst first; takes about as long as the slowest probe."""
     results: list[Result] = []
-    async for _, found in run_all(probes, within):
+    async for _, found in run_all(probes, within, observe=observe):
         results.extend(found)
     return sort_results(results)
 

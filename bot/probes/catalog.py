@@ -8,7 +8,7 @@ from functools import partial
 import httpx
 from stripe import StripeClient
 
-from bot.probes import Probe, Result, not_configured
+from bot.probes import Probe, ProbeObserver, Result, not_configured
 from bot.probes import github as gh
 from bot.probes import http as app
 from bot.probes import postgres as pg
@@ -45,9 +45,12 @@ STATUS_KEYS = (
 
 
 class Catalog:
-    def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self, settings: Settings, http: httpx.AsyncClient, *, observe: ProbeObserver | None = None
+    ) -> None:
         self.settings = settings
         self.http = http
+        self.observe = observe  # passed to run_all/gather by whoever runs this catalog's probes
         self._stripe: StripeClient | None = None
 
     @property

@@ -152,7 +152,7 @@ async def run(deps: Deps, cmd: OpsCommand, *, response_url: str | None) -> OpsRe
 
 async def _report(deps: Deps, title: str, probes: list[Probe], url: str, response_type: str) -> None:
     started = time.monotonic()
-    results = await gather(probes, deps.catalog.timeout)
+    results = await gather(probes, deps.catalog.timeout, observe=deps.catalog.observe)
     message = report.status_message(results, elapsed=time.monotonic() - started, title=title)
     async with deps.store.transaction() as tx:
         await outbox.respond(tx, url=url, at=deps.clock(), response_type=response_type, **message.as_kwargs())

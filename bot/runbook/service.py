@@ -67,7 +67,7 @@ async def run(deps: Deps, number: int, scenario: Scenario) -> list[Result]:
     results: list[Result] = []
     left = {p.key: p.name for p in probes}
     started = time.monotonic()
-    async for probe, found in run_all(probes, deps.catalog.timeout):
+    async for probe, found in run_all(probes, deps.catalog.timeout, observe=deps.catalog.observe):
         results.extend(found)
         left.pop(probe.key, None)
         elapsed = time.monotonic() - started

@@ -4,33 +4,14 @@ from __future__ import annotations
 
 import functools
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec
 
 from bot.errors import OpsbotError, StaleAction, StoreUnavailable
+from bot.logs import report_unexpected
 
 log = logging.getLogger("opsbot")
 P = ParamSpec("P")
-
-
-def error_reference() -> str:
-    return secrets.token_hex(3)
-
-
-def report_unexpected(exc: BaseException) -> str:
-    """Log and send to Sentry an error nobody expected; returns the reference the user can quote."""
-    ref = error_reference()
-    try:  # Sentry first, with the reference; the log line below is then deduplicated by sentry-sdk
-        import sentry_sdk
-
-        with sentry_sdk.new_scope() as scope:
-            scope.set_tag("opsbot_ref", ref)
-            sentry_sdk.capture_exception(exc)
-    except Exception:  # reporting must never make things worse
-        log.debug("sentry capture failed", exc_info=True)
-    log.error("unexpected error (ref %s)", ref, exc_info=exc)
-    return ref
 
 
 def explain(exc: BaseException) -> str:

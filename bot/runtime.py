@@ -101,13 +101,48 @@ async def _slack_client(settings: Settings, stack: AsyncExitStack) -> AsyncWebCl
     )
 
 
+def _scheduler(deps: Deps, options: Mapping[str, Any]) -> Scheduler:
+    return Scheduler(
+        deps.store,
+        handlers=job_handlers(deps),
+        clock=deps.clock,
+        recurring=RECURRING,
+        on_error=report_unexpected,
+        **options,
+    )
+
+
+async def _outbox(
+    settings: Settings,
+    *,
+    store: Store,
+    client: AsyncWebClient,
+    clock: Callable[[], float],
+    stack: AsyncExitStack,
+    options: Mapping[str, Any],
+) -> Outbox:
+    outbox = Outbox(
+        store,
+        client,
+        # Slack's response_urls; probes have their own client
+        http=await stack.enter_async_context(httpx.AsyncClient(timeout=10.0)),
+        incident_channel=settings.incident_channel,
+        clock=clock,
+        on_error=report_unexpected,
+        renderers={CARD: card_renderer(settings.oncall_usergroup)},
+        **options,
+    )
+    stack.push_async_callback(outbox.stop)
+    return outbox
+
+
 async def start_runtime(
     settings: Settings,
     *,
     store: Store | None = None,
     http: httpx.AsyncClient | None = None,
     clock: Callable[[], float] = time.time,
-    outbox_options: dict[str, Any] | None = None,
+    outbox_options: Mapping[str, Any] | None = None,
     scheduler_options: Mapping[str, Any] | None = None,
     webhooks: Sequence[WebhookSource[Any]] | None = None,
     deliver: bool = True,
@@ -124,54 +159,36 @@ async def start_runtime(
         )
         client = await _slack_client(settings, stack)
         metrics = Metrics(clock=clock)
-        outbox = Outbox(
-            store,
-            client,
-            # Slack's response_urls; probes have their own client
-            http=await stack.enter_async_context(httpx.AsyncClient(timeout=10.0)),
-            incident_channel=settings.incident_channel,
-            clock=clock,
-            on_error=report_unexpected,
-            renderers={CARD: card_renderer(settings.oncall_usergroup)},
-            **(outbox_options or {}),
+        outbox = await _outbox(
+            settings, store=store, client=client, clock=clock, stack=stack, options=outbox_options or {}
         )
-        stack.push_async_callback(outbox.stop)
+        catalog = Catalog(settings, http, observe=metrics.probe_finished)
+        redact = Redactor(settings.secrets())
         deps = Deps(
-            settings=settings,
-            store=store,
-            outbox=outbox,
-            catalog=Catalog(settings, http, observe=metrics.probe_finished),
-            clock=clock,
-            redact=Redactor(settings.secrets()),
+            settings=settings, store=store, outbox=outbox, catalog=catalog, clock=clock, redact=redact
         )
         stack.push_async_callback(deps.cancel_background)
         app = build_app(deps, client=client, signing_secret=secret)
         app.middleware(timing_middleware(metrics.slack_request))
-        scheduler = Scheduler(
-            store,
-            handlers=job_handlers(deps),
-            clock=clock,
-            recurring=RECURRING,
-            on_error=report_unexpected,
-            **(scheduler_options or {}),
-        )
-        registry = Webhooks(
-            webhook_sources(deps) if webhooks is None else webhooks, clock=clock, observe=metrics.webhook
-        )
+        scheduler = _scheduler(deps, scheduler_options or {})
+        sources = webhook_sources(deps) if webhooks is None else webhooks
+        registry = Webhooks(sources, clock=clock, observe=metrics.webhook)
         if deliver:
             outbox.start()
             await stack.enter_async_context(scheduler)
             await diagnostics.resume(deps)
-        runtime = Runtime(
-            settings=settings,
-            deps=deps,
-            app=app,
-            client=client,
-            store=store,
-            outbox=outbox,
-            scheduler=scheduler,
-            metrics=metrics,
-            webhooks=registry,
-            stack=stack.pop_all(),
-        )
-    return runtime
+        # From here on the runtime's close() owns what the stack holds; a failure before this line
+        # has closed it all already.
+        owned = stack.pop_all()
+    return Runtime(
+        settings=settings,
+        deps=deps,
+        app=app,
+        client=client,
+        store=store,
+        outbox=outbox,
+        scheduler=scheduler,
+        metrics=metrics,
+        webhooks=registry,
+        stack=owned,
+    )

@@ -25,7 +25,7 @@ from bot.store import Conflict, Tx, repo
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Applied:
     """What a use case did: the incident as it now stands and the private reply for the actor."""
 
     incident: Incident | None
@@ -42,7 +42,7 @@ async def declare(
     response_url: str | None = None,
     scenario: str | None = None,
     after_declare: Callable[[Tx, Incident], Awaitable[None]] | None = None,
-) -> Outcome:
+) -> Applied:
     """Record a new incident and owe Slack its card; the declarer commands it until someone takes over."""
     now = deps.clock()
 
@@ -88,9 +88,9 @@ async def declare(
     try:
         inc = await deps.store.run(record)
     except Conflict:
-        return Outcome(None, "Already declared (this request was delivered twice).", duplicate=True)
+        return Applied(None, "Already declared (this request was delivered twice).", duplicate=True)
     deps.outbox.notify()
-    return Outcome(inc, render.declared_reply(inc, channel=deps.settings.incident_channel))
+    return Applied(inc, render.declared_reply(inc, channel=deps.settings.incident_channel))
 
 
 ChangeCommand = c.Transition | c.Note | c.SetSeverity | c.SetCommander | c.SetField | c.Reopen
@@ -173,7 +173,7 @@ async def change(
     cmd: ChangeCommand,
     key: str,
     expected_version: int | None = None,
-) -> Outcome:
+) -> Applied:
     """Apply one change: card edited in place, the thread told, the timeline written, exactly once."""
     now = deps.clock()
 
@@ -206,9 +206,9 @@ async def change(
     try:
         result = await deps.store.run(apply)
     except Conflict:
-        return Outcome(None, "Already done (this request was delivered twice).", duplicate=True)
+        return Applied(None, "Already done (this request was delivered twice).", duplicate=True)
     deps.outbox.notify()
-    return Outcome(result.incident, f"Done: {result.announcement}")
+    return Applied(result.incident, f"Done: {result.announcement}")
 
 
 async def list_incidents(deps: Deps, *, include_resolved: bool) -> blocks.Message:
@@ -283,7 +283,7 @@ def _ts(ts: str) -> float:
         return 0.0
 
 
-async def run(
+async def perform(
     deps: Deps, cmd: c.Command, *, actor: str, key: str, response_url: str | None = None
 ) -> blocks.Message:
     """Carry out one parsed ``/incident`` command (or thread mention); returns the private reply."""

@@ -112,10 +112,10 @@ class Catalog:
         raise KeyError(key)
 
     def _missing(self, key: str, name: str, setting: str) -> Probe:
-        async def run() -> Result:
+        async def unconfigured() -> Result:
             return not_configured(name, setting)
 
-        return Probe(key, name, run, needs=setting)
+        return Probe(key, name, unconfigured, needs=setting)
 
     def _status_page(self, name: str) -> Probe:
         page = next(p for p in self.settings.status_pages if p.name == name)

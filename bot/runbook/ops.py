@@ -139,7 +139,7 @@ def plan(deps: Deps, cmd: OpsCommand) -> tuple[str, list[Probe]]:
     raise AssertionError(cmd)
 
 
-async def run(deps: Deps, cmd: OpsCommand, *, response_url: str | None) -> OpsReply:
+async def perform(deps: Deps, cmd: OpsCommand, *, response_url: str | None) -> OpsReply:
     """Answer at once; the report follows through ``response_url`` when the probes are done."""
     if isinstance(cmd, OpsHelp):
         return OpsReply(blocks.Message(text=help_text()))

@@ -57,10 +57,10 @@ async def _owe_checklist_and_report(deps: Deps, tx: Tx, number: int, scenario: S
 
 
 def start(deps: Deps, number: int, scenario: Scenario) -> None:
-    deps.spawn(run(deps, number, scenario), name=f"diagnostics:{number}")
+    deps.spawn(run_diagnostics(deps, number, scenario), name=f"diagnostics:{number}")
 
 
-async def run(deps: Deps, number: int, scenario: Scenario) -> list[Result]:
+async def run_diagnostics(deps: Deps, number: int, scenario: Scenario) -> list[Result]:
     """Run the scenario's probes side by side, editing the report as each one finishes."""
     lane, _, _, diag = _refs(number)
     probes = deps.catalog.probes(scenario.probes, scenario=scenario.key)

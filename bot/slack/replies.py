@@ -7,7 +7,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec
 
-from bot.errors import OpsbotError, StaleAction, StoreUnavailable
+from bot.error_table import translate
+from bot.errors import OpsbotError, StaleAction, StoreUnavailable, UpstreamError
 from bot.logs import report_unexpected
 
 log = logging.getLogger("opsbot")
@@ -15,9 +16,13 @@ P = ParamSpec("P")
 
 
 def explain(exc: BaseException) -> str:
-    """The private message for ``exc``."""
+    """The private message for ``exc`` (an outside error is first looked up in the error table)."""
+    exc = translate(exc) or exc
     if isinstance(exc, StoreUnavailable):
         log.warning("store unavailable: %s", exc)
+        return f":warning: {exc.user_message()}"
+    if isinstance(exc, UpstreamError):
+        log.warning("upstream error: %s", exc)
         return f":warning: {exc.user_message()}"
     if isinstance(exc, StaleAction):
         return f":information_source: {exc.user_message()}"
@@ -36,12 +41,12 @@ def guarded(
 
     def wrap(listener: Callable[P, Awaitable[None]]) -> Callable[P, Awaitable[None]]:
         @functools.wraps(listener)
-        async def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        async def guarded_listener(*args: P.args, **kwargs: P.kwargs) -> None:
             try:
                 await listener(*args, **kwargs)
             except Exception as exc:
                 await on_error(explain(exc), dict(kwargs))
 
-        return run
+        return guarded_listener
 
     return wrap

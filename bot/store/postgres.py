@@ -11,8 +11,9 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from bot.error_table import map_errors
 from bot.errors import StoreUnavailable
-from bot.store import Conflict, Row, Tx
+from bot.store import Row, Tx
 from bot.store.schema import LATEST, apply_migrations, schema_version
 
 T = TypeVar("T")
@@ -37,10 +38,8 @@ class PostgresTx:
         return cur.rowcount
 
     async def write(self, sql: str, params: tuple[Any, ...] = ()) -> None:
-        try:
+        with map_errors(psycopg.Error):
             await self._conn.execute(_pg(sql), params)
-        except psycopg.errors.UniqueViolation as exc:
-            raise Conflict(str(exc)) from exc
 
     async def fetchone(self, sql: str, params: tuple[Any, ...] = ()) -> Row | None:
         cur = await self._conn.execute(_pg(sql), params)
@@ -93,13 +92,9 @@ class PostgresStore:
     async def transaction(self) -> AsyncIterator[PostgresTx]:
         if self._pool is None:
             raise StoreUnavailable("the PostgreSQL store is not open")
-        try:
+        with map_errors(psycopg.Error, PoolTimeout):
             async with self._pool.connection() as conn, conn.transaction():
                 yield PostgresTx(conn)
-        except PoolTimeout as exc:
-            raise StoreUnavailable("no PostgreSQL connection within the timeout") from exc
-        except psycopg.OperationalError as exc:
-            raise StoreUnavailable(f"PostgreSQL: {exc.__class__.__name__}") from exc
 
     async def run(self, body: Callable[[Tx], Awaitable[T]]) -> T:
         async with self.transaction() as tx:

@@ -19,21 +19,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot.error_table import map_errors
 from bot.errors import StoreUnavailable
-from bot.store import Conflict, Row, Tx
+from bot.store import Row, Tx
 from bot.store.schema import LATEST, apply_migrations, schema_version
 
 T = TypeVar("T")
-
-
-def _mapped(exc: BaseException) -> BaseException:
-    """An SQLite error that means the store cannot be used right now, as StoreUnavailable."""
-    text = str(exc)
-    if isinstance(exc, sqlite3.OperationalError) and any(
-        word in text for word in ("locked", "unable to open", "disk")
-    ):
-        return StoreUnavailable(text)
-    return exc
 
 
 def _consume(future: asyncio.Future[Any]) -> None:
@@ -54,12 +45,8 @@ class SqliteTx:
         return self._conn.execute(sql, params).rowcount
 
     async def write(self, sql: str, params: tuple[Any, ...] = ()) -> None:
-        try:
+        with map_errors(sqlite3.IntegrityError):
             self._conn.execute(sql, params)
-        except sqlite3.IntegrityError as exc:
-            if "UNIQUE" in str(exc):
-                raise Conflict(str(exc)) from exc
-            raise
 
     async def fetchone(self, sql: str, params: tuple[Any, ...] = ()) -> Row | None:
         row = self._conn.execute(sql, params).fetchone()
@@ -127,10 +114,8 @@ class SqliteStore:
 
         Shielded: a caller cancelled mid-way (a shutdown, a dropped request) never cuts work on the
         SQLite thread in half, so a transaction's lock is always released by its COMMIT or ROLLBACK."""
-        try:
+        with map_errors(sqlite3.OperationalError):
             return await asyncio.shield(self._submit(work))
-        except sqlite3.OperationalError as exc:
-            raise _mapped(exc) from exc
 
     def _abandon(self, begun: asyncio.Future[sqlite3.Connection]) -> None:
         """A BEGIN whose caller was cancelled before it heard back: roll it back once it lands."""
@@ -189,12 +174,11 @@ class SqliteStore:
     async def transaction(self) -> AsyncIterator[_RemoteTx]:
         begun = self._submit(self._begin())
         try:
-            conn = await asyncio.shield(begun)
+            with map_errors(sqlite3.OperationalError):
+                conn = await asyncio.shield(begun)
         except asyncio.CancelledError:
             begun.add_done_callback(self._abandon)
             raise
-        except sqlite3.OperationalError as exc:
-            raise _mapped(exc) from exc
         tx = _RemoteTx(self, SqliteTx(conn))
         try:
             yield tx

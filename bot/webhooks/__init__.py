@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 
 from aiohttp import web
 
-from bot.errors import Forbidden, OpsbotError, StoreUnavailable, UsageError
+from bot.errors import Conflict, Forbidden, OpsbotError, StoreUnavailable, UsageError
 from bot.logs import report_unexpected
 
 log = logging.getLogger(__name__)
@@ -97,6 +97,8 @@ class Webhooks:
             return 400, exc.user_message()
         try:
             await source.handle(event)
+        except Conflict:
+            return 200, "already received"  # a redelivery: the sender may stop retrying
         except StoreUnavailable:
             return 503, "try again later"  # every sender we know retries a 503
         except OpsbotError as exc:

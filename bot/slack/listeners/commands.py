@@ -25,7 +25,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @guarded(_reply_error)
     async def incident_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         cmd = commands.parse_command(command.get("text") or "")
-        reply = await incidents.run(
+        reply = await incidents.perform(
             deps,
             cmd,
             actor=command["user_id"],
@@ -39,7 +39,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @guarded(_reply_error)
     async def ops_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         cmd = ops.parse_ops_command(command.get("text") or "")
-        reply = await ops.run(deps, cmd, response_url=command.get("response_url"))
+        reply = await ops.perform(deps, cmd, response_url=command.get("response_url"))
         await ack(response_type=reply.response_type, **reply.message.as_kwargs())
 
     app.command("/ops")(ops_command)

@@ -47,7 +47,7 @@ async def _run_mention(
         return
     cmd = commands.parse_thread_command(text, inc.number)
     # Keyed on the message, so a redelivered app_mention changes nothing twice.
-    reply = await incidents.run(
+    reply = await incidents.perform(
         deps, cmd, actor=event["user"], key=f"mention:{event['channel']}:{event['ts']}"
     )
     if isinstance(cmd, commands.Show | commands.Help):

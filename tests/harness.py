@@ -14,6 +14,7 @@ from bot.devtools import payloads
 from bot.devtools.slack_sim import BOT_USER, SlackSim
 from bot.runtime import Runtime, start_runtime
 from bot.settings import Settings
+from bot.slack import ids
 from bot.store import repo
 from bot.webhooks import WebhookSource
 from tests.fakes.services import FakeWeb, probe_settings
@@ -167,7 +168,7 @@ class Harness:
     def card(self, number: int) -> dict[str, Any]:
         for channel in self.sim.messages.values():
             for msg in channel.values():
-                if any(b.get("block_id") == f"incident_card:{number}" for b in msg.get("blocks") or []):
+                if any(b.get("block_id") == ids.card_block(number) for b in msg.get("blocks") or []):
                     return copy.deepcopy(msg)
         raise AssertionError(f"no card for INC-{number} in Slack")
 

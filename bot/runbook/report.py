@@ -17,11 +17,10 @@ from slack_sdk.models.blocks import (
 
 import handlers
 from bot.probes import Result, State, sort_results
+from bot.slack import ids
 from bot.slack.blocks import Message, chunk_lines, escape, to_dicts, user
 from handlers.scenario import Scenario, Step
 
-ACTION_CHECKLIST = "checklist_toggle"
-ACTION_SCENARIO = "incident_scenario"
 MAX_DETAILS = 5
 
 
@@ -114,10 +113,12 @@ def checklist_message(number: int, scenario: Scenario, checked: Mapping[str, str
             continue
         options = _options(items[:10])
         initial = [o for o, s in zip(options, items[:10], strict=True) if s.key in checked]
-        box = CheckboxesElement(action_id=ACTION_CHECKLIST, options=options, initial_options=initial or None)
+        box = CheckboxesElement(
+            action_id=ids.ACTION_CHECKLIST, options=options, initial_options=initial or None
+        )
         blocks.append(
             SectionBlock(
-                block_id=f"checklist:{number}:{section}",
+                block_id=ids.ChecklistSection(number, section).encode(),
                 text=MarkdownTextObject(text=f"*{label}*"),
                 accessory=box,
             )
@@ -141,14 +142,15 @@ def checklist_message(number: int, scenario: Scenario, checked: Mapping[str, str
 def scenario_picker(number: int) -> Message:
     """Shown when no scenario matched the title: choosing one posts its checklist and diagnostics."""
     options = [
-        Option(value=f"{number}:{key}", text=PlainTextObject(text=s.title[:75]))
+        Option(value=ids.ScenarioChoice(number, key).encode(), text=PlainTextObject(text=s.title[:75]))
         for key, s in handlers.SCENARIOS.items()
     ]
     select = StaticSelectElement(
-        action_id=ACTION_SCENARIO, placeholder="Pick a runbook scenario", options=options
+        action_id=ids.ACTION_SCENARIO, placeholder="Pick a runbook scenario", options=options
     )
     text = "No runbook scenario matched the title. Pick one to get its checklist and diagnostics:"
-    blocks = [SectionBlock(block_id=f"picker:{number}", text=MarkdownTextObject(text=text), accessory=select)]
+    block_id = ids.picker_block(number)
+    blocks = [SectionBlock(block_id=block_id, text=MarkdownTextObject(text=text), accessory=select)]
     return Message(text=text, blocks=to_dicts(blocks))
 
 

@@ -9,6 +9,7 @@ import pytest
 import handlers
 from bot.probes import Result, State
 from bot.runbook import report
+from bot.slack import ids
 
 
 @pytest.mark.parametrize("state", list(State))
@@ -71,5 +72,5 @@ def test_checklist_has_checkboxes_with_shared_state() -> None:
 def test_picker_offers_every_scenario() -> None:
     message = report.scenario_picker(9)
     select = message.blocks[0]["accessory"]
-    assert select["action_id"] == report.ACTION_SCENARIO
+    assert select["action_id"] == ids.ACTION_SCENARIO
     assert [o["value"] for o in select["options"]] == [f"9:{k}" for k in handlers.SCENARIOS]

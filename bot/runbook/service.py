@@ -15,6 +15,7 @@ from bot.incidents.model import Incident, touch
 from bot.probes import Result, run_all
 from bot.runbook import report
 from bot.runbook.report import tally
+from bot.slack import ids
 from bot.store import Conflict, Tx, repo
 from handlers.scenario import Scenario
 
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 
 
 def _refs(number: int) -> tuple[str, str, str, str]:
-    return f"inc:{number}", f"card:{number}", f"checklist:{number}", f"diag:{number}"
+    return ids.lane(number), ids.card_ref(number), ids.checklist_ref(number), ids.diagnostics_ref(number)
 
 
 async def owe_scenario_thread(deps: Deps, tx: Tx, inc: Incident, scenario: Scenario | None) -> None:
@@ -33,7 +34,7 @@ async def owe_scenario_thread(deps: Deps, tx: Tx, inc: Incident, scenario: Scena
     if scenario is None:
         picker = report.scenario_picker(inc.number)
         await outbox.post(
-            tx, lane=lane, at=now, thread_ref=card, ref=f"picker:{inc.number}", **picker.as_kwargs()
+            tx, lane=lane, at=now, thread_ref=card, ref=ids.picker_ref(inc.number), **picker.as_kwargs()
         )
     await _owe_checklist_and_report(deps, tx, inc.number, chosen)
 
@@ -165,9 +166,10 @@ async def choose_scenario(deps: Deps, *, number: int, scenario_key: str, actor: 
                 tx, incident=number, kind="scenario", actor=actor, text=f"scenario: {scenario.title}", at=now
             )
             await owe_card(deps, tx, changed)
-            lane = f"inc:{number}"
             chosen = report.scenario_chosen(scenario, actor)
-            await outbox.update(tx, lane=lane, at=now, ref=f"picker:{number}", **chosen.as_kwargs())
+            await outbox.update(
+                tx, lane=ids.lane(number), at=now, ref=ids.picker_ref(number), **chosen.as_kwargs()
+            )
             await _owe_checklist_and_report(deps, tx, number, scenario)
     except Conflict:
         return

@@ -96,3 +96,27 @@ class ScenarioChoice:
 def picker_block(number: int) -> str:
     """The block_id of an incident's scenario picker."""
     return f"{PICKER_BLOCK}:{number}"
+
+
+# --- the outbox's names for an incident's lane and messages (how later edits find the message) ---
+
+
+def lane(number: int) -> str:
+    """Everything owed for one incident goes out in order on one lane."""
+    return f"inc:{number}"
+
+
+def card_ref(number: int) -> str:
+    return f"card:{number}"
+
+
+def checklist_ref(number: int) -> str:
+    return f"checklist:{number}"
+
+
+def diagnostics_ref(number: int) -> str:
+    return f"diag:{number}"
+
+
+def picker_ref(number: int) -> str:
+    return f"picker:{number}"

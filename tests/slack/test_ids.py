@@ -60,3 +60,20 @@ def test_bad_checklist_block_ids_are_usage_errors(block_id: str) -> None:
 def test_bad_picker_values_are_usage_errors(value: str) -> None:
     with pytest.raises(UsageError, match="old message"):
         ids.ScenarioChoice.decode(value)
+
+
+def test_stored_refs_keep_their_format() -> None:
+    # These are keys in the store (slack_refs, outbox lanes): a new spelling would orphan old messages.
+    assert (
+        ids.lane(5),
+        ids.card_ref(5),
+        ids.checklist_ref(5),
+        ids.diagnostics_ref(5),
+        ids.picker_ref(5),
+    ) == (
+        "inc:5",
+        "card:5",
+        "checklist:5",
+        "diag:5",
+        "picker:5",
+    )

@@ -47,6 +47,9 @@ SLACK_PERMANENT = frozenset(
     }
 )
 SQLITE_UNAVAILABLE = ("locked", "unable to open", "disk")
+# SQLSTATE classes that mean the server cannot serve us now: connection exception, insufficient
+# resources (too many connections, disk full), operator intervention (shutdown, terminated backend).
+PG_OUTAGE_CLASSES = ("08", "53", "57")
 
 
 def _slack_api(exc: SlackApiError) -> OpsbotError:
@@ -86,9 +89,28 @@ def _host(exc: httpx.RequestError) -> str:
         return "the service"
 
 
-def _sqlite_operational(exc: sqlite3.OperationalError) -> OpsbotError | None:
+def _postgres(exc: psycopg.Error) -> OpsbotError | None:
+    """Errors of reaching the server (no SQLSTATE: the connection itself failed) are an outage; a data
+    error (a value too large, say) is a bug to report, so it is left as it is."""
+    state = exc.sqlstate
+    if state is not None and state[:2] not in PG_OUTAGE_CLASSES:
+        return None
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return StoreUnavailable(f"PostgreSQL: {exc.__class__.__name__}: {first}")
+
+
+def _sqlite(exc: sqlite3.DatabaseError) -> OpsbotError | None:
+    """SQLite's errors that mean the store cannot be used now, naming why when people can act on it."""
     text = str(exc)
-    return StoreUnavailable(text) if any(word in text for word in SQLITE_UNAVAILABLE) else None
+    if "readonly" in text or "read-only" in text:
+        return StoreUnavailable(text, cause="the SQLite file is read-only")
+    if "malformed" in text or "not a database" in text:
+        return StoreUnavailable(text, cause=f"the SQLite file is damaged ({text})")
+    if "full" in text:
+        return StoreUnavailable(text, cause="the disk holding the SQLite file is full")
+    if isinstance(exc, sqlite3.OperationalError) and any(word in text for word in SQLITE_UNAVAILABLE):
+        return StoreUnavailable(text)
+    return None
 
 
 def _sqlite_integrity(exc: sqlite3.IntegrityError) -> OpsbotError | None:
@@ -99,9 +121,13 @@ def _sqlite_integrity(exc: sqlite3.IntegrityError) -> OpsbotError | None:
 TABLE: tuple[tuple[type[BaseException], Callable[[Any], OpsbotError | None]], ...] = (
     (psycopg.errors.UniqueViolation, lambda exc: Conflict(str(exc))),
     (PoolTimeout, lambda exc: StoreUnavailable("no PostgreSQL connection within the timeout")),
-    (psycopg.OperationalError, lambda exc: StoreUnavailable(f"PostgreSQL: {exc.__class__.__name__}")),
+    (
+        psycopg.errors.ReadOnlySqlTransaction,
+        lambda exc: StoreUnavailable(str(exc), cause="PostgreSQL accepts only reads (a standby?)"),
+    ),
+    (psycopg.Error, _postgres),
     (sqlite3.IntegrityError, _sqlite_integrity),
-    (sqlite3.OperationalError, _sqlite_operational),
+    (sqlite3.DatabaseError, _sqlite),
     (SlackApiError, _slack_api),
     (SlackClientError, lambda exc: Unreachable("Slack", exc.__class__.__name__)),
     (httpx.TimeoutException, lambda exc: Unreachable(_host(exc), "timed out")),

@@ -27,11 +27,11 @@ from bot.logs import Redactor, report_unexpected
 from bot.outbox import Outbox
 from bot.probes.catalog import Catalog
 from bot.runbook import service as diagnostics
-from bot.server.app import opsbot_server, serving
+from bot.server.app import SlackOverHttp, opsbot_server, serving
 from bot.server.metrics import Metrics
 from bot.settings import Settings, SettingsError
 from bot.slack.app import build_app
-from bot.slack.web import timing_middleware
+from bot.slack.web import BODY_TIMEOUT, timing_middleware
 from bot.store import Store, open_store
 from bot.webhooks import Webhooks, WebhookSource
 
@@ -66,15 +66,21 @@ class Runtime:
     webhooks: Webhooks
     stack: AsyncExitStack
 
-    async def serve_http(self, *, host: str, port: int, slack: bool = True) -> int:
+    async def serve_http(
+        self, *, host: str, port: int, slack: bool = True, body_timeout: float = BODY_TIMEOUT
+    ) -> int:
         """Serve the HTTP app until ``close``; ``slack=False`` leaves out Slack's route (Socket Mode).
         Returns the bound port."""
+        over_http = None
+        if slack:
+            over_http = SlackOverHttp(
+                bolt=self.app,
+                signing_secret=_signing_secret(self.settings, None),
+                foreground=self.outbox.foreground,
+                body_timeout=body_timeout,
+            )
         server = opsbot_server(
-            store=self.store,
-            metrics=self.metrics,
-            webhooks=self.webhooks,
-            bolt=self.app if slack else None,
-            foreground=self.outbox.foreground,
+            store=self.store, metrics=self.metrics, webhooks=self.webhooks, slack=over_http
         )
         return await self.stack.enter_async_context(serving(server, host=host, port=port))
 

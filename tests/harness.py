@@ -65,7 +65,7 @@ class Harness:
             scheduler_options={"poll_interval": 0.05},
             webhooks=webhooks,
         )
-        port = await runtime.serve_http(host="127.0.0.1", port=0)
+        port = await runtime.serve_http(host="127.0.0.1", port=0, body_timeout=1.0)
         return cls(sim, runtime, f"http://127.0.0.1:{port}", fake_web)
 
     async def close(self) -> None:

@@ -10,7 +10,6 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     MarkdownTextObject,
     Option,
-    PlainTextObject,
     SectionBlock,
     StaticSelectElement,
 )
@@ -18,7 +17,7 @@ from slack_sdk.models.blocks import (
 import handlers
 from bot.probes import Result, State, sort_results
 from bot.slack import ids
-from bot.slack.blocks import Message, chunk_lines, escape, to_dicts, user
+from bot.slack.blocks import Message, chunk_lines, escape, option, to_dicts, user
 from handlers.scenario import Scenario, Step
 
 MAX_DETAILS = 5
@@ -52,7 +51,7 @@ def tally(results: Sequence[Result]) -> str:
 
 
 def _sections(lines: Sequence[str]) -> list[SectionBlock]:
-    return [SectionBlock(text=MarkdownTextObject(text=chunk)) for chunk in chunk_lines(lines)][:45]
+    return [SectionBlock(text=MarkdownTextObject(text=chunk)) for chunk in chunk_lines(lines)]
 
 
 def diagnostics_message(
@@ -72,7 +71,7 @@ def diagnostics_message(
         + [result_line(r, markdown=False) for r in sort_results(results)]
         + [f"{n}: running" for n in pending]
     )
-    return Message(text=text[:39000], blocks=to_dicts(blocks))
+    return Message(text=text, blocks=to_dicts(blocks))
 
 
 def status_message(
@@ -84,7 +83,7 @@ def status_message(
     text = "\n".join(
         [f"{title}: {tally(results)}"] + [result_line(r, markdown=False) for r in sort_results(results)]
     )
-    return Message(text=text[:39000], blocks=to_dicts(blocks[:50]))
+    return Message(text=text, blocks=to_dicts(blocks))
 
 
 def running_message(what: str, count: int) -> Message:
@@ -94,7 +93,7 @@ def running_message(what: str, count: int) -> Message:
 
 
 def _options(items: Sequence[Step]) -> list[Option]:
-    return [Option(value=s.key, text=MarkdownTextObject(text=escape(s.text)[:75])) for s in items]
+    return [option(value=s.key, text=escape(s.text), markdown=True) for s in items]
 
 
 def checklist_message(number: int, scenario: Scenario, checked: Mapping[str, str]) -> Message:
@@ -116,9 +115,11 @@ def checklist_message(number: int, scenario: Scenario, checked: Mapping[str, str
         box = CheckboxesElement(
             action_id=ids.ACTION_CHECKLIST, options=options, initial_options=initial or None
         )
+        shown = frozenset(s.key for s in items[:10] if s.key in checked)
+        block_id = ids.ChecklistSection(number, section, shown).encode(order=[s.key for s in items[:10]])
         blocks.append(
             SectionBlock(
-                block_id=ids.ChecklistSection(number, section).encode(),
+                block_id=block_id,
                 text=MarkdownTextObject(text=f"*{label}*"),
                 accessory=box,
             )
@@ -135,14 +136,14 @@ def checklist_message(number: int, scenario: Scenario, checked: Mapping[str, str
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text="\n".join(notes))]))
     done = [f"✓ {escape(s.text)} ({user(checked[s.key])})" for s in scenario.steps() if s.key in checked]
     if done:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text="\n".join(done)[:2900])]))
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text="\n".join(done))]))
     return Message(text="\n".join(text_lines), blocks=to_dicts(blocks))
 
 
 def scenario_picker(number: int) -> Message:
     """Shown when no scenario matched the title: choosing one posts its checklist and diagnostics."""
     options = [
-        Option(value=ids.ScenarioChoice(number, key).encode(), text=PlainTextObject(text=s.title[:75]))
+        option(value=ids.ScenarioChoice(number, key).encode(), text=s.title)
         for key, s in handlers.SCENARIOS.items()
     ]
     select = StaticSelectElement(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
@@ -15,7 +16,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.server.health import health_routes
 from bot.server.metrics import Metrics, metrics_routes
 from bot.slack.foreground import Foreground
-from bot.slack.web import slack_routes
+from bot.slack.web import BODY_TIMEOUT, slack_routes
 from bot.store import Store
 from bot.webhooks import Webhooks
 
@@ -31,17 +32,28 @@ def build_server(*groups: RouteGroup) -> web.Application:
     return app
 
 
+@dataclass(frozen=True)
+class SlackOverHttp:
+    """What Slack's route group needs in HTTP mode."""
+
+    bolt: AsyncApp
+    signing_secret: str
+    foreground: Foreground | None = None
+    body_timeout: float = BODY_TIMEOUT
+
+
 def opsbot_server(
-    *,
-    store: Store,
-    metrics: Metrics,
-    webhooks: Webhooks,
-    bolt: AsyncApp | None,
-    foreground: Foreground | None = None,
+    *, store: Store, metrics: Metrics, webhooks: Webhooks, slack: SlackOverHttp | None
 ) -> web.Application:
-    """opsbot's routes: Slack's (when ``bolt`` is given: HTTP mode), webhooks, health and metrics."""
-    slack = slack_routes(bolt, foreground) if bolt is not None else []
-    return build_server(slack, webhooks.routes(), health_routes(store), metrics_routes(metrics, store))
+    """opsbot's routes: Slack's (HTTP mode only), webhooks, health and metrics."""
+    slack_group = (
+        slack_routes(
+            slack.bolt, slack.foreground, signing_secret=slack.signing_secret, body_timeout=slack.body_timeout
+        )
+        if slack is not None
+        else []
+    )
+    return build_server(slack_group, webhooks.routes(), health_routes(store), metrics_routes(metrics, store))
 
 
 @asynccontextmanager

@@ -8,6 +8,7 @@ for the person who pressed it, never a traceback.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.errors import UsageError
@@ -58,20 +59,28 @@ def card_block(number: int) -> str:
 
 @dataclass(frozen=True)
 class ChecklistSection:
-    """The block_id of one section of an incident's checklist."""
+    """The block_id of one section of an incident's checklist, with the boxes it showed ticked.
+
+    ``checklist:12:investigation:i1.i3``: a click is then read against the view the person had, and a
+    new id for every state makes Slack clients show the new ticks instead of their own."""
 
     number: int
     section: str
+    shown_checked: frozenset[str] | None = None  # None: a block from before this was recorded
 
-    def encode(self) -> str:
-        return f"{CHECKLIST_BLOCK}:{self.number}:{self.section}"
+    def encode(self, order: Sequence[str] = ()) -> str:
+        """``order``: the section's item keys, so the ticked ones are listed as the items are."""
+        ticked = [k for k in order if k in (self.shown_checked or ())]
+        ticked += sorted(set(self.shown_checked or ()) - set(ticked))
+        return f"{CHECKLIST_BLOCK}:{self.number}:{self.section}:{'.'.join(ticked)}"
 
     @classmethod
     def decode(cls, block_id: str) -> ChecklistSection:
         parts = block_id.split(":")
-        if len(parts) != 3 or parts[0] != CHECKLIST_BLOCK or not parts[1].isdigit() or not parts[2]:
+        if len(parts) not in (3, 4) or parts[0] != CHECKLIST_BLOCK or not parts[1].isdigit() or not parts[2]:
             raise UsageError("That checklist is from an old message.")
-        return cls(int(parts[1]), parts[2])
+        shown = frozenset(k for k in parts[3].split(".") if k) if len(parts) == 4 else None
+        return cls(int(parts[1]), parts[2], shown)
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,14 @@
-"""Slack over HTTP: the route for Slack's requests, and the Bolt middleware that times every ack
-(in HTTP and Socket Mode alike)."""
+"""Slack over HTTP: the route group for Slack's requests (verified before Bolt sees them), and the Bolt
+middleware that times every ack (in HTTP and Socket Mode alike)."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import hmac
+import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from aiohttp import web
@@ -23,18 +27,61 @@ from slack_bolt.response import BoltResponse
 from bot.slack.foreground import Foreground
 
 EVENTS_PATH = "/slack/events"
+BODY_TIMEOUT = 10.0  # Slack sends its whole request at once; a body still arriving after this never will
+MAX_SKEW = 300.0  # Slack's own rule: refuse requests signed more than five minutes away from now
+
+log = logging.getLogger(__name__)
+
+
+def verified(body: bytes, headers: Mapping[str, str], secret: str, *, now: float) -> str | None:
+    """None when Slack signed ``body``; otherwise why the request is refused (for an INFO log line)."""
+    stamp, signature = headers.get("X-Slack-Request-Timestamp"), headers.get("X-Slack-Signature")
+    if not stamp or not signature:
+        return "unsigned"
+    if not stamp.isascii() or not stamp.isdigit():
+        return "malformed timestamp"
+    if abs(now - int(stamp)) > MAX_SKEW:
+        return "stale timestamp"
+    digest = hmac.new(secret.encode(), b"v0:" + stamp.encode() + b":" + body, hashlib.sha256).hexdigest()
+    if not hmac.compare_digest(f"v0={digest}".encode(), signature.encode("utf-8", "replace")):
+        return "bad signature"
+    return None
+
 
 AckObserver = Callable[[str, float], None]
 Next = Callable[[], Awaitable[BoltResponse]]
 Middleware = Callable[[AsyncBoltRequest, BoltResponse, Next], Awaitable[BoltResponse]]
 
 
-def slack_routes(app: AsyncApp, foreground: Foreground | None = None) -> list[web.RouteDef]:
+def slack_routes(
+    app: AsyncApp,
+    foreground: Foreground | None = None,
+    *,
+    signing_secret: str,
+    body_timeout: float = BODY_TIMEOUT,
+    clock: Callable[[], float] = time.time,
+) -> list[web.RouteDef]:
     """POST /slack/events into the Bolt app; while Slack waits for an ack the outbox holds back."""
     busy = foreground or Foreground()
 
     async def slack_events(request: web.Request) -> web.Response:
-        busy.enter()
+        # Verified here, before Bolt: whatever is unsigned or malformed is refused quietly (401, an
+        # INFO line, nothing reported), and a body that never finishes cannot hold a socket for ever.
+        try:
+            body = await asyncio.wait_for(request.read(), timeout=body_timeout)
+        except TimeoutError:
+            log.info("refused a request from %s: its body did not arrive in time", request.remote)
+            return web.Response(status=408, text="request body timed out")
+        problem = verified(body, request.headers, signing_secret, now=clock())
+        if problem is None:
+            try:
+                body.decode("utf-8")
+            except UnicodeDecodeError:
+                problem = "body is not UTF-8"
+        if problem is not None:
+            log.info("refused a request from %s: %s", request.remote, problem)
+            return web.Response(status=401, text="invalid request")
+        busy.enter()  # the outbox holds back while Slack waits for an ack
         try:
             bolt_request = await to_bolt_request(request)
             bolt_response = await app.async_dispatch(bolt_request)
@@ -66,12 +113,11 @@ def timing_middleware(observe: AckObserver) -> Middleware:
     """Bolt middleware: the listeners ack on return (process_before_response), so the time around
     ``next`` is the time to ack."""
 
-    async def timed(
-        req: AsyncBoltRequest, resp: BoltResponse, next: Callable[[], Awaitable[BoltResponse]]
-    ) -> BoltResponse:
+    # Bolt passes arguments by name: req, resp and next_ (its spelling that does not shadow next()).
+    async def timed(req: AsyncBoltRequest, resp: BoltResponse, next_: Next) -> BoltResponse:
         started = time.perf_counter()
         try:
-            return await next()
+            return await next_()
         finally:
             observe(request_kind(req.body), time.perf_counter() - started)
 

@@ -14,7 +14,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from bot.error_table import map_errors
 from bot.errors import StoreUnavailable
 from bot.store import Row, Tx
-from bot.store.schema import LATEST, apply_migrations, schema_version
+from bot.store.schema import LATEST, apply_migrations, probe_write, schema_version
 
 T = TypeVar("T")
 
@@ -80,6 +80,9 @@ class PostgresStore:
                 "connect_timeout": max(1, int(self._timeout)),
             },
             reconnect_timeout=0,
+            # A pooled connection the server ended (a restart, pg_terminate_backend, an idle timeout)
+            # is found and replaced before it is handed out, not by the command that gets it.
+            check=AsyncConnectionPool.check_connection,
         )
         await self._pool.open(wait=False)
 
@@ -106,6 +109,9 @@ class PostgresStore:
             # Serialises concurrent `opsbot migrate` runs; released when this transaction ends.
             await tx.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
             return await apply_migrations(tx)
+
+    async def writable(self) -> None:
+        await self.run(probe_write)
 
     async def ping(self) -> str:
         async with self.transaction() as tx:

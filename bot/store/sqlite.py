@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from bot.error_table import map_errors
 from bot.errors import StoreUnavailable
 from bot.store import Row, Tx
-from bot.store.schema import LATEST, apply_migrations, schema_version
+from bot.store.schema import LATEST, apply_migrations, probe_write, schema_version
 
 T = TypeVar("T")
 
@@ -114,7 +114,7 @@ class SqliteStore:
 
         Shielded: a caller cancelled mid-way (a shutdown, a dropped request) never cuts work on the
         SQLite thread in half, so a transaction's lock is always released by its COMMIT or ROLLBACK."""
-        with map_errors(sqlite3.OperationalError):
+        with map_errors(sqlite3.DatabaseError):
             return await asyncio.shield(self._submit(work))
 
     def _abandon(self, begun: asyncio.Future[sqlite3.Connection]) -> None:
@@ -174,7 +174,7 @@ class SqliteStore:
     async def transaction(self) -> AsyncIterator[_RemoteTx]:
         begun = self._submit(self._begin())
         try:
-            with map_errors(sqlite3.OperationalError):
+            with map_errors(sqlite3.DatabaseError):
                 conn = await asyncio.shield(begun)
         except asyncio.CancelledError:
             begun.add_done_callback(self._abandon)
@@ -212,9 +212,10 @@ class SqliteStore:
 
         try:
             self._conn = await self._there(connect())
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, StoreUnavailable) as exc:
             self._stop_thread()
-            raise StoreUnavailable(f"cannot open SQLite file {self.path}: {exc}") from exc
+            cause = exc.cause if isinstance(exc, StoreUnavailable) else None
+            raise StoreUnavailable(f"cannot open SQLite file {self.path}: {exc}", cause=cause) from exc
         if self.path != ":memory:":
             self._checkpointer = asyncio.create_task(self._checkpoints(), name="opsbot-sqlite-checkpoint")
 
@@ -270,6 +271,9 @@ class SqliteStore:
     async def migrate(self) -> list[int]:
         await self.open()
         return await self.run(apply_migrations)
+
+    async def writable(self) -> None:
+        await self.run(probe_write)
 
     async def ping(self) -> str:
         version = await self.run(schema_version)

@@ -83,18 +83,25 @@ class Conflict(OpsbotError):
 
 
 class UpstreamError(OpsbotError):
-    """Slack or another service answered with an error (``service``: who; ``code``: what it said)."""
+    """Slack or another service failed; ``service`` is who and ``code`` what it said, when known."""
+
+    def __init__(self, detail: str, *, service: str = "", code: str = "") -> None:
+        super().__init__(detail)
+        self.service = service
+        self.code = code or detail
+
+
+class _Answered(UpstreamError):
+    """An UpstreamError built from the error table: a service and what it said."""
 
     def __init__(self, service: str, code: str) -> None:
-        super().__init__(f"{service}: {code}")
-        self.service = service
-        self.code = code
+        super().__init__(f"{service}: {code}", service=service, code=code)
 
     def user_message(self) -> str:
         return f"{self.service} answered `{self.code}`, so this did not go through. Try again in a minute."
 
 
-class RateLimited(UpstreamError):
+class RateLimited(_Answered):
     """The service asked us to slow down."""
 
     def __init__(self, service: str, code: str = "ratelimited", *, retry_after: float = 1.0) -> None:
@@ -105,11 +112,11 @@ class RateLimited(UpstreamError):
         return f"{self.service} is rate-limiting opsbot; try again in {self.retry_after:g} s."
 
 
-class Unreachable(UpstreamError):
+class Unreachable(_Answered):
     """Timed out, refused, unresolvable, or a 5xx: the request may work if tried again."""
 
 
-class Refused(UpstreamError):
+class Refused(_Answered):
     """The service refused the request itself (bad arguments, archived channel, revoked token)."""
 
     def user_message(self) -> str:

@@ -19,6 +19,7 @@ import httpx
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.actions.directory import SlackDirectory
 from bot.deps import Deps
 from bot.incidents.card import CARD, card_renderer
 from bot.jobs import housekeeping
@@ -168,24 +169,27 @@ async def start_runtime(
         outbox = await _outbox(
             settings, store=store, client=client, clock=clock, stack=stack, options=outbox_options or {}
         )
-        catalog = Catalog(settings, http, observe=metrics.probe_finished)
-        redact = Redactor(settings.secrets())
         deps = Deps(
-            settings=settings, store=store, outbox=outbox, catalog=catalog, clock=clock, redact=redact
+            settings=settings,
+            store=store,
+            outbox=outbox,
+            catalog=Catalog(settings, http, observe=metrics.probe_finished),
+            directory=SlackDirectory(client, ttl=settings.access_cache_s),
+            clock=clock,
+            redact=Redactor(settings.secrets()),
         )
         stack.push_async_callback(deps.cancel_background)
         app = build_app(deps, client=client, signing_secret=secret)
         app.middleware(timing_middleware(metrics.slack_request))
         scheduler = _scheduler(deps, scheduler_options or {})
-        sources = webhook_sources(deps) if webhooks is None else webhooks
-        registry = Webhooks(sources, clock=clock, observe=metrics.webhook)
+        registry = Webhooks(
+            webhook_sources(deps) if webhooks is None else webhooks, clock=clock, observe=metrics.webhook
+        )
         if deliver:
             outbox.start()
             await stack.enter_async_context(scheduler)
             await diagnostics.resume(deps)
-        # From here on the runtime's close() owns what the stack holds; a failure before this line
-        # has closed it all already.
-        owned = stack.pop_all()
+        owned = stack.pop_all()  # Runtime.close() owns them now; a failure above has closed them
     return Runtime(
         settings=settings,
         deps=deps,

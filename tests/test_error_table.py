@@ -94,3 +94,11 @@ def test_what_a_user_is_told() -> None:
     said = explain(Conflict("UNIQUE constraint failed: deliveries.key"))
     assert "UNIQUE" not in said and "nothing changed" in said
     assert explain(RuntimeError("bug")).startswith(":boom: Something went wrong (ref ")
+
+
+def test_a_plain_upstream_error_is_shown_as_written() -> None:
+    from bot.errors import UpstreamError
+
+    assert explain(UpstreamError("Slack did not say who U1 is (timed out)")) == (
+        ":warning: Slack did not say who U1 is (timed out)"
+    )

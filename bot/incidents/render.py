@@ -22,12 +22,9 @@ from slack_sdk.models.blocks import (
 
 from bot.clock.messages import ACTION_ACK
 from bot.incidents.model import Incident, Status, allowed_moves, format_duration
+from bot.slack import ids
 from bot.slack.blocks import Message, _utc, chunk_lines, escape, timestamp, to_dicts, user
 from bot.store.repo import TimelineEvent
-
-CARD_BLOCK = "incident_card"
-ACTION_STATUS = "incident_status"
-ACTION_TAKE_COMMAND = "incident_take_command"
 
 
 @dataclass(frozen=True)
@@ -68,7 +65,7 @@ def incident_card(inc: Incident, *, clock: CardClock | None = None) -> Message:
         ContextBlock(elements=[MarkdownTextObject(text=_card_context(inc))]),
     ]
     buttons = _card_buttons(inc)
-    blocks.append(ActionsBlock(block_id=f"{CARD_BLOCK}:{inc.number}", elements=buttons))
+    blocks.append(ActionsBlock(block_id=ids.card_block(inc.number), elements=buttons))
     text = "\n".join(
         [
             f"🚨 INCIDENT: {title} ({inc.ref})",
@@ -91,8 +88,8 @@ def _card_buttons(inc: Incident) -> list[ButtonElement]:
     buttons = [
         ButtonElement(
             text=("Reopen" if move is Status.INVESTIGATING else move.title),
-            action_id=f"{ACTION_STATUS}_{move.value}",
-            value=f"{inc.number}:{inc.version}:{move.value}",
+            action_id=ids.status_action(move.value),
+            value=ids.CardButton(inc.number, inc.version, move.value).encode(),
             style="primary" if move is Status.RESOLVED else None,
         )
         for move in allowed_moves(inc.status)
@@ -100,13 +97,18 @@ def _card_buttons(inc: Incident) -> list[ButtonElement]:
     if inc.is_open and not inc.acknowledged:
         buttons.append(
             ButtonElement(
-                text="Acknowledge", action_id=ACTION_ACK, value=f"{inc.number}:{inc.version}", style="danger"
+                text="Acknowledge",
+                action_id=ACTION_ACK,
+                value=ids.CardButton(inc.number, inc.version).encode(),
+                style="danger",
             )
         )
     if inc.is_open:
         buttons.append(
             ButtonElement(
-                text="Take command", action_id=ACTION_TAKE_COMMAND, value=f"{inc.number}:{inc.version}"
+                text="Take command",
+                action_id=ids.ACTION_TAKE_COMMAND,
+                value=ids.CardButton(inc.number, inc.version).encode(),
             )
         )
     return buttons

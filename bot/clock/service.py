@@ -17,6 +17,7 @@ from bot.clock.rules import Due, Policy
 from bot.deps import Deps
 from bot.errors import NotFound, UsageError
 from bot.incidents.card import card_ref, lane, owe_card
+from bot.incidents.commands import Acknowledge, Escalate
 from bot.incidents.model import Incident, Status, touch
 from bot.jobs import scheduler
 from bot.slack.blocks import user
@@ -60,9 +61,12 @@ async def on_declared(deps: Deps, tx: Tx, inc: Incident) -> Incident:
 async def after_change(
     deps: Deps, tx: Tx, *, before: Incident, after: Incident, actor: str, kind: str
 ) -> Incident:
-    """In a change's transaction: acting acknowledges, a page on a raise, the chain stopped on resolve."""
+    """In a change's transaction: acting acknowledges, a page on a raise, the chain stopped on resolve.
+
+    Stores the incident again when the clock changed it (acknowledged, level raised); returns it."""
     pol = policy(deps)
     now = deps.clock()
+    changed = after
     if rules.acknowledges(before, after, actor=actor, kind=kind):
         acked = rules.acknowledge(after, actor=actor, now=now)
         if acked is not None:
@@ -73,6 +77,8 @@ async def after_change(
         after = await _severity_changed(deps, tx, before, after, pol=pol, actor=actor)
     if kind == "status":
         await _status_changed(deps, tx, before, after, pol=pol)
+    if after != changed:
+        await repo.update_incident(tx, after)
     return after
 
 
@@ -224,6 +230,13 @@ async def escalate(deps: Deps, *, number: int, actor: str, key: str, reason: str
         return "Already done (this request was delivered twice)."
     deps.outbox.notify()
     return reply
+
+
+async def run(deps: Deps, cmd: Acknowledge | Escalate, *, actor: str, key: str) -> str:
+    """``/incident ack`` and ``/incident escalate`` (or the same mentioned in the thread)."""
+    if isinstance(cmd, Acknowledge):
+        return await acknowledge(deps, number=cmd.number, actor=actor, key=key, how="with the ack command")
+    return await escalate(deps, number=cmd.number, actor=actor, key=key, reason=cmd.reason)
 
 
 async def escalate_by_clock(deps: Deps, tx: Tx, inc: Incident, *, why: str, pol: Policy) -> Incident:

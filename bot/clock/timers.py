@@ -14,7 +14,7 @@ from bot.deps import Deps
 from bot.incidents.card import card_ref, lane
 from bot.incidents.model import Incident, format_duration
 from bot.jobs.scheduler import Handler, Timer
-from bot.store import Tx, repo
+from bot.store import Tx, activity, repo
 
 
 def handlers(deps: Deps) -> dict[str, Handler]:
@@ -89,7 +89,7 @@ async def on_nudge(deps: Deps, tx: Tx, timer: Timer) -> None:
     if inc is None or not inc.is_open:
         return
     now = deps.clock()
-    last = await repo.last_update_at(tx, inc.number, kinds=rules.UPDATE_KINDS) or inc.created_at
+    last = await activity.last_update_at(tx, inc.number, kinds=rules.UPDATE_KINDS) or inc.created_at
     verdict, next_due = rules.nudge_verdict(inc, policy(deps), last_update=last, now=now)
     await schedule(tx, inc.number, rules.Due(rules.NUDGE, next_due))
     if verdict is not Verdict.NUDGE:

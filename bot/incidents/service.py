@@ -249,13 +249,11 @@ async def change(
             text=result.announcement,
             broadcast=result.broadcast,
         )
+        # The clock may acknowledge or page by this change; it stores what it changed.
         timed = await clock.after_change(
             deps, tx, before=inc, after=result.incident, actor=actor, kind=result.kind
         )
-        if timed != result.incident:  # acknowledged or paged by this change
-            await repo.update_incident(tx, timed)
-            result = dataclasses.replace(result, incident=timed)
-        return result
+        return dataclasses.replace(result, incident=timed)
 
     try:
         result = await deps.store.run(apply)
@@ -377,14 +375,8 @@ async def perform(
         return await list_incidents(deps, include_resolved=cmd.include_resolved, before=cmd.before)
     if isinstance(cmd, c.Show):
         return await show(deps, number=cmd.number)
-    if isinstance(cmd, c.Acknowledge):
-        how = "with /incident ack"
-        return blocks.Message(
-            text=await clock.acknowledge(deps, number=cmd.number, actor=actor, key=key, how=how)
-        )
-    if isinstance(cmd, c.Escalate):
-        reply = await clock.escalate(deps, number=cmd.number, actor=actor, key=key, reason=cmd.reason)
-        return blocks.Message(text=reply)
+    if isinstance(cmd, c.Acknowledge | c.Escalate):
+        return blocks.Message(text=await clock.run(deps, cmd, actor=actor, key=key))
     if isinstance(cmd, c.Open):
         scenario = handlers.classify(cmd.title, deps.settings.scenario_keywords)
 

@@ -16,7 +16,7 @@ from bot.probes import Result, run_all
 from bot.runbook import report
 from bot.runbook.report import tally
 from bot.slack import ids
-from bot.store import Conflict, Tx, repo
+from bot.store import Conflict, Tx, activity, repo
 from handlers.scenario import Scenario
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ async def owe_scenario_thread(deps: Deps, tx: Tx, inc: Incident, scenario: Scena
 async def _owe_checklist_and_report(deps: Deps, tx: Tx, number: int, scenario: Scenario) -> None:
     lane, card, checklist, diag = _refs(number)
     now = deps.clock()
-    checked = await repo.checked_items(tx, number)
+    checked = await activity.checked_items(tx, number)
     await outbox.post(
         tx,
         lane=lane,
@@ -126,14 +126,14 @@ async def toggle_checklist(
                 raise NotFound(f"There is no INC-{number}.")
             scenario = handlers.get(inc.scenario)
             steps = scenario.investigation if section == "investigation" else scenario.resolution
-            checked = await repo.checked_items(tx, number)
+            checked = await activity.checked_items(tx, number)
             seen = shown_checked if shown_checked is not None else frozenset(checked)
             for step in steps:
                 flipped = (step.key in selected) != (step.key in seen)
                 if not flipped or (step.key in selected) == (step.key in checked):
                     continue  # not this person's change, or already as they want it
                 ticked = step.key in selected
-                await repo.set_check(
+                await activity.set_check(
                     tx, incident=number, item=step.key, user=actor if ticked else None, at=now
                 )
                 await repo.append_event(
@@ -144,7 +144,7 @@ async def toggle_checklist(
                     text=f"{'checked' if ticked else 'unchecked'}: {step.text}",
                     at=now,
                 )
-            checked = await repo.checked_items(tx, number)
+            checked = await activity.checked_items(tx, number)
             lane, _, checklist, _ = _refs(number)
             message = report.checklist_message(number, scenario, checked)
             await outbox.update(tx, lane=lane, at=now, ref=checklist, **message.as_kwargs())

@@ -97,7 +97,7 @@ async def test_ack_command_take_command_and_status_change_acknowledge(timed: Har
     for text in ("P1 one", "P1 two", "P1 three"):
         await declare(timed, text)
     reply = await timed.command("ack INC-1", user="U0BOB")
-    assert reply["text"].startswith("Done") and "acknowledged *INC-1* (with /incident ack)" in reply["text"]
+    assert reply["text"].startswith("Done") and "acknowledged *INC-1* (with the ack command)" in reply["text"]
     await timed.press(2, "incident_take_command", user="U0CAROL")
     await timed.command("update INC-3 identified cache node down", user="U0DAVE")
     await timed.settle()

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.store import repo
+from bot.store import activity, repo
 from tests.fakes.services import FakeStripe, FakeWeb, statuspage_summary, stripe_current
 from tests.harness import Harness
 
@@ -90,7 +90,7 @@ async def test_checklist_checkboxes_are_remembered_for_everyone(ops_bot: Harness
     current = next(m for m in ops_bot.thread(1) if m["text"].startswith("Runbook:"))
     assert "[ ] Check Stripe status" in current["text"] and "[x] Check orders that failed" in current["text"]
     async with ops_bot.runtime.store.transaction() as tx:
-        assert await repo.checked_items(tx, 1) == {"i3": "U0ALEX"}
+        assert await activity.checked_items(tx, 1) == {"i3": "U0ALEX"}
         events = [e.text for e in await repo.timeline(tx, 1) if e.kind == "checklist"]
     assert events == [
         "checked: Check Stripe status",
@@ -129,14 +129,14 @@ async def test_a_tick_from_an_older_view_changes_only_its_own_box(ops_bot: Harne
     await tick(view(), "i1", "U0ALICE")
     await tick(bobs_view, "i2", "U0BOB")
     async with ops_bot.runtime.store.transaction() as tx:
-        assert await repo.checked_items(tx, 1) == {"i1": "U0ALICE", "i2": "U0BOB"}
+        assert await activity.checked_items(tx, 1) == {"i1": "U0ALICE", "i2": "U0BOB"}
         events = [(e.actor, e.text) for e in await repo.timeline(tx, 1) if e.kind == "checklist"]
     assert [actor for actor, _ in events] == ["U0ALICE", "U0BOB"]
     assert not any(text.startswith("unchecked") for _, text in events)
     alices_view = view()  # redrawn with both ticks; Alice unticks hers, Bob's stays
     await tick(alices_view, "i1", "U0ALICE")
     async with ops_bot.runtime.store.transaction() as tx:
-        assert await repo.checked_items(tx, 1) == {"i2": "U0BOB"}
+        assert await activity.checked_items(tx, 1) == {"i2": "U0BOB"}
 
 
 async def test_unmatched_title_gets_general_checklist_and_a_picker(ops_bot: Harness) -> None:

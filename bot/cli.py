@@ -97,12 +97,16 @@ async def _until_signalled() -> None:
 async def _serve(settings: Settings) -> int:
     from aiohttp import web
 
+    from bot.public.routes import routes as public_routes
     from bot.runtime import start_runtime
     from bot.slack.web import build_web_app
 
     runtime = await start_runtime(settings)
     runner = web.AppRunner(
-        build_web_app(runtime.app, runtime.store, runtime.outbox.foreground), access_log=None
+        build_web_app(
+            runtime.app, runtime.store, runtime.outbox.foreground, routes=public_routes(runtime.deps)
+        ),
+        access_log=None,
     )
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)

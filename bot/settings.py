@@ -38,6 +38,22 @@ class SqlCheck(BaseModel):
     scenarios: list[str] = Field(default_factory=list)
 
 
+class StatusComponent(BaseModel):
+    """A part of the shop customers know, and the runbook scenarios whose incidents affect it."""
+
+    name: str = Field(min_length=1, max_length=100)
+    scenarios: list[str] = Field(default_factory=list)
+
+
+def _default_components() -> list[StatusComponent]:
+    return [
+        StatusComponent(name="Website", scenarios=["site_down", "performance", "error_spike", "database"]),
+        StatusComponent(name="Checkout", scenarios=["checkout"]),
+        StatusComponent(name="Payments", scenarios=["payments"]),
+        StatusComponent(name="Sign-in", scenarios=["auth"]),
+    ]
+
+
 class Thresholds(BaseModel):
     """Limits from the runbook's key metrics; each probe holds its figure against one."""
 
@@ -103,6 +119,13 @@ class Settings(BaseSettings):
     thresholds: Thresholds = Field(default_factory=Thresholds)
     sql_checks: list[SqlCheck] = Field(default_factory=list)
     scenario_keywords: dict[str, list[str]] = Field(default_factory=dict)
+
+    # The public status page (GET /status and Statuspage-compatible /api/v2/*.json) and customers
+    status_page_name: str = "Service status"
+    public_url: str = ""  # where the status page is reachable, for links in its JSON
+    status_components: list[StatusComponent] = Field(default_factory=_default_components)
+    publishers: list[str] = Field(default_factory=list)  # user (U...) or group (S...) ids; empty: everyone
+    support_channel: str | None = None  # published P0/P1 updates are also posted here, one line each
 
     @field_validator("database_url")
     @classmethod

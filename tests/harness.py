@@ -12,6 +12,7 @@ from pydantic import SecretStr
 
 from bot.devtools import payloads
 from bot.devtools.slack_sim import BOT_USER, SlackSim
+from bot.public.routes import routes as public_routes
 from bot.runtime import Runtime, start_runtime
 from bot.settings import Settings
 from bot.slack.web import build_web_app
@@ -65,7 +66,10 @@ class Harness:
             outbox_options={"poll_interval": 0.05, "backoff_base": 0.01, "backoff_max": 0.2},
         )
         runner = web.AppRunner(
-            build_web_app(runtime.app, runtime.store, runtime.outbox.foreground), access_log=None
+            build_web_app(
+                runtime.app, runtime.store, runtime.outbox.foreground, routes=public_routes(runtime.deps)
+            ),
+            access_log=None,
         )
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)

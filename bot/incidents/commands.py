@@ -23,6 +23,7 @@ USAGE = {
     "reopen": "/incident reopen <INC-n>",
     "list": "/incident list [open|all]",
     "show": "/incident show <INC-n>",
+    "publish": "/incident publish <INC-n> <customer-facing text...>",
     "help": "/incident help",
 }
 
@@ -38,6 +39,7 @@ EXAMPLES = {
     "reopen": "/incident reopen INC-12",
     "list": "/incident list all",
     "show": "/incident show INC-12",
+    "publish": "/incident publish INC-12 Some card payments fail; we are working on a fix.",
     "help": "/incident help",
 }
 
@@ -94,6 +96,14 @@ class Reopen:
 
 
 @dataclass(frozen=True)
+class Publish:
+    """Preview a customer-facing update for the status page (published by its button)."""
+
+    number: int
+    text: str
+
+
+@dataclass(frozen=True)
 class ListIncidents:
     include_resolved: bool = False
 
@@ -109,7 +119,17 @@ class Help:
 
 
 Command = (
-    Open | Transition | Note | SetSeverity | SetCommander | SetField | Reopen | ListIncidents | Show | Help
+    Open
+    | Transition
+    | Note
+    | SetSeverity
+    | SetCommander
+    | SetField
+    | Reopen
+    | ListIncidents
+    | Show
+    | Publish
+    | Help
 )
 
 _REF = re.compile(r"^(?:INC-?|#)?(\d{1,9})$", re.IGNORECASE)
@@ -224,6 +244,8 @@ def _parse_change(verb: str, number: int, args: list[str], usage: str, *, raw_af
         raise UsageError(f"`{verb}` needs some text.", usage)
     if verb == "note":
         return Note(number, text)
+    if verb == "publish":
+        return Publish(number, text)
     return SetField(number, verb, text)
 
 

@@ -67,7 +67,12 @@ class Harness:
         )
         runner = web.AppRunner(
             build_web_app(
-                runtime.app, runtime.store, runtime.outbox.foreground, routes=public_routes(runtime.deps)
+                runtime.app,
+                runtime.store,
+                runtime.outbox.foreground,
+                signing_secret=SECRET,
+                body_timeout=1.0,
+                routes=public_routes(runtime.deps),
             ),
             access_log=None,
         )

@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -36,6 +36,16 @@ class SqlCheck(BaseModel):
     warn: float = 1
     fail: float | None = None
     scenarios: list[str] = Field(default_factory=list)
+
+
+class AlertRule(BaseModel):
+    """A firing alert whose labels all match declares an incident of this severity by itself."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: Literal["sentry", "alertmanager", "grafana"]
+    match: dict[str, str] = Field(default_factory=dict)
+    declare: Literal["P0", "P1", "P2", "P3"]
 
 
 class Thresholds(BaseModel):
@@ -103,6 +113,15 @@ class Settings(BaseSettings):
     thresholds: Thresholds = Field(default_factory=Thresholds)
     sql_checks: list[SqlCheck] = Field(default_factory=list)
     scenario_keywords: dict[str, list[str]] = Field(default_factory=dict)
+
+    # Alerts arriving by webhook (POST /hooks/sentry, /hooks/alertmanager, /hooks/grafana)
+    alert_channel: str | None = None  # default: the incident channel
+    sentry_client_secret: SecretStr | None = None
+    alertmanager_token: SecretStr | None = None
+    grafana_hmac_secret: SecretStr | None = None
+    grafana_token: SecretStr | None = None  # or a bearer token (Grafana's "Authorization header")
+    grafana_timestamp_header: str | None = None
+    alert_rules: list[AlertRule] = Field(default_factory=list)
 
     @field_validator("database_url")
     @classmethod

@@ -15,8 +15,8 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from bot.alerts.queries import AlertRecord
 from bot.slack.blocks import Message, escape, timestamp, to_dicts, user
+from bot.store.alerts import AlertRecord
 
 ACTION_OPEN = "alert_open"
 ACTION_ATTACH = "alert_attach"

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 import handlers
 from bot import outbox
-from bot.alerts import queries, render, rules
+from bot.alerts import render, rules
 from bot.alerts.model import Alert
-from bot.alerts.queries import AlertRecord
 from bot.deps import Deps
 from bot.errors import NotFound, UsageError
 from bot.incidents import commands as c
@@ -24,6 +23,8 @@ from bot.incidents.service import Outcome, declare
 from bot.runbook import service as runbook
 from bot.slack import blocks
 from bot.store import Tx, repo
+from bot.store import alerts as queries
+from bot.store.alerts import AlertRecord
 
 log = logging.getLogger(__name__)
 

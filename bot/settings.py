@@ -26,6 +26,7 @@ class StatusPage(BaseModel):
     name: str
     url: str
     kind: str = "statuspage"  # statuspage | stripe | slack
+    scenarios: list[str] = Field(default_factory=list)  # runbook scenarios that depend on this vendor
 
 
 class SqlCheck(BaseModel):
@@ -67,10 +68,16 @@ class Thresholds(BaseModel):
 
 def _default_status_pages() -> list[StatusPage]:
     return [
-        StatusPage(name="GitHub", url="https://www.githubstatus.com"),
-        StatusPage(name="Sentry", url="https://status.sentry.io"),
-        StatusPage(name="Supabase", url="https://status.supabase.com"),
-        StatusPage(name="Stripe", url="https://status.stripe.com", kind="stripe"),
+        StatusPage(name="GitHub", url="https://www.githubstatus.com", scenarios=["site_down"]),
+        StatusPage(name="Sentry", url="https://status.sentry.io", scenarios=["error_spike"]),
+        StatusPage(
+            name="Supabase",
+            url="https://status.supabase.com",
+            scenarios=["site_down", "database", "auth", "performance"],
+        ),
+        StatusPage(
+            name="Stripe", url="https://status.stripe.com", kind="stripe", scenarios=["checkout", "payments"]
+        ),
         StatusPage(name="Slack", url="https://slack-status.com", kind="slack"),
     ]
 
@@ -122,6 +129,7 @@ class Settings(BaseSettings):
     grafana_token: SecretStr | None = None  # or a bearer token (Grafana's "Authorization header")
     grafana_timestamp_header: str | None = None
     alert_rules: list[AlertRule] = Field(default_factory=list)
+    status_watch_every: str = "2m"  # how often vendors' status pages are read; 0 turns the watch off
 
     @field_validator("database_url")
     @classmethod

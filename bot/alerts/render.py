@@ -138,3 +138,30 @@ def thread_note(rec: AlertRecord, *, what: str) -> str:
 
 def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+VENDOR_ICONS = {
+    "operational": ":large_green_circle:",
+    "degraded": ":large_yellow_circle:",
+    "outage": ":red_circle:",
+}
+
+
+def vendor_message(*, name: str, state: str, summary: str, url: str, since: float) -> Message:
+    """A vendor's trouble, from its status page: one message per episode, edited as it changes."""
+    icon = VENDOR_ICONS.get(state, ":grey_question:")
+    word = "back to operational" if state == "operational" else state
+    link = f" <{url}|status page>" if url.startswith(("https://", "http://")) else ""
+    text = f"{icon} *{escape(name)}* is {word} since {timestamp(since)}: {escape(summary)}{link}"
+    return Message(
+        text=_clip(f"{name} is {word}: {summary}", 3000),
+        blocks=to_dicts([SectionBlock(text=MarkdownTextObject(text=_clip(text, 3000)))]),
+    )
+
+
+def vendor_note(*, name: str, state: str, url: str) -> str:
+    """The line an open incident's thread gets when a vendor it depends on changes state."""
+    icon = VENDOR_ICONS.get(state, ":grey_question:")
+    word = "back to operational" if state == "operational" else state
+    link = f" <{url}|status page>" if url.startswith(("https://", "http://")) else ""
+    return f"{icon} {escape(name)}'s status page says it is {word}.{link}"

@@ -170,3 +170,17 @@ async def firing_of_incident(tx: Tx, number: int) -> int:
         "SELECT count(*) AS n FROM alerts WHERE incident = ? AND status = 'firing'", (number,)
     )
     return int(row["n"]) if row else 0
+
+
+async def vendor_for_update(tx: Tx, name: str) -> str | None:
+    """A vendor's stored state, its row locked for this transaction (created empty if it was absent, so
+    two watchers that overlap queue on the lock instead of both seeing nothing)."""
+    key = f"vendor:{name}"
+    await tx.execute("INSERT INTO kv (key, value) VALUES (?, '') ON CONFLICT (key) DO NOTHING", (key,))
+    lock = " FOR UPDATE" if tx.dialect == "postgres" else ""
+    row = await tx.fetchone(f"SELECT value FROM kv WHERE key = ?{lock}", (key,))
+    return str(row["value"]) if row and row["value"] else None
+
+
+async def set_vendor(tx: Tx, name: str, value: str) -> None:
+    await tx.execute("UPDATE kv SET value = ? WHERE key = ?", (value, f"vendor:{name}"))

@@ -15,7 +15,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
-from bot.slack.blocks import Message, escape, timestamp, to_dicts, user
+from bot.slack.blocks import Message, clip, escape, timestamp, to_dicts, user
 from bot.store.alerts import AlertRecord
 
 ACTION_OPEN = "alert_open"
@@ -72,14 +72,14 @@ def alert_message(rec: AlertRecord) -> Message:
     ]
     if rec.resolved_at is not None and not rec.firing:
         facts.append(f"*Resolved:* {timestamp(rec.resolved_at)}")
-    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=_clip(head, 3000)))]
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=clip(head, 3000)))]
     body = "\n".join(facts + ([escape(rec.summary)] if rec.summary else []))
-    blocks.append(SectionBlock(text=MarkdownTextObject(text=_clip(body, 3000))))
+    blocks.append(SectionBlock(text=MarkdownTextObject(text=clip(body, 3000))))
     context = _context(rec)
     if context:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=_clip(context, 3000))]))
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=clip(context, 3000))]))
     blocks.extend(_actions(rec))
-    return Message(text=_clip(f"{state}: {source} alert: {rec.title}", 3000), blocks=to_dicts(blocks))
+    return Message(text=clip(f"{state}: {source} alert: {rec.title}", 3000), blocks=to_dicts(blocks))
 
 
 def _context(rec: AlertRecord) -> str:
@@ -118,7 +118,7 @@ def attach_choices(alert_id: int, incidents: list[tuple[int, str]]) -> Message:
         return Message(text="There is no open incident to attach this alert to. Open one instead.")
     buttons = [
         ButtonElement(
-            text=_clip(f"INC-{number}: {title}", 75),
+            text=clip(f"INC-{number}: {title}", 75),
             action_id=f"{ACTION_ATTACH_TO}_{number}",
             value=encode(AlertChoice(alert_id, incident=number)),
         )
@@ -133,11 +133,7 @@ def thread_note(rec: AlertRecord, *, what: str) -> str:
     """A line in an incident's thread about one of its alerts (attached, fired again, resolved)."""
     source = SOURCE_NAMES.get(rec.source, rec.source)
     links = " ".join(f"<{link.url}|{escape(link.text)}>" for link in rec.links)
-    return _clip(f":bell: {source} alert *{escape(rec.title)}* {what}. {links}".rstrip(), 3000)
-
-
-def _clip(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+    return clip(f":bell: {source} alert *{escape(rec.title)}* {what}. {links}".rstrip(), 3000)
 
 
 VENDOR_ICONS = {
@@ -154,8 +150,8 @@ def vendor_message(*, name: str, state: str, summary: str, url: str, since: floa
     link = f" <{url}|status page>" if url.startswith(("https://", "http://")) else ""
     text = f"{icon} *{escape(name)}* is {word} since {timestamp(since)}: {escape(summary)}{link}"
     return Message(
-        text=_clip(f"{name} is {word}: {summary}", 3000),
-        blocks=to_dicts([SectionBlock(text=MarkdownTextObject(text=_clip(text, 3000)))]),
+        text=clip(f"{name} is {word}: {summary}", 3000),
+        blocks=to_dicts([SectionBlock(text=MarkdownTextObject(text=clip(text, 3000)))]),
     )
 
 

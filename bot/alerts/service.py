@@ -282,14 +282,3 @@ def _as_alert(rec: AlertRecord) -> Alert:
         labels=rec.labels,
         links=rec.links,
     )
-
-
-async def tell(deps: Deps, *, response_url: str, text: str) -> None:
-    """Owe a private answer that no change carried (a double press, an alert already handled)."""
-    now = deps.clock()
-
-    async def body(tx: Tx) -> None:
-        await outbox.respond(tx, url=response_url, at=now, text=text)
-
-    await deps.store.run(body)
-    deps.outbox.notify()

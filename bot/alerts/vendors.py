@@ -20,6 +20,7 @@ from bot.deps import Deps
 from bot.incidents.card import card_ref, lane
 from bot.jobs.scheduler import Handler, Recurring, Timer
 from bot.probes import Result, State, gather
+from bot.probes.specs import Check
 from bot.store import Tx, repo
 from bot.store import alerts as queries
 
@@ -87,7 +88,7 @@ def watch_handler(deps: Deps) -> Handler:
 
 async def check_all(deps: Deps) -> None:
     """Read every configured status page and record what changed."""
-    probes = deps.catalog.probes(["status_pages"])
+    probes = deps.catalog.probes([Check.STATUS_PAGES])
     results = await gather(probes, within=deps.settings.probe_timeout_s)
     pages = {f"{p.name} status": p for p in deps.settings.status_pages}
     for result in results:

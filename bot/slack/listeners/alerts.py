@@ -11,7 +11,7 @@ from bot.alerts import render
 from bot.alerts import service as alerts
 from bot.deps import Deps
 from bot.errors import UsageError
-from bot.slack.listeners.actions import _reply_error
+from bot.slack.answers import interaction_error_reply, owe_response
 from bot.slack.replies import guarded
 
 
@@ -24,7 +24,7 @@ def _choice(action: dict[str, Any], *, with_incident: bool = False) -> render.Al
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    @guarded(_reply_error)
+    @guarded(interaction_error_reply(deps))
     async def open_incident(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         choice = _choice(action)
         url = body.get("response_url")
@@ -32,10 +32,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
             deps, alert_id=choice.alert_id, actor=body["user"]["id"], response_url=url
         )
         if outcome.duplicate and url:
-            await alerts.tell(deps, response_url=url, text=outcome.reply)
+            await owe_response(deps, url=url, text=outcome.reply)
         await ack()
 
-    @guarded(_reply_error)
+    @guarded(interaction_error_reply(deps))
     async def attach(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         choice = _choice(action)
         url = body.get("response_url")
@@ -44,7 +44,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await alerts.offer_attach(deps, alert_id=choice.alert_id, response_url=url)
         await ack()
 
-    @guarded(_reply_error)
+    @guarded(interaction_error_reply(deps))
     async def attach_to(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         choice = _choice(action, with_incident=True)
         assert choice.incident is not None
@@ -57,7 +57,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         )
         await ack()
 
-    @guarded(_reply_error)
+    @guarded(interaction_error_reply(deps))
     async def dismiss(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         choice = _choice(action)
         if choice.reason is None:

@@ -8,9 +8,9 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -27,6 +27,7 @@ class StatusPage(BaseModel):
     name: str
     url: str
     kind: str = "statuspage"  # statuspage | stripe | slack
+    scenarios: list[str] = Field(default_factory=list)  # runbook scenarios that depend on this vendor
 
 
 class SqlCheck(BaseModel):
@@ -55,6 +56,16 @@ def _default_components() -> list[StatusComponent]:
     ]
 
 
+class AlertRule(BaseModel):
+    """A firing alert whose labels all match declares an incident of this severity by itself."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: Literal["sentry", "alertmanager", "grafana"]
+    match: dict[str, str] = Field(default_factory=dict)
+    declare: Literal["P0", "P1", "P2", "P3"]
+
+
 class Thresholds(BaseModel):
     """Limits from the runbook's key metrics; each probe holds its figure against one."""
 
@@ -74,10 +85,16 @@ class Thresholds(BaseModel):
 
 def _default_status_pages() -> list[StatusPage]:
     return [
-        StatusPage(name="GitHub", url="https://www.githubstatus.com"),
-        StatusPage(name="Sentry", url="https://status.sentry.io"),
-        StatusPage(name="Supabase", url="https://status.supabase.com"),
-        StatusPage(name="Stripe", url="https://status.stripe.com", kind="stripe"),
+        StatusPage(name="GitHub", url="https://www.githubstatus.com", scenarios=["site_down"]),
+        StatusPage(name="Sentry", url="https://status.sentry.io", scenarios=["error_spike"]),
+        StatusPage(
+            name="Supabase",
+            url="https://status.supabase.com",
+            scenarios=["site_down", "database", "auth", "performance"],
+        ),
+        StatusPage(
+            name="Stripe", url="https://status.stripe.com", kind="stripe", scenarios=["checkout", "payments"]
+        ),
         StatusPage(name="Slack", url="https://slack-status.com", kind="slack"),
     ]
 
@@ -127,6 +144,16 @@ class Settings(BaseSettings):
     status_components: list[StatusComponent] = Field(default_factory=_default_components)
     publishers: list[str] = Field(default_factory=list)  # user (U...) or group (S...) ids; empty: everyone
     support_channel: str | None = None  # published P0/P1 updates are also posted here, one line each
+
+    # Alerts arriving by webhook (POST /hooks/sentry, /hooks/alertmanager, /hooks/grafana)
+    alert_channel: str | None = None  # default: the incident channel
+    sentry_client_secret: SecretStr | None = None
+    alertmanager_token: SecretStr | None = None
+    grafana_hmac_secret: SecretStr | None = None
+    grafana_token: SecretStr | None = None  # or a bearer token (Grafana's "Authorization header")
+    grafana_timestamp_header: str | None = None
+    alert_rules: list[AlertRule] = Field(default_factory=list)
+    status_watch_every: str = "2m"  # how often vendors' status pages are read; 0 turns the watch off
 
     @field_validator("database_url")
     @classmethod

@@ -10,7 +10,7 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from bot.slack.listeners import actions, commands, lifecycle, public, threads
+from bot.slack.listeners import actions, alerts, commands, lifecycle, public, threads
 from bot.slack.replies import report_unexpected
 
 log = logging.getLogger(__name__)
@@ -32,6 +32,7 @@ def build_app(deps: Deps, *, client: AsyncWebClient, signing_secret: str) -> Asy
     actions.register_runbook(app, deps)
     threads.register(app, deps)
     public.register(app, deps)
+    alerts.register(app, deps)
     lifecycle.register(app, deps)  # last: its catch-all acks what nothing above took
 
     @app.error

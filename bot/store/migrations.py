@@ -118,6 +118,35 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         ],
     ),
     (
+        80,
+        "alerts: one row per (source, key)",
+        [
+            """CREATE TABLE alerts (
+                id {id},
+                source TEXT NOT NULL,
+                dedup TEXT NOT NULL,
+                alert_key TEXT NOT NULL,
+                status TEXT NOT NULL,
+                title TEXT NOT NULL,
+                severity TEXT,
+                scenario TEXT,
+                summary TEXT NOT NULL,
+                details TEXT NOT NULL,
+                seen BIGINT NOT NULL,
+                first_seen DOUBLE PRECISION NOT NULL,
+                last_seen DOUBLE PRECISION NOT NULL,
+                event_at DOUBLE PRECISION NOT NULL,
+                resolved_at DOUBLE PRECISION,
+                incident BIGINT,
+                dismissed_by TEXT,
+                dismissed_reason TEXT,
+                version BIGINT NOT NULL,
+                UNIQUE (source, dedup)
+            )""",
+            "CREATE INDEX alerts_incident ON alerts (incident, status)",
+        ],
+    ),
+    (
         110,
         "the public status page: drafts, publications, public incidents",
         [

@@ -10,12 +10,12 @@ from bot.deps import Deps
 from bot.errors import UsageError
 from bot.public import render
 from bot.public import service as public
-from bot.slack.listeners.actions import _error_reply
+from bot.slack.answers import interaction_error_reply
 from bot.slack.replies import guarded
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    @guarded(_error_reply(deps))
+    @guarded(interaction_error_reply(deps))
     async def publish(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         try:
             draft_id = render.parse_draft_value(str(action.get("value", "")))

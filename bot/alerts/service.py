@@ -19,7 +19,7 @@ from bot.errors import NotFound, UsageError
 from bot.incidents import commands as c
 from bot.incidents.card import card_ref, lane
 from bot.incidents.model import Incident, Severity, Status
-from bot.incidents.service import Outcome, declare
+from bot.incidents.service import Applied, declare
 from bot.runbook import service as runbook
 from bot.slack import blocks
 from bot.store import Tx, repo
@@ -104,14 +104,14 @@ async def _record_one(deps: Deps, tx: Tx, alert: Alert) -> tuple[AlertRecord, st
 
 async def open_incident(
     deps: Deps, *, alert_id: int, actor: str, by_rule: bool = False, response_url: str | None = None
-) -> Outcome:
+) -> Applied:
     """Declare an incident from the alert (suggested severity, routed scenario) and link them, once."""
     async with deps.store.transaction() as tx:
         rec = await queries.get(tx, alert_id)
     if rec is None:
         raise NotFound("That alert is no longer known.", None)
     if rec.incident is not None:
-        return Outcome(None, f"This alert is already linked to *INC-{rec.incident}*.", duplicate=True)
+        return Applied(None, f"This alert is already linked to *INC-{rec.incident}*.", duplicate=True)
     rule = rules.matching_rule(_as_alert(rec), deps.settings.alert_rules) if by_rule else None
     severity = Severity(rule.declare) if rule else rules.suggested_severity(_as_alert(rec))
     scenario = handlers.SCENARIOS.get(rec.scenario or "")

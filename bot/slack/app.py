@@ -10,8 +10,8 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from bot.slack.listeners import actions, alerts, commands, lifecycle, public, threads
-from bot.slack.replies import report_unexpected
+from bot.logs import report_unexpected
+from bot.slack.listeners import actions, alerts, commands, lifecycle, public, remediation, threads
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,7 @@ def build_app(deps: Deps, *, client: AsyncWebClient, signing_secret: str) -> Asy
     threads.register(app, deps)
     public.register(app, deps)
     alerts.register(app, deps)
+    remediation.register(app, deps)
     lifecycle.register(app, deps)  # last: its catch-all acks what nothing above took
 
     @app.error

@@ -8,17 +8,24 @@ import hmac
 import json
 import time
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
-from bot.alerts import intake
 from bot.alerts.model import Source
 from bot.devtools import payloads
 from bot.settings import AlertRule
 from tests.harness import Harness
+
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    text: str
+
 
 REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
 SENTRY_SECRET = "sentry-client-secret-for-tests"
@@ -57,15 +64,16 @@ def resolved(data: dict[str, Any], ends: str = "2026-11-27T10:30:00Z") -> dict[s
     return data
 
 
-async def deliver(
-    bot: Harness, source: Source, data: dict[str, Any] | bytes, **headers: str
-) -> intake.Answer:
+async def deliver(bot: Harness, source: Source, data: dict[str, Any] | bytes, **headers: str) -> Answer:
+    """POST the webhook to /hooks/<source> as the sender would, then let the outbox drain."""
     body = data if isinstance(data, bytes) else json.dumps(data).encode()
     if source == "alertmanager":
         headers.setdefault("Authorization", f"Bearer {AM_TOKEN}")
-    answer = await intake.handle(bot.runtime.deps, source=source, body=body, headers=headers)
+    headers.setdefault("Content-Type", "application/json")
+    response = await bot.http.post(f"{bot.url}/hooks/{source}", content=body, headers=headers)
     await bot.settle()
-    return answer
+    reply = response.json()
+    return Answer(response.status_code, str(reply.get("message") or reply.get("error")))
 
 
 def sentry_headers(body: bytes, resource: str) -> dict[str, str]:

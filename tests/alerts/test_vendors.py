@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from bot.alerts import vendors
-from bot.jobs.scheduler import Scheduler
+from bot.jobs.scheduler import Scheduler, Timer, pending
 from tests.fakes.services import STATUS_PAGES, stripe_current
 from tests.harness import Harness
 
@@ -91,24 +91,33 @@ async def test_overlapping_checks_post_once(bot: Harness) -> None:
     assert len(vendor_messages(bot)) == 1
 
 
-async def test_the_watch_runs_as_a_recurring_job(bot: Harness) -> None:
+async def test_the_watch_runs_as_a_recurring_job_of_the_runtime(bot: Harness) -> None:
     stripe_says(bot, "degraded", api="degraded")
-    deps = bot.runtime.deps
-    job = vendors.watch_schedule("2m")
-    assert job is not None
-    now = [1_800_000_000.0]
+    timers: list[Timer] = []
+    for _ in range(100):  # the runtime's scheduler plans its recurring jobs as it starts polling
+        async with bot.runtime.store.transaction() as tx:
+            timers = [t for t in await pending(tx) if t.kind == vendors.WATCH_JOB]
+        if timers:
+            break
+        await asyncio.sleep(0.05)
+    [timer] = timers
+    assert timer.payload["cron"] == "0 */2 * * * *"  # the default status_watch_every, 2m
+    assert vendors_said(bot) == []  # not due yet
+    later = [timer.due + 1]
     scheduler = Scheduler(
         bot.runtime.store,
-        handlers={vendors.WATCH_JOB: vendors.watch_handler(deps)},
-        recurring=[job],
-        clock=lambda: now[0],
+        handlers={vendors.WATCH_JOB: vendors.watch_handler(bot.runtime.deps)},
+        recurring=[job for job in [vendors.watch_schedule("2m")] if job],
+        clock=lambda: later[0],
     )
-    await scheduler.plan_recurring()
-    assert await scheduler.fire_due() == 0  # not due yet
-    now[0] += 121
     assert await scheduler.fire_due() == 1
+    assert await scheduler.fire_due() == 0  # rescheduled for the next slot, not fired twice
     await bot.settle()
     assert len(vendor_messages(bot)) == 1
+
+
+def vendors_said(bot: Harness) -> list[dict[str, Any]]:
+    return vendor_messages(bot)
 
 
 @pytest.mark.parametrize(
@@ -128,3 +137,21 @@ def test_watch_schedule_refuses_uneven_or_unreadable(every: str) -> None:
 
 def test_watch_can_be_turned_off() -> None:
     assert vendors.watch_schedule("0") is None
+
+
+def test_a_bad_watch_interval_stops_start_up_with_one_line(tmp_path: Any) -> None:
+    from tests.slack.test_socket_mode import free_port
+    from tests.test_cli import run
+
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_SIGNING_SECRET": "s",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/x.db",
+        "STATUS_WATCH_EVERY": "7m",
+        "PORT": str(free_port()),
+    }
+    result = run("serve", env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "opsbot: configuration error: STATUS_WATCH_EVERY: '7m' must divide a minute, an hour or a day evenly"
+    ], result.stderr

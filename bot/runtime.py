@@ -21,6 +21,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions.directory import SlackDirectory
+from bot.alerts import vendors
 from bot.clock import pagerduty
 from bot.clock import timers as clock_timers
 from bot.deps import Deps
@@ -30,6 +31,7 @@ from bot.jobs.scheduler import Handler, Recurring, Scheduler
 from bot.logs import Redactor, report_unexpected
 from bot.outbox import Outbox, Sender
 from bot.probes.catalog import Catalog
+from bot.public.routes import routes as public_routes
 from bot.runbook import routine
 from bot.runbook import service as diagnostics
 from bot.server.app import SlackOverHttp, opsbot_server, serving
@@ -39,6 +41,7 @@ from bot.slack.app import build_app
 from bot.slack.web import BODY_TIMEOUT, timing_middleware
 from bot.store import Store, open_store
 from bot.webhooks import Webhooks, WebhookSource
+from bot.webhooks import alerts as alert_webhooks
 
 log = logging.getLogger(__name__)
 # How often the scheduler looks for due timers: a timer fires within this (plus its own work) of its
@@ -50,22 +53,25 @@ def job_handlers(deps: Deps) -> dict[str, Handler]:
     """Every timer kind this bot fires, and its handler: add a scheduled job here."""
     return {
         housekeeping.KIND: housekeeping.prune(clock=deps.clock),
+        vendors.WATCH_JOB: vendors.watch_handler(deps),
         **clock_timers.handlers(deps),  # response and resolve targets, nudges, the monitoring watch
         **routine.handlers(deps),  # the daily, weekly and monthly routine checks
     }
 
 
-RECURRING: tuple[Recurring, ...] = (housekeeping.HOURLY,)
-
-
-def recurring(settings: Settings) -> tuple[Recurring, ...]:
-    """Every recurring job: the fixed ones and the routine checks on ``routine_schedule``."""
-    return (*RECURRING, *routine.recurring(settings))
+def recurring_jobs(settings: Settings) -> tuple[Recurring, ...]:
+    """Jobs on a schedule: add a recurring job here (its handler goes in ``job_handlers``)."""
+    try:
+        watch = vendors.watch_schedule(settings.status_watch_every)
+    except ValueError as exc:
+        raise SettingsError(f"STATUS_WATCH_EVERY: {str(exc).split(': ', 1)[-1]}") from None
+    vendors_watch = (watch,) if watch and settings.status_pages else ()
+    return (housekeeping.HOURLY, *vendors_watch, *routine.recurring(settings))
 
 
 def webhook_sources(deps: Deps) -> list[WebhookSource[Any]]:
     """Every inbound webhook (``POST /hooks/<name>``): add a source here."""
-    return []
+    return [*alert_webhooks.sources(deps)]
 
 
 @dataclass
@@ -97,7 +103,11 @@ class Runtime:
                 body_timeout=body_timeout,
             )
         server = opsbot_server(
-            store=self.store, metrics=self.metrics, webhooks=self.webhooks, slack=over_http
+            store=self.store,
+            metrics=self.metrics,
+            webhooks=self.webhooks,
+            slack=over_http,
+            public=public_routes(self.deps),
         )
         return await self.stack.enter_async_context(serving(server, host=host, port=port))
 
@@ -124,12 +134,12 @@ async def _slack_client(settings: Settings, stack: AsyncExitStack) -> AsyncWebCl
     )
 
 
-def _scheduler(deps: Deps, options: Mapping[str, Any]) -> Scheduler:
+def _scheduler(deps: Deps, recurring: Sequence[Recurring], options: Mapping[str, Any]) -> Scheduler:
     return Scheduler(
         deps.store,
         handlers=job_handlers(deps),
         clock=deps.clock,
-        recurring=recurring(deps.settings),
+        recurring=recurring,
         on_error=report_unexpected,
         **{"poll_interval": TIMER_POLL, **options},
     )
@@ -184,6 +194,7 @@ async def start_runtime(
 ) -> Runtime:
     """Open the store (migrating it), build the clients and the app, start delivering and firing timers."""
     secret = _signing_secret(settings, signing_secret)
+    recurring = recurring_jobs(settings)  # a bad schedule stops start-up before anything is opened
     async with AsyncExitStack() as stack:
         store = store or open_store(settings.database_url.get_secret_value())
         stack.push_async_callback(store.close)
@@ -209,7 +220,7 @@ async def start_runtime(
         stack.push_async_callback(deps.cancel_background)
         app = build_app(deps, client=client, signing_secret=secret)
         app.middleware(timing_middleware(metrics.slack_request))
-        scheduler = _scheduler(deps, scheduler_options or {})
+        scheduler = _scheduler(deps, recurring, scheduler_options or {})
         registry = Webhooks(
             webhook_sources(deps) if webhooks is None else webhooks, clock=clock, observe=metrics.webhook
         )

@@ -26,16 +26,7 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-from bot.clock.config import (
-    Duration,
-    EscalationLevel,
-    ResolveTargets,
-    ResponseTargets,
-    RoutineSchedule,
-    UpdateEvery,
-    default_escalation_path,
-    valid_timezone,
-)
+from bot.clock.config import ClockSettings
 
 DEFAULT_CONFIG_FILE = "opsbot.yml"
 
@@ -46,6 +37,7 @@ class StatusPage(BaseModel):
     name: str
     url: str
     kind: str = "statuspage"  # statuspage | stripe | slack
+    scenarios: list[str] = Field(default_factory=list)  # runbook scenarios that depend on this vendor
 
 
 class SqlCheck(BaseModel):
@@ -56,6 +48,32 @@ class SqlCheck(BaseModel):
     warn: float = 1
     fail: float | None = None
     scenarios: list[str] = Field(default_factory=list)
+
+
+class StatusComponent(BaseModel):
+    """A part of the shop customers know, and the runbook scenarios whose incidents affect it."""
+
+    name: str = Field(min_length=1, max_length=100)
+    scenarios: list[str] = Field(default_factory=list)
+
+
+def _default_components() -> list[StatusComponent]:
+    return [
+        StatusComponent(name="Website", scenarios=["site_down", "performance", "error_spike", "database"]),
+        StatusComponent(name="Checkout", scenarios=["checkout"]),
+        StatusComponent(name="Payments", scenarios=["payments"]),
+        StatusComponent(name="Sign-in", scenarios=["auth"]),
+    ]
+
+
+class AlertRule(BaseModel):
+    """A firing alert whose labels all match declares an incident of this severity by itself."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: Literal["sentry", "alertmanager", "grafana"]
+    match: dict[str, str] = Field(default_factory=dict)
+    declare: Literal["P0", "P1", "P2", "P3"]
 
 
 class Thresholds(BaseModel):
@@ -142,15 +160,21 @@ CommandArea = Literal["incident", "ops", "actions"]
 
 def _default_status_pages() -> list[StatusPage]:
     return [
-        StatusPage(name="GitHub", url="https://www.githubstatus.com"),
-        StatusPage(name="Sentry", url="https://status.sentry.io"),
-        StatusPage(name="Supabase", url="https://status.supabase.com"),
-        StatusPage(name="Stripe", url="https://status.stripe.com", kind="stripe"),
+        StatusPage(name="GitHub", url="https://www.githubstatus.com", scenarios=["site_down"]),
+        StatusPage(name="Sentry", url="https://status.sentry.io", scenarios=["error_spike"]),
+        StatusPage(
+            name="Supabase",
+            url="https://status.supabase.com",
+            scenarios=["site_down", "database", "auth", "performance"],
+        ),
+        StatusPage(
+            name="Stripe", url="https://status.stripe.com", kind="stripe", scenarios=["checkout", "payments"]
+        ),
         StatusPage(name="Slack", url="https://slack-status.com", kind="slack"),
     ]
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, ClockSettings):
     """Every setting opsbot reads. ``opsbot.example.yml`` documents each with its default."""
 
     model_config = SettingsConfigDict(extra="forbid", case_sensitive=False, populate_by_name=True)
@@ -189,19 +213,22 @@ class Settings(BaseSettings):
     sql_checks: list[SqlCheck] = Field(default_factory=list)
     scenario_keywords: dict[str, list[str]] = Field(default_factory=dict)
 
-    # The runbook's clock: response and resolve targets, nudges, escalation, paging, routine checks
-    response_targets: ResponseTargets = Field(default_factory=ResponseTargets)
-    update_every: UpdateEvery = Field(default_factory=UpdateEvery)
-    resolve_targets: ResolveTargets = Field(default_factory=ResolveTargets)
-    escalation_path: list[EscalationLevel] = Field(default_factory=default_escalation_path, min_length=1)
-    pagerduty_routing_key: SecretStr | None = None
-    pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
-    monitoring_watch_every: Duration = 300.0
-    monitoring_watch_for: Duration = 1800.0
-    routine_channel: str = "#engineering-oncall"
-    routine_schedule: RoutineSchedule = Field(default_factory=RoutineSchedule)
-    timezone: str = "UTC"
+    # The public status page (GET /status and Statuspage-compatible /api/v2/*.json) and customers
+    status_page_name: str = "Service status"
+    public_url: str = ""  # where the status page is reachable, for links in its JSON
+    status_components: list[StatusComponent] = Field(default_factory=_default_components)
+    publishers: list[str] = Field(default_factory=list)  # user (U...) or group (S...) ids; empty: everyone
+    support_channel: str | None = None  # published P0/P1 updates are also posted here, one line each
 
+    # Alerts arriving by webhook (POST /hooks/sentry, /hooks/alertmanager, /hooks/grafana)
+    alert_channel: str | None = None  # default: the incident channel
+    sentry_client_secret: SecretStr | None = None
+    alertmanager_token: SecretStr | None = None
+    grafana_hmac_secret: SecretStr | None = None
+    grafana_token: SecretStr | None = None  # or a bearer token (Grafana's "Authorization header")
+    grafana_timestamp_header: str | None = None
+    alert_rules: list[AlertRule] = Field(default_factory=list)
+    status_watch_every: str = "2m"  # how often vendors' status pages are read; 0 turns the watch off
     # Remediation (production-changing, behind preview, confirm, permissions and audit)
     ops_database_admin_url: SecretStr | None = None
     auth_schema: str = "auth"
@@ -226,7 +253,7 @@ class Settings(BaseSettings):
             raise ValueError(f"must start with sqlite:/// or postgresql:// (got {got})")
         return value
 
-    @field_validator("incident_channel", "routine_channel")
+    @field_validator("incident_channel")
     @classmethod
     def _channel(cls, value: str) -> str:
         value = value.strip()
@@ -235,19 +262,6 @@ class Settings(BaseSettings):
                 "must be a channel ID such as C0123ABCD or a name such as #engineering-incidents"
             )
         return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _timezone(cls, value: str) -> str:
-        return valid_timezone(value)
-
-    @model_validator(mode="after")
-    def _oncall_is_level_one(self) -> Settings:
-        if self.escalation_path[0].mention is None and self.oncall_usergroup:
-            # Level 1 is the on-call: the user group already configured for it is who gets paged.
-            first = self.escalation_path[0].model_copy(update={"mention": self.oncall_usergroup})
-            self.escalation_path = [first, *self.escalation_path[1:]]
-        return self
 
     @field_validator("oncall_usergroup")
     @classmethod

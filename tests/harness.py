@@ -69,7 +69,7 @@ class Harness:
         stripe_url: str | None = None,
         clock: Callable[[], float] = time.time,
         scheduler_poll: float = 0.05,
-        webhooks: Sequence[WebhookSource[Any]] = (),
+        webhooks: Sequence[WebhookSource[Any]] | None = None,
         **extra: Any,
     ) -> Harness:
         sim = sim or await SlackSim(validator=check_call).start()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.alerts import vendors
 from bot.errors import StoreUnavailable
 from bot.jobs import housekeeping
 from bot.jobs.scheduler import pending
@@ -16,14 +17,20 @@ from tests.harness import make_settings
 from tests.webhooks.test_registry import source
 
 
-async def test_start_plans_housekeeping_and_close_releases_everything(tmp_path: Path) -> None:
+async def test_start_plans_recurring_jobs_and_close_releases_everything(tmp_path: Path) -> None:
     settings = make_settings(f"sqlite:///{tmp_path}/bot.db", "http://127.0.0.1:9/api/")
     runtime = await start_runtime(settings, scheduler_options={"poll_interval": 0.01})
     port = await runtime.serve_http(host="127.0.0.1", port=0)
     async with runtime.store.transaction() as tx:
         kinds = {t.kind for t in await pending(tx)}
-    # Housekeeping and the routine checks are planned at start (the clock's timers come with incidents).
-    assert kinds == {housekeeping.KIND, "routine.daily", "routine.weekly", "routine.monthly"}
+    # Housekeeping, the vendor watch and the routine checks are planned at start.
+    assert kinds == {
+        housekeeping.KIND,
+        vendors.WATCH_JOB,
+        "routine.daily",
+        "routine.weekly",
+        "routine.monthly",
+    }
     scheduler_task = runtime.scheduler._task
     assert scheduler_task is not None and not scheduler_task.done()
 

@@ -10,7 +10,15 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from cronsim import CronSim, CronSimError
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 
 from bot.clock.durations import parse_duration
 from bot.incidents.model import Severity
@@ -121,3 +129,42 @@ def valid_timezone(value: str) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise ValueError(f"{value[:40]!r} is not a time zone such as UTC or Europe/Berlin") from None
     return value
+
+
+class ClockSettings(BaseModel):
+    """The clock's settings, mixed into ``bot.settings.Settings`` (the same keys, env names and file)."""
+
+    # Response and resolve targets, nudges, escalation, paging, routine checks
+    response_targets: ResponseTargets = Field(default_factory=ResponseTargets)
+    update_every: UpdateEvery = Field(default_factory=UpdateEvery)
+    resolve_targets: ResolveTargets = Field(default_factory=ResolveTargets)
+    escalation_path: list[EscalationLevel] = Field(default_factory=default_escalation_path, min_length=1)
+    pagerduty_routing_key: SecretStr | None = None
+    pagerduty_events_url: str = "https://events.pagerduty.com/v2/enqueue"
+    monitoring_watch_every: Duration = 300.0
+    monitoring_watch_for: Duration = 1800.0
+    routine_channel: str = "#engineering-oncall"
+    routine_schedule: RoutineSchedule = Field(default_factory=RoutineSchedule)
+    timezone: str = "UTC"
+
+    @field_validator("routine_channel")
+    @classmethod
+    def _routine_channel(cls, value: str) -> str:
+        value = value.strip()
+        if not value or not (value.startswith("#") or value[:1] in {"C", "G"}):
+            raise ValueError("must be a channel ID such as C0123ABCD or a name such as #engineering-oncall")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        return valid_timezone(value)
+
+    @model_validator(mode="after")
+    def _oncall_is_level_one(self) -> ClockSettings:
+        oncall = getattr(self, "oncall_usergroup", None)
+        if self.escalation_path[0].mention is None and oncall:
+            # Level 1 is the on-call: the user group already configured for it is who gets paged.
+            first = self.escalation_path[0].model_copy(update={"mention": oncall})
+            self.escalation_path = [first, *self.escalation_path[1:]]
+        return self

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
 from bot.errors import UsageError
 from bot.incidents.model import Severity, Status
@@ -26,6 +29,7 @@ USAGE = {
     "escalate": "/incident escalate <INC-n> [reason...]",
     "list": "/incident list [open|all] [before INC-n]",
     "show": "/incident show <INC-n>",
+    "publish": "/incident publish <INC-n> <customer-facing text...>",
     "help": "/incident help",
 }
 
@@ -43,6 +47,7 @@ EXAMPLES = {
     "escalate": "/incident escalate INC-12 on-call not answering",
     "list": "/incident list all",
     "show": "/incident show INC-12",
+    "publish": "/incident publish INC-12 Some card payments fail; we are working on a fix.",
     "help": "/incident help",
 }
 
@@ -111,6 +116,14 @@ class Escalate:
 
 
 @dataclass(frozen=True)
+class Publish:
+    """Preview a customer-facing update for the status page (published by its button)."""
+
+    number: int
+    text: str
+
+
+@dataclass(frozen=True)
 class ListIncidents:
     include_resolved: bool = False
     before: int | None = None  # the next page: incidents numbered below this one
@@ -138,6 +151,7 @@ Command = (
     | Escalate
     | ListIncidents
     | Show
+    | Publish
     | Help
 )
 
@@ -293,6 +307,8 @@ def _parse_change(verb: str, number: int, args: list[str], usage: str, *, raw_af
         raise UsageError(f"`{verb}` needs some text.", usage)
     if verb == "note":
         return Note(number, text)
+    if verb == "publish":
+        return Publish(number, text)
     return SetField(number, verb, text)
 
 
@@ -312,3 +328,13 @@ def _message(text: str) -> str | None:
 def _clip(word: str, limit: int = 40) -> str:
     word = word.replace("`", "'")
     return word if len(word) <= limit else word[: limit - 1] + "…"
+
+
+def scrub(cmd: Command, redact: Callable[[str], str]) -> Command:
+    """The command with any secret someone pasted into its text replaced, before it is stored or shown."""
+    changes = {
+        name: cleaned
+        for name in ("title", "message", "text", "reason")
+        if isinstance(value := getattr(cmd, name, None), str) and (cleaned := redact(value)) != value
+    }
+    return cast(Command, dataclasses.replace(cast(Any, cmd), **changes)) if changes else cmd

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, cast
 
 import handlers
 from bot import outbox
@@ -22,6 +21,7 @@ from bot.incidents import render
 from bot.incidents.card import CARD, card_ref, lane, owe_card
 from bot.incidents.guard import AdminCheckNeeded, ChangeCommand, admin_only
 from bot.incidents.model import Incident, Status, format_duration, touch, transition
+from bot.public import service as public
 from bot.runbook import service as diagnostics
 from bot.slack import blocks
 from bot.slack.replies import explain
@@ -241,6 +241,7 @@ async def change(
             tx, incident=inc.number, kind=result.kind, actor=actor, text=result.summary, at=now
         )
         await owe_card(deps, tx, result.incident)
+        await public.on_status_change(deps, tx, result.incident)
         await outbox.post(
             tx,
             lane=lane(inc.number),
@@ -335,16 +336,6 @@ async def delete_message(deps: Deps, *, channel: str, thread_ts: str, ts: str) -
         )
 
 
-def scrub(cmd: c.Command, redact: Callable[[str], str]) -> c.Command:
-    """The command with any secret someone pasted into its text replaced, before it is stored or shown."""
-    changes = {
-        name: cleaned
-        for name in ("title", "message", "text", "reason")
-        if isinstance(value := getattr(cmd, name, None), str) and (cleaned := redact(value)) != value
-    }
-    return cast(c.Command, dataclasses.replace(cast(Any, cmd), **changes)) if changes else cmd
-
-
 def _ts(ts: str) -> float:
     try:
         return float(ts)
@@ -368,7 +359,7 @@ async def perform(
         where = permission.channel_allowed(deps.settings, "incident", channel)
         if not where.allowed:
             raise Forbidden(where.reason)
-    cmd = scrub(cmd, deps.redact)
+    cmd = c.scrub(cmd, deps.redact)
     if isinstance(cmd, c.Help):
         return blocks.Message(text=c.help_text())
     if isinstance(cmd, c.ListIncidents):
@@ -377,6 +368,8 @@ async def perform(
         return await show(deps, number=cmd.number)
     if isinstance(cmd, c.Acknowledge | c.Escalate):
         return blocks.Message(text=await clock.run(deps, cmd, actor=actor, key=key))
+    if isinstance(cmd, c.Publish):
+        return await public.preview(deps, number=cmd.number, text=cmd.text, actor=actor)
     if isinstance(cmd, c.Open):
         scenario = handlers.classify(cmd.title, deps.settings.scenario_keywords)
 

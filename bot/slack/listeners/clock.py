@@ -10,8 +10,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot.clock import messages
 from bot.clock import service as clock
 from bot.deps import Deps
-from bot.slack.answers import owe_response
-from bot.slack.listeners.actions import _error_reply, _key
+from bot.slack.answers import interaction_error_reply, owe_response
+from bot.slack.listeners.actions import _key
 from bot.slack.replies import guarded
 
 
@@ -21,7 +21,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if body.get("response_url"):
             await owe_response(deps, url=str(body["response_url"]), text=text)
 
-    @guarded(_error_reply(deps))
+    @guarded(interaction_error_reply(deps))
     async def acknowledge(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         number = messages.parse_ack(str(action.get("value", "")))
         reply = await clock.acknowledge(
@@ -31,7 +31,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await tell(body, reply)
         await ack()
 
-    @guarded(_error_reply(deps))
+    @guarded(interaction_error_reply(deps))
     async def snooze(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         number, seconds = messages.parse_snooze(str(action.get("value", "")))
         reply = await clock.snooze(
@@ -40,7 +40,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await tell(body, reply)
         await ack()
 
-    @guarded(_error_reply(deps))
+    @guarded(interaction_error_reply(deps))
     async def post_update(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         number = messages.parse_ack(str(action.get("value", "")))
         await tell(body, await clock.update_prompt(deps, number=number))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine
@@ -30,7 +31,7 @@ class Deps:
     clock: Callable[[], float] = time.time
     redact: Callable[[str], str] = str  # removes secrets from what people type, before it is stored
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
-    loop: asyncio.AbstractEventLoop | None = None  # the serving loop (the runtime sets it)
+    loop: asyncio.AbstractEventLoop | None = None  # the serving loop: the one Deps is built on
     delivery_stopped: str | None = None  # why delivery stopped for good (until a restart), if it did
 
     def stop_delivery(self, cause: str) -> None:
@@ -43,6 +44,11 @@ class Deps:
         self.delivery_stopped = cause
         log.error("delivery stopped: %s; owed messages are kept until a restart with a working token", cause)
         self.spawn(self.outbox.stop(), name="outbox-stop")
+
+    def __post_init__(self) -> None:
+        if self.loop is None:
+            with contextlib.suppress(RuntimeError):  # built outside a running loop: spawn_soon asks then
+                self.loop = asyncio.get_running_loop()
 
     def spawn(self, work: Coroutine[Any, Any, Any], *, name: str) -> None:
         """Run slow work after the ack (diagnostics, reports), keeping a handle so it is not lost."""

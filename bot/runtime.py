@@ -7,7 +7,6 @@ start-up that fails half-way closes what it had already opened.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -215,7 +214,6 @@ async def start_runtime(
             directory=SlackDirectory(client, ttl=settings.access_cache_s),
             clock=clock,
             redact=Redactor(settings.secrets()),
-            loop=asyncio.get_running_loop(),
         )
         stack.push_async_callback(deps.cancel_background)
         app = build_app(deps, client=client, signing_secret=secret)

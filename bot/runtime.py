@@ -20,6 +20,7 @@ from bot.logs import Redactor
 from bot.outbox import Outbox
 from bot.probes.catalog import Catalog
 from bot.runbook import service as diagnostics
+from bot.runbook.routing import ScenarioRouter
 from bot.settings import Settings
 from bot.slack.app import build_app
 from bot.slack.replies import report_unexpected
@@ -94,7 +95,10 @@ async def start_runtime(
         catalog=Catalog(settings, http),
         clock=clock,
         redact=Redactor(settings.secrets()),
+        router=ScenarioRouter(settings.scenario_keywords),
     )
+    # Who hears what the incident core does, in its transaction: listed here, not self-registered.
+    deps.subscribers = (diagnostics.subscriber(deps),)
     app = build_app(deps, client=client, signing_secret=secret)
     if deliver:
         outbox.start()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
     CheckboxesElement,
     ContextBlock,
@@ -98,8 +99,34 @@ def _options(items: Sequence[Step]) -> list[Option]:
     return [Option(value=s.key, text=MarkdownTextObject(text=escape(s.text)[:75])) for s in items]
 
 
-def checklist_message(number: int, scenario: Scenario, checked: Mapping[str, str]) -> Message:
-    """The scenario's runbook checklist; checkbox state is shared by everyone in the thread."""
+def checklist_block_id(number: int, section: str, scenario: str) -> str:
+    return f"checklist:{number}:{section}:{scenario}"
+
+
+def parse_checklist_block_id(block_id: str) -> tuple[int, str, str | None] | None:
+    """(incident, section, scenario) from a checklist's block id; scenario is None on old messages."""
+    parts = block_id.split(":")
+    if len(parts) not in (3, 4) or parts[0] != "checklist" or not parts[1].isdigit():
+        return None
+    return int(parts[1]), parts[2], parts[3] if len(parts) == 4 else None
+
+
+def scenario_option_value(number: int, scenario: str) -> str:
+    return f"{number}:{scenario}"
+
+
+def parse_scenario_option(value: str) -> tuple[int, str] | None:
+    number, _, key = value.partition(":")
+    return (int(number), key) if number.isdigit() and key else None
+
+
+def checklist_message(
+    number: int, scenario: Scenario, checked: Mapping[str, str], *, others: Mapping[str, str] | None = None
+) -> Message:
+    """The scenario's runbook checklist; checkbox state is shared by everyone in the thread.
+
+    ``others`` (scenario key -> title) fill its "Wrong runbook?" menu, which re-routes the incident.
+    """
     intro = f":books: *Runbook: {escape(scenario.title)}*"
     if scenario.runbook_section:
         intro += f" (section {escape(scenario.runbook_section)})"
@@ -117,7 +144,7 @@ def checklist_message(number: int, scenario: Scenario, checked: Mapping[str, str
         box = CheckboxesElement(action_id=ACTION_CHECKLIST, options=options, initial_options=initial or None)
         blocks.append(
             SectionBlock(
-                block_id=f"checklist:{number}:{section}",
+                block_id=checklist_block_id(number, section, scenario.key),
                 text=MarkdownTextObject(text=f"*{label}*"),
                 accessory=box,
             )
@@ -135,13 +162,34 @@ def checklist_message(number: int, scenario: Scenario, checked: Mapping[str, str
     done = [f"✓ {escape(s.text)} ({user(checked[s.key])})" for s in scenario.steps() if s.key in checked]
     if done:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text="\n".join(done)[:2900])]))
+    if others:
+        blocks.append(ActionsBlock(block_id=f"reroute:{number}", elements=[_reroute(number, others)]))
     return Message(text="\n".join(text_lines), blocks=to_dicts(blocks))
+
+
+def _reroute(number: int, others: Mapping[str, str]) -> StaticSelectElement:
+    options = [
+        Option(value=scenario_option_value(number, key), text=PlainTextObject(text=title[:75]))
+        for key, title in list(others.items())[:100]
+    ]
+    return StaticSelectElement(
+        action_id=ACTION_SCENARIO, placeholder="Wrong runbook? Switch to…", options=options
+    )
+
+
+def escalate_now_message(phrase: str) -> Message:
+    """The runbook's "Escalate immediately if" met by the title itself."""
+    text = (
+        f":rotating_light: *Escalate now* — the runbook says to escalate immediately when {escape(phrase)}"
+        f" is suspected.\n_Escalation path:_ {handlers.ESCALATION_PATH}"
+    )
+    return Message(text=text, blocks=to_dicts([SectionBlock(text=MarkdownTextObject(text=text))]))
 
 
 def scenario_picker(number: int) -> Message:
     """Shown when no scenario matched the title: choosing one posts its checklist and diagnostics."""
     options = [
-        Option(value=f"{number}:{key}", text=PlainTextObject(text=s.title[:75]))
+        Option(value=scenario_option_value(number, key), text=PlainTextObject(text=s.title[:75]))
         for key, s in handlers.SCENARIOS.items()
     ]
     select = StaticSelectElement(

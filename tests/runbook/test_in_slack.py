@@ -60,12 +60,16 @@ async def test_checklist_checkboxes_are_remembered_for_everyone(ops_bot: Harness
     await ops_bot.command("open P1 checkout broken")
     await ops_bot.settle()
     checklist = next(m for m in ops_bot.thread(1) if m["text"].startswith("Runbook:"))
-    section = next(b for b in checklist["blocks"] if b.get("block_id") == "checklist:1:investigation")
+    section = next(
+        b for b in checklist["blocks"] if b.get("block_id") == "checklist:1:investigation:checkout"
+    )
     from bot.devtools import payloads as p
 
     async def tick(value: str, user: str) -> None:
         current = next(m for m in ops_bot.thread(1) if m["text"].startswith("Runbook:"))
-        block = next(b for b in current["blocks"] if b.get("block_id") == "checklist:1:investigation")
+        block = next(
+            b for b in current["blocks"] if b.get("block_id") == "checklist:1:investigation:checkout"
+        )
         element = p.toggled(block["accessory"], value)
         body = p.block_action(
             action=element,
@@ -167,7 +171,7 @@ async def test_ops_public_check_db_deploys_and_help(ops_bot: Harness) -> None:
     ("text", "expected"),
     [
         ("bogus", "is not an ops command"),
-        ("check nonsense", "is not a scenario. Scenarios: performance, auth, payments"),
+        ("check nonsense", "is not a scenario. Scenarios: security, performance, auth"),
         ("check", "Name a scenario"),
         ("db", "Name a database report"),
         ("db vacuum", "is not a database report"),

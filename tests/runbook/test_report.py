@@ -58,7 +58,10 @@ def test_checklist_has_checkboxes_with_shared_state() -> None:
     scenario = handlers.SCENARIOS["checkout"]
     message = report.checklist_message(4, scenario, {"i1": "U0DANA", "r2": "U0ALEX"})
     sections = [b for b in message.blocks if b.get("accessory", {}).get("type") == "checkboxes"]
-    assert [s["block_id"] for s in sections] == ["checklist:4:investigation", "checklist:4:resolution"]
+    assert [s["block_id"] for s in sections] == [
+        "checklist:4:investigation:checkout",
+        "checklist:4:resolution:checkout",
+    ]
     assert [o["value"] for o in sections[0]["accessory"]["initial_options"]] == ["i1"]
     assert [o["value"] for o in sections[1]["accessory"]["initial_options"]] == ["r2"]
     assert "[x] Check Stripe status" in message.text and "[ ] Check orders that failed" in message.text

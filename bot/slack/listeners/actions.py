@@ -81,17 +81,19 @@ def register_runbook(app: AsyncApp, deps: Deps) -> None:
     async def checklist(
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
-        parts = str(action.get("block_id", "")).split(":")
-        if len(parts) != 3 or not parts[1].isdigit():
+        parsed = report.parse_checklist_block_id(str(action.get("block_id", "")))
+        if parsed is None:
             raise UsageError("That checklist is from an old message.")
+        number, section, scenario = parsed
         selected = {o["value"] for o in action.get("selected_options") or []}
         await diagnostics.toggle_checklist(
             deps,
-            number=int(parts[1]),
-            section=parts[2],
+            number=number,
+            section=section,
             selected=selected,
             actor=body["user"]["id"],
             key=_key(body),
+            scenario_key=scenario,
         )
         await ack()
 
@@ -100,11 +102,12 @@ def register_runbook(app: AsyncApp, deps: Deps) -> None:
         ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
     ) -> None:
         value = str((action.get("selected_option") or {}).get("value", ""))
-        number, _, key = value.partition(":")
-        if not number.isdigit():
+        parsed = report.parse_scenario_option(value)
+        if parsed is None:
             raise UsageError("That picker is from an old message.")
+        number, scenario = parsed
         await diagnostics.choose_scenario(
-            deps, number=int(number), scenario_key=key, actor=body["user"]["id"], key=_key(body)
+            deps, number=number, scenario_key=scenario, actor=body["user"]["id"], key=_key(body)
         )
         await ack()
 

@@ -24,7 +24,7 @@ async def _reply_error(text: str, kwargs: dict[str, Any]) -> None:
 def register(app: AsyncApp, deps: Deps) -> None:
     @guarded(_reply_error)
     async def incident_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
-        cmd = commands.parse_command(command.get("text") or "")
+        cmd = commands.parse_command(command.get("text") or "", now=deps.clock())
         reply = await incidents.run(
             deps,
             cmd,

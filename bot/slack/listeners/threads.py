@@ -45,7 +45,7 @@ async def _run_mention(
             text="Mention me in an incident card's thread to change that incident, or use `/incident help`.",
         )
         return
-    cmd = commands.parse_thread_command(text, inc.number)
+    cmd = commands.parse_thread_command(text, inc.number, now=deps.clock())
     # Keyed on the message, so a redelivered app_mention changes nothing twice.
     reply = await incidents.run(
         deps, cmd, actor=event["user"], key=f"mention:{event['channel']}:{event['ts']}"
@@ -71,7 +71,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             )
 
     @guarded(_reply_error)
-    async def on_message(event: dict[str, Any]) -> None:
+    async def on_message(event: dict[str, Any], context: AsyncBoltContext) -> None:
         subtype = event.get("subtype")
         channel = event.get("channel", "")
         if subtype == "message_changed":
@@ -97,7 +97,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return
         if not thread_ts or thread_ts == event.get("ts"):
             return
-        # A mention also arrives as `app_mention`; only that one acts, so it takes effect once.
+        # A mention also arrives as `app_mention`; that one acts, and what it did is on the timeline.
+        # The mention itself is not stored: a failed or read-only command leaves no trace as a message.
+        if mentioned_command(event.get("text") or "", context.bot_user_id) is not None:
+            return
         await incidents.record_message(
             deps,
             channel=channel,

@@ -35,6 +35,7 @@ class Context:
     actor: str
     now: float
     scenarios: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    confidential: frozenset[str] = frozenset()  # scenarios whose incidents are restricted
 
 
 @dataclass(frozen=True)
@@ -360,7 +361,8 @@ def _set_scenario(inc: Incident, cmd: SetScenario, ctx: Context) -> Change:
         )
     if key == inc.scenario:
         raise UsageError(f"{inc.ref} already follows the {ctx.scenarios[key]} runbook.")
-    new = touch(inc, now=ctx.now, scenario=key)
+    # Once confidential, always: what was said while it was is not made public by a re-route.
+    new = touch(inc, now=ctx.now, scenario=key, restricted=inc.restricted or key in ctx.confidential)
     before = ctx.scenarios.get(inc.scenario or "", "none")
     return Change(
         new,

@@ -149,6 +149,7 @@ async def change(
 ) -> Outcome:
     """Apply one change: card edited in place, the thread told, the timeline written, exactly once."""
     scenarios = deps.router.scenarios()
+    confidential = frozenset(k for k in scenarios if deps.router.restricted(k))
 
     async def apply(uow: UnitOfWork) -> Change:
         tx, now = uow.tx, uow.now
@@ -160,7 +161,7 @@ async def change(
                 f"{inc.ref} changed before your click landed; it is now {inc.status.title}."
                 " Nothing was done twice."
             )
-        result = apply_change(inc, cmd, Context(actor, now, scenarios))
+        result = apply_change(inc, cmd, Context(actor, now, scenarios, confidential))
         await repo.update_incident(tx, result.incident)
         await repo.append_event(
             tx, incident=inc.number, kind=result.kind, actor=actor, text=result.summary, at=result.at or now

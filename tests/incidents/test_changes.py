@@ -117,6 +117,11 @@ def test_scenario_reroutes_fuzzily_and_emits_the_event() -> None:
     got = apply_change(inc(), c.SetScenario(7, "paymnts"), CTX)
     assert got.incident.scenario == "payments" and got.summary == "scenario: Checkout → Payments"
     assert got.events == (ScenarioChanged(got.incident, "checkout", "U0DANA"),)
+    assert not got.incident.restricted
+    secret = dataclasses.replace(
+        CTX, scenarios={**CTX.scenarios, "security": "Security"}, confidential=frozenset({"security"})
+    )
+    assert apply_change(inc(), c.SetScenario(7, "security"), secret).incident.restricted
     with pytest.raises(UsageError, match="Pick one of: checkout, payments"):
         apply_change(inc(), c.SetScenario(7, "weather"), CTX)
     with pytest.raises(UsageError, match="already follows"):

@@ -138,7 +138,11 @@ def test_manifest_for_url_and_socket() -> None:
         c["url"] == "https://ops.example.org/slack/events" and c["description"] and c["usage_hint"]
         for c in http["features"]["slash_commands"]
     )
-    assert set(http["settings"]["event_subscriptions"]["bot_events"]) == {"message.channels", "app_mention"}
+    assert set(http["settings"]["event_subscriptions"]["bot_events"]) == {
+        "message.channels",
+        "message.groups",
+        "app_mention",
+    }
     assert http["settings"]["interactivity"]["is_enabled"] is True
     socket_mode = yaml.safe_load(run("manifest", "--socket").stdout)
     assert socket_mode["settings"]["socket_mode_enabled"] is True
@@ -151,7 +155,9 @@ def test_manifest_scopes_are_the_ones_the_bot_uses() -> None:
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
         "commands",
         "chat:write",
+        "files:write",
         "channels:history",
+        "groups:history",
         "channels:read",
         "channels:join",
         "groups:read",

@@ -54,6 +54,23 @@ class Fault:
 
 
 @dataclass
+class SimFile:
+    """A file in Slack's external upload flow: announced, then its bytes sent, then completed."""
+
+    id: str
+    filename: str
+    length: int
+    content: bytes | None = None
+    title: str = ""
+    channel: str | None = None
+    thread_ts: str | None = None
+
+    @property
+    def text(self) -> str:
+        return (self.content or b"").decode()
+
+
+@dataclass
 class Channel:
     id: str
     name: str
@@ -73,6 +90,7 @@ class SlackSim:
         self.faults: list[Fault] = []
         self.validator = validator
         self._last_ts = 0.0
+        self.uploads: dict[str, SimFile] = {}  # files.getUploadURLExternal -> upload -> complete
         self._runner: web.AppRunner | None = None
         self.url = ""
         self.add_channel("C0INCIDENT", "engineering-incidents")
@@ -114,6 +132,7 @@ class SlackSim:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._response)
+        app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/_sim/stats", self._stats)
         app.router.add_get("/link/", self._socket)
         self._runner = web.AppRunner(app, access_log=None)
@@ -326,6 +345,69 @@ class SlackSim:
             msg["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
         self.messages[channel.id][ts] = msg
         return {"ok": True, "channel": channel.id, "ts": ts, "message": msg}
+
+    # --- files: Slack's external upload (files.getUploadURLExternal, POST, completeUploadExternal) --
+
+    def _m_files_getUploadURLExternal(self, p: dict[str, Any]) -> dict[str, Any]:
+        length = str(p.get("length", ""))
+        if not p.get("filename") or not length.isdigit() or int(length) <= 0:
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{len(self.uploads) + 1:08d}"
+        self.uploads[file_id] = SimFile(file_id, str(p["filename"]), int(length))
+        return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        found = self.uploads.get(request.match_info["file_id"])
+        data = await request.read()
+        self.calls.append(
+            Call("upload", {"file_id": request.match_info["file_id"], "bytes": len(data)}, None)
+        )
+        if found is None or found.content is not None:
+            return web.Response(status=404, text="unknown or used upload url")
+        if len(data) != found.length:  # Slack refuses a body that is not the announced length
+            self.problems.append(f"upload {found.id}: {len(data)} bytes sent, {found.length} announced")
+            return web.Response(status=400, text="length mismatch")
+        found.content = data
+        return web.Response(text=f"OK - {len(data)}")
+
+    def _m_files_completeUploadExternal(self, p: dict[str, Any]) -> dict[str, Any]:
+        raw = p.get("files")
+        try:
+            entries = json.loads(raw) if isinstance(raw, str) else list(raw or [])
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        found = [self.uploads.get(str(e.get("id"))) for e in entries if isinstance(e, dict)]
+        if not found or any(f is None or f.content is None for f in found):
+            return {"ok": False, "error": "file_not_found"}
+        channel = self._channel({"channel": p.get("channel_id", "")}) if p.get("channel_id") else None
+        thread_ts = p.get("thread_ts")
+        if p.get("channel_id") and (channel is None or not channel.is_member):
+            return {"ok": False, "error": "channel_not_found"}
+        if thread_ts and (channel is None or thread_ts not in self.messages[channel.id]):
+            return {"ok": False, "error": "invalid_thread_ts" if channel else "invalid_arguments"}
+        files = []
+        for entry, sim_file in zip(entries, found, strict=True):
+            assert sim_file is not None
+            sim_file.title, sim_file.channel, sim_file.thread_ts = (
+                str(entry.get("title") or ""),
+                p.get("channel_id"),
+                thread_ts,
+            )
+            files.append({"id": sim_file.id, "name": sim_file.filename, "title": sim_file.title})
+        if channel is not None:
+            ts = self._next_ts()
+            msg = {
+                "type": "message",
+                "user": BOT_USER,
+                "bot_id": BOT_ID,
+                "text": p.get("initial_comment", ""),
+                "ts": ts,
+                "files": files,
+            }
+            if thread_ts:
+                msg["thread_ts"] = thread_ts
+            self.messages[channel.id][ts] = msg
+        return {"ok": True, "files": files}
 
     def _m_chat_update(self, p: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(p)

@@ -113,7 +113,8 @@ def _transition(inc: Incident, cmd: Transition, ctx: Context) -> Change:
             new,
             "status",
             f"resolved{plain}",
-            f":white_check_mark: {who} resolved *{inc.ref}* after {took}{said}",
+            f":white_check_mark: {who} resolved *{inc.ref}* after {took}{said}"
+            f" · Draft the post-mortem: `/incident postmortem {inc.ref}`",
             broadcast=True,
         )
     back = " (back)" if is_backward(inc.status, cmd.status) else ""

@@ -44,6 +44,7 @@ __all__ = [
     "ListIncidents",
     "Note",
     "Open",
+    "Postmortem",
     "Reopen",
     "SetCommander",
     "SetField",
@@ -106,6 +107,11 @@ def _parse_show(args: Args) -> Show:
 
 
 @dataclass(frozen=True)
+class Postmortem:
+    number: int
+
+
+@dataclass(frozen=True)
 class Help:
     pass
 
@@ -136,6 +142,14 @@ SHOW = Verb(
     command=Show,
     parse=_parse_show,
 )
+POSTMORTEM = Verb(
+    name="postmortem",
+    usage="/incident postmortem <INC-n>",
+    example="/incident postmortem INC-12",
+    command=Postmortem,
+    parse=lambda args: Postmortem(args.number),
+    aliases=("post-mortem", "pm"),
+)
 HELP = Verb(
     name="help",
     usage="/incident help",
@@ -160,6 +174,7 @@ VERBS: tuple[Verb[Any], ...] = (
     ch.TIMELINE,
     ch.RESOLVE,
     ch.REOPEN,
+    POSTMORTEM,
     LIST,
     SHOW,
     HELP,
@@ -178,6 +193,7 @@ Command = (
     | Reopen
     | ListIncidents
     | Show
+    | Postmortem
     | Help
 )
 

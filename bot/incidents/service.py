@@ -13,8 +13,9 @@ from typing import Any, TypeVar, cast
 
 from bot import outbox
 from bot.deps import Deps
-from bot.errors import NotFound, StaleAction
+from bot.errors import NotFound, StaleAction, UsageError
 from bot.incidents import commands as c
+from bot.incidents import postmortem as pm
 from bot.incidents import render
 from bot.incidents.card import CARD, card_ref, lane, owe_card
 from bot.incidents.changes import Change, Context
@@ -205,6 +206,45 @@ async def show(deps: Deps, *, number: int, page: int = 1) -> blocks.Message:
     return render.incident_detail(inc, events, page=page, pages=pages, total=total)
 
 
+async def postmortem_draft(deps: Deps, *, number: int) -> tuple[Incident, str]:
+    """The incident and its post-mortem draft (Markdown), from the record."""
+    async with deps.store.transaction() as tx:
+        inc = await repo.get_incident(tx, number)
+        if inc is None:
+            raise NotFound(f"There is no INC-{number}.", "/incident list")
+        events = await repo.timeline(tx, number)
+    title = deps.router.scenarios().get(inc.scenario or "")
+    return inc, pm.draft(inc, events, scenario_title=title)
+
+
+async def postmortem(deps: Deps, *, number: int, actor: str, key: str) -> blocks.Message:
+    """Upload the post-mortem draft to the incident's thread (once per request, whatever Slack resends)."""
+    inc, text = await postmortem_draft(deps, number=number)
+    if inc.is_open:
+        raise UsageError(
+            f"{inc.ref} is still {inc.status.title}; the draft needs its resolution.",
+            f"/incident resolve {inc.ref} [message...]",
+        )
+
+    async def owe(uow: UnitOfWork) -> None:
+        await outbox.upload(
+            uow.tx,
+            lane=lane(number),
+            at=uow.now,
+            thread_ref=card_ref(number),
+            filename=pm.filename(inc),
+            title=f"Post-mortem draft: {inc.ref}",
+            content=text,
+            text=f":page_facing_up: Post-mortem draft for *{inc.ref}*, asked for by {blocks.user(actor)}.",
+        )
+
+    try:
+        await unit_of_work(deps, key=key, work=owe)
+    except Conflict:
+        return blocks.Message(text="Already on its way (this request was delivered twice).")
+    return blocks.Message(text=f"Uploading the post-mortem draft to *{inc.ref}*'s thread.")
+
+
 async def incident_for_thread(deps: Deps, *, channel: str, thread_ts: str) -> Incident | None:
     async with deps.store.transaction() as tx:
         return await repo.incident_by_card(tx, channel, thread_ts)
@@ -273,6 +313,8 @@ async def run(
         return await list_incidents(deps, include_resolved=cmd.include_resolved)
     if isinstance(cmd, c.Show):
         return await show(deps, number=cmd.number, page=cmd.page)
+    if isinstance(cmd, c.Postmortem):
+        return await postmortem(deps, number=cmd.number, actor=actor, key=key)
     if isinstance(cmd, c.Open):
         outcome = await declare(deps, actor=actor, cmd=cmd, key=key, response_url=response_url)
         return blocks.Message(text=outcome.reply)

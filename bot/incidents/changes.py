@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Generic, TypeVar
 
 from bot.errors import UsageError
-from bot.incidents.events import Event, ScenarioChanged
+from bot.incidents.events import ScenarioChanged
 from bot.incidents.grammar import Args, clip, did_you_mean, message, parse_user, parse_when
 from bot.incidents.model import (
     Incident,
@@ -25,48 +23,10 @@ from bot.incidents.model import (
     touch,
     transition,
 )
+from bot.incidents.verbs import Change, Context, Verb
 from bot.slack.blocks import escape, user
 
-
-@dataclass(frozen=True)
-class Context:
-    """Who is acting, when, and the scenarios an incident may be routed to (key -> title)."""
-
-    actor: str
-    now: float
-    scenarios: Mapping[str, str] = dataclasses.field(default_factory=dict)
-    confidential: frozenset[str] = frozenset()  # scenarios whose incidents are restricted
-
-
-@dataclass(frozen=True)
-class Change:
-    """An incident after a command, and how to tell it."""
-
-    incident: Incident
-    kind: str  # the timeline event's kind
-    summary: str  # for the timeline (plain text, escaped when shown)
-    announcement: str  # for the thread (mrkdwn)
-    broadcast: bool = False
-    at: float | None = None  # when it happened, if earlier than now
-    events: tuple[Event, ...] = ()
-
-
-C = TypeVar("C")
-
-
-@dataclass(frozen=True)
-class Verb(Generic[C]):
-    """One command: its name, its form and example, how it is parsed and what it changes."""
-
-    name: str
-    usage: str
-    example: str
-    command: type[C]
-    parse: Callable[[Args], C]
-    apply: Callable[[Incident, C, Context], Change] | None = None  # None: reads, changes nothing
-    aliases: tuple[str, ...] = ()
-    takes_incident: bool = True
-    in_thread: bool = True  # may be mentioned in the incident's thread, the incident implied
+__all__ = ["Change", "Context", "Verb"]
 
 
 def _open_only(inc: Incident) -> None:

@@ -11,6 +11,8 @@ from bot import outbox
 from bot.deps import Deps
 from bot.errors import NotFound, StaleAction
 from bot.incidents import service as incidents
+from bot.incidents.card import card_ref as _card
+from bot.incidents.card import lane as _lane
 from bot.incidents.changes import SetScenario
 from bot.incidents.events import Declared, Event, ScenarioChanged, Subscriber, UnitOfWork
 from bot.incidents.model import Incident
@@ -21,14 +23,6 @@ from bot.store import Conflict, Tx, repo
 from handlers.scenario import Scenario
 
 log = logging.getLogger(__name__)
-
-
-def _lane(number: int) -> str:
-    return f"inc:{number}"
-
-
-def _card(number: int) -> str:
-    return f"card:{number}"
 
 
 def _checklist(number: int) -> str:

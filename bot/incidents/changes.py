@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 
 from bot.errors import UsageError
-from bot.incidents.events import ScenarioChanged
+from bot.incidents.events import Resolved, ScenarioChanged
 from bot.incidents.grammar import Args, clip, did_you_mean, message, parse_user, parse_when
 from bot.incidents.model import (
     Incident,
@@ -76,6 +76,7 @@ def _transition(inc: Incident, cmd: Transition, ctx: Context) -> Change:
             f":white_check_mark: {who} resolved *{inc.ref}* after {took}{said}"
             f" · Draft the post-mortem: `/incident postmortem {inc.ref}`",
             broadcast=True,
+            events=(Resolved(new, ctx.actor),),
         )
     back = " (back)" if is_backward(inc.status, cmd.status) else ""
     return Change(

@@ -32,7 +32,15 @@ class ScenarioChanged:
     actor: str
 
 
-Event = Declared | ScenarioChanged
+@dataclass(frozen=True)
+class Resolved:
+    """An incident was resolved (the runbook records how its checks stood at that moment)."""
+
+    incident: Incident
+    actor: str
+
+
+Event = Declared | ScenarioChanged | Resolved
 
 
 @dataclass

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from bot.incidents.model import Incident, Status, format_duration
 from bot.store.repo import TimelineEvent
 
+FINAL_DIAGNOSTICS = "diagnostics_final"  # the timeline kind of the checks re-run at resolve
+
 _KIND = {
     "declared": "Declared",
     "status": "Status",
@@ -26,6 +28,7 @@ _KIND = {
     "scenario": "Scenario",
     "checklist": "Checklist",
     "diagnostics": "Diagnostics",
+    FINAL_DIAGNOSTICS: "Diagnostics at resolve",
     "escalation": "Escalation",
     "earlier": "Earlier event",
     "message": "Thread",
@@ -108,21 +111,24 @@ def _timeline(events: Sequence[TimelineEvent]) -> list[str]:
         if ev.deleted_at is not None:
             continue
         kind = _KIND.get(ev.kind, ev.kind.capitalize())
-        lines.append(f"| {_utc(ev.created_at)} | {kind} | @{ev.actor} | {_cell(ev.text)} |")
+        text = ev.text.splitlines()[0] if ev.kind in ("diagnostics", FINAL_DIAGNOSTICS) else ev.text
+        lines.append(f"| {_utc(ev.created_at)} | {kind} | @{ev.actor} | {_cell(text)} |")
     if len(lines) == 4:
         lines.append("| — | — | — | nothing recorded |")
     return [*lines, ""]
 
 
 def _diagnostics(events: Sequence[TimelineEvent]) -> list[str]:
-    found = [ev for ev in events if ev.kind == "diagnostics"]
+    first = next((ev for ev in events if ev.kind == "diagnostics"), None)
+    final = next((ev for ev in reversed(events) if ev.kind == FINAL_DIAGNOSTICS), None)
     lines = ["## Diagnostics", ""]
-    if not found:
-        return [*lines, "_No diagnostics were recorded._", ""]
-    lines.append(f"- At declaration ({_utc(found[0].created_at)}): {_one_line(found[0].text)}")
-    if len(found) > 1:
-        lines.append(f"- Latest ({_utc(found[-1].created_at)}): {_one_line(found[-1].text)}")
-    lines.append("- At resolution: _re-run `/ops check <scenario>` and paste the result_")
+    for label, ev in (("At declaration", first), ("At resolution", final)):
+        if ev is None:
+            lines += [f"- {label}: _not recorded_"]
+            continue
+        head, *results = ev.text.splitlines()
+        lines += [f"- {label} ({_utc(ev.created_at)}): {_one_line(head)}"]
+        lines += [f"    - {_one_line(r)}" for r in results if r.strip() and not r.startswith(" ")]
     return [*lines, ""]
 
 

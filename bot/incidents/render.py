@@ -167,6 +167,7 @@ _KIND_LABEL = {
     "earlier": ":clock3:",
     "escalation": ":rotating_light:",
     "diagnostics": ":stethoscope:",
+    "diagnostics_final": ":stethoscope:",
 }
 
 

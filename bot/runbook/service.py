@@ -14,8 +14,9 @@ from bot.incidents import service as incidents
 from bot.incidents.card import card_ref as _card
 from bot.incidents.card import lane as _lane
 from bot.incidents.changes import SetScenario
-from bot.incidents.events import Declared, Event, ScenarioChanged, Subscriber, UnitOfWork
+from bot.incidents.events import Declared, Event, Resolved, ScenarioChanged, Subscriber, UnitOfWork
 from bot.incidents.model import Incident
+from bot.incidents.postmortem import FINAL_DIAGNOSTICS
 from bot.probes import Result, run_all
 from bot.runbook import report
 from bot.runbook.report import tally
@@ -42,6 +43,11 @@ def subscriber(deps: Deps) -> Subscriber:
             await _declared(deps, uow, event.incident)
         elif isinstance(event, ScenarioChanged):
             await _rerouted(deps, uow, event)
+        elif isinstance(event, Resolved):
+            number, scenario = event.incident.number, handlers.get(event.incident.scenario)
+            uow.after_commit(
+                lambda: deps.spawn(snapshot(deps, number, scenario), name=f"diagnostics-at-resolve:{number}")
+            )
 
     return on_event
 
@@ -149,11 +155,35 @@ async def run(deps: Deps, number: int, scenario: Scenario) -> list[Result]:
                     incident=number,
                     kind="diagnostics",
                     actor="opsbot",
-                    text=f"diagnostics ({scenario.title}): {tally(results)}",
+                    text=_record(f"diagnostics ({scenario.title})", results),
                     at=deps.clock(),
                 )
         deps.outbox.notify()
     return results
+
+
+async def snapshot(deps: Deps, number: int, scenario: Scenario) -> list[Result]:
+    """Run the scenario's checks once more and put how they stood on the timeline (for the
+    post-mortem); nothing is posted, the thread has heard enough at this point."""
+    probes = deps.catalog.probes(scenario.probes, scenario=scenario.key)
+    results: list[Result] = []
+    async for _, found in run_all(probes, deps.catalog.timeout):
+        results.extend(found)
+    async with deps.store.transaction() as tx:
+        await repo.append_event(
+            tx,
+            incident=number,
+            kind=FINAL_DIAGNOSTICS,
+            actor="opsbot",
+            text=_record(f"diagnostics at resolve ({scenario.title})", results),
+            at=deps.clock(),
+        )
+    return results
+
+
+def _record(head: str, results: list[Result]) -> str:
+    """A timeline entry: the tally, then one plain line a result."""
+    return "\n".join([f"{head}: {tally(results)}", *report.plain_report(results)])
 
 
 async def resume(deps: Deps) -> int:

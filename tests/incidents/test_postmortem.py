@@ -15,6 +15,7 @@ from bot.store.repo import TimelineEvent
 from tests.harness import Harness
 
 T0 = 1_764_252_000.0  # 2025-11-27 14:00:00 UTC
+FINAL = "diagnostics at resolve (Checkout): 3 OK\nOK App - 200 in 80ms"
 
 
 def resolved_incident() -> Incident:
@@ -51,6 +52,9 @@ def test_draft_has_the_record_and_the_prompts() -> None:
         ev(4, "checklist", "checked: Check Stripe status", T0 + 200),
         ev(5, "message", "oops", T0 + 250, deleted_at=T0 + 260),
         ev(6, "status", "resolved: rolled back", T0 + 3600),
+        ev(
+            7, "diagnostics_final", "diagnostics at resolve (Checkout): 3 OK\nOK App - 200 in 80ms", T0 + 3605
+        ),
     ]
     text = postmortem.draft(resolved_incident(), events, scenario_title="Checkout not working")
     assert text.startswith("# Post-mortem: INC-4 checkout | broken\n")
@@ -67,6 +71,8 @@ def test_draft_has_the_record_and_the_prompts() -> None:
         "| Declared | @U0DANA | declared P1: checkout \\| broken |",
         "| Checklist | @U0DANA | checked: Check Stripe status |",
         "- At declaration (2025-11-27 14:00:30): diagnostics (Checkout): 2 OK · 1 FAIL",
+        "- At resolution (2025-11-27 15:00:05): diagnostics at resolve (Checkout): 3 OK",
+        "    - OK App - 200 in 80ms",
         "## Root cause",
         "## Where we got lucky",
         "| Action | Owner | Due |",
@@ -104,6 +110,7 @@ async def test_postmortem_is_uploaded_to_the_thread_once(bot: Harness) -> None:
     )
     assert uploaded.text.startswith("# Post-mortem: INC-1 checkout broken")
     assert "| Mitigated (first Monitoring) |" in uploaded.text and "## Action items" in uploaded.text
+    assert "- At declaration (" in uploaded.text and "- At resolution (" in uploaded.text
     shared = [m for m in bot.thread(1) if m.get("files")]
     assert len(shared) == 1 and "Post-mortem draft for *INC-1*" in shared[0]["text"]
     assert json.loads(json.dumps(shared[0]["files"]))[0]["title"] == "Post-mortem draft: INC-1"

@@ -7,27 +7,45 @@ highest score wins, ties go to the scenario listed first. No match: the general 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
+from bot.probes.specs import Check, check_specs
 from handlers import auth, checkout, database, error_spike, payments, performance, security, site_down
 from handlers.scenario import Scenario, Step, steps
 
+
+def check_registry(scenarios: Mapping[str, Scenario]) -> dict[str, Scenario]:
+    """The registry, once every scenario is sound: its key, its probe specs, its checklist steps."""
+    for key, scenario in scenarios.items():
+        owner = f"scenario {key!r}"
+        if scenario.key != key:
+            raise ValueError(f"{owner} is filed under the wrong key ({scenario.key!r})")
+        check_specs(scenario.probes, owner=owner)
+        step_keys = [step.key for step in scenario.steps()]
+        if len(set(step_keys)) != len(step_keys):
+            raise ValueError(f"{owner} has two checklist steps with one key")
+    return dict(scenarios)
+
+
 # Order settles ties, the more specific scenario first: "slow checkout" is a performance problem,
 # "checkout 500 errors" a checkout one, "500 errors" alone the site being down.
-# A security incident comes first: "compromised account login" is about the breach, not the login.
-SCENARIOS: dict[str, Scenario] = {
-    "security": security.SCENARIO,
-    "performance": performance.SCENARIO,
-    "auth": auth.SCENARIO,
-    "payments": payments.SCENARIO,
-    "checkout": checkout.SCENARIO,
-    "database": database.SCENARIO,
-    "site_down": site_down.SCENARIO,
-    "error_spike": error_spike.SCENARIO,
-}
+SCENARIOS: dict[str, Scenario] = check_registry(
+    {
+        # A security incident comes first: "compromised account login" is about the breach, not the login.
+        "security": security.SCENARIO,
+        "performance": performance.SCENARIO,
+        "auth": auth.SCENARIO,
+        "payments": payments.SCENARIO,
+        "checkout": checkout.SCENARIO,
+        "database": database.SCENARIO,
+        "site_down": site_down.SCENARIO,
+        "error_spike": error_spike.SCENARIO,
+    }
+)
 
 ESCALATE_NOW = (
     "Site down for > 15 minutes · data breach suspected · cannot resolve within SLA · "
@@ -49,8 +67,9 @@ GENERAL = Scenario(
         "Check dependencies' status pages",
     ),
     resolution=steps("r", "Pick the matching runbook scenario to get its checklist"),
-    probes=("status_pages", "app", "sentry.spike", "deploys"),
+    probes=(Check.STATUS_PAGES, Check.APP, Check.SENTRY_SPIKE, Check.DEPLOYS),
 )
+check_registry({GENERAL.key: GENERAL})
 
 __all__ = [
     "ESCALATE_NOW",
@@ -74,7 +93,8 @@ FUZZY_LONG_WORD = 9
 
 
 def _tokens(text: str) -> list[str]:
-    return _WORD.findall(text.lower().replace("’", "'"))
+    # NFKC first: a title typed in fullwidth letters routes like the same title in ASCII.
+    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold().replace("’", "'"))
 
 
 def _vocabulary(extra: Mapping[str, Sequence[str]]) -> frozenset[str]:

@@ -1,5 +1,6 @@
 """Runbook: Security Procedures (Security Incident Response and the common security tasks)."""
 
+from bot.probes.specs import Check
 from handlers.scenario import Scenario, steps
 
 SCENARIO = Scenario(
@@ -49,7 +50,7 @@ SCENARIO = Scenario(
         "Notify affected users if needed",
         "Document: write the post-mortem",
     ),
-    probes=("app", "sentry.issues", "deploys"),
+    probes=(Check.APP, Check.SENTRY_ISSUES, Check.DEPLOYS),
     escalate_if="Data breach suspected: escalate immediately",
     restricted=True,
     escalate_now_on=("data breach", "breach suspected", "breached"),

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from bot.errors import UsageError
 from bot.incidents.events import Resolved, ScenarioChanged
-from bot.incidents.grammar import Args, clip, did_you_mean, message, parse_user, parse_when
+from bot.incidents.grammar import Args, clip, did_you_mean, fold, message, parse_user, parse_when
 from bot.incidents.model import (
     Incident,
     Severity,
@@ -49,7 +49,7 @@ class Transition:
 def _parse_update(args: Args) -> Transition:
     if not args.words:
         raise UsageError("Say the new status.", args.usage)
-    status = Status.parse(args.words[0])
+    status = Status.parse(fold(args.words[0]))
     if status is None:
         hint = did_you_mean(args.words[0], [s.value for s in Status])
         maybe = f" Did you mean `{hint}`?" if hint else ""
@@ -240,7 +240,7 @@ class SetSeverity:
 
 
 def _parse_severity(args: Args) -> SetSeverity:
-    severity = Severity.parse(args.words[0]) if len(args.words) == 1 else None
+    severity = Severity.parse(fold(args.words[0])) if len(args.words) == 1 else None
     if severity is None:
         raise UsageError(f"`{clip(' '.join(args.words)) or 'nothing'}` is not a severity.", args.usage)
     return SetSeverity(args.number, severity)
@@ -310,7 +310,7 @@ class SetScenario:
 def _parse_scenario(args: Args) -> SetScenario:
     if len(args.words) != 1:
         raise UsageError("Name one runbook scenario, e.g. payments.", args.usage)
-    return SetScenario(args.number, args.words[0].lower())
+    return SetScenario(args.number, fold(args.words[0]))
 
 
 def _set_scenario(inc: Incident, cmd: SetScenario, ctx: Context) -> Change:

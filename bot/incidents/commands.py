@@ -31,6 +31,7 @@ from bot.incidents.grammar import (
     after,
     clip,
     did_you_mean,
+    fold,
     message,
     parse_incident_ref,
 )
@@ -66,7 +67,7 @@ class Open:
 def _parse_open(args: Args) -> Open:
     if not args.words:
         raise UsageError("Say the severity and a title.", args.usage)
-    severity = Severity.parse(args.words[0])
+    severity = Severity.parse(fold(args.words[0]))
     if severity is None:
         raise UsageError(
             f"`{clip(args.words[0])}` is not a severity; use P0-P3 or Critical, High, Medium, Low.",
@@ -84,13 +85,19 @@ def _parse_open(args: Args) -> Open:
 @dataclass(frozen=True)
 class ListIncidents:
     include_resolved: bool = False
+    before: int | None = None  # the next page: incidents numbered below this one
 
 
 def _parse_list(args: Args) -> ListIncidents:
-    scope = args.words[0].lower() if args.words else "open"
-    if scope not in ("open", "all") or len(args.words) > 1:
+    words = list(args.words)
+    scope = fold(words.pop(0)) if words and fold(words[0]) in ("open", "all") else "open"
+    before = None
+    if len(words) == 2 and fold(words[0]) == "before":
+        before = parse_incident_ref(words[1], args.usage)
+        words = []
+    if words:
         raise UsageError(f"`{clip(' '.join(args.words))}` is not a list scope; use open or all.", args.usage)
-    return ListIncidents(include_resolved=scope == "all")
+    return ListIncidents(include_resolved=scope == "all", before=before)
 
 
 @dataclass(frozen=True)
@@ -100,7 +107,7 @@ class Show:
 
 
 def _parse_show(args: Args) -> Show:
-    words = [w for w in args.words if w.lower() != "page"]
+    words = [fold(w) for w in args.words if fold(w) != "page"]
     if len(words) > 1 or (words and not (words[0].isdigit() and 0 < int(words[0]) < 10_000)):
         raise UsageError(f"`{clip(' '.join(args.words))}` is not a page number.", args.usage)
     return Show(args.number, int(words[0]) if words else 1)
@@ -128,7 +135,7 @@ OPEN = Verb(
 )
 LIST = Verb(
     name="list",
-    usage="/incident list [open|all]",
+    usage="/incident list [open|all] [before INC-n]",
     example="/incident list all",
     command=ListIncidents,
     parse=_parse_list,
@@ -230,27 +237,32 @@ def help_text() -> str:
     return "\n".join(lines)
 
 
-def parse_command(text: str, *, now: float | None = None) -> Command:
-    """Parse the text after ``/incident``."""
+SLACKBOT = "USLACKBOT"
+
+
+def parse_command(text: str, *, now: float | None = None, bot_user_id: str | None = None) -> Command:
+    """Parse the text after ``/incident`` (``bot_user_id``: who may never command, besides Slackbot)."""
     words = text.split()
     if not words:
         return Help()
     verb = _find_verb(words[0], usage=USAGE["help"], choices=list(_BY_WORD))
     at = time.time() if now is None else now
     if not verb.takes_incident:
-        return _parsed(verb.parse(Args(0, tuple(words[1:]), after(text, 1), verb.usage, at)))
+        return _parsed(verb.parse(Args(0, tuple(words[1:]), after(text, 1), verb.usage, at)), bot_user_id)
     if len(words) < 2:
         raise UsageError(f"`{verb.name}` needs an incident.", verb.usage)
     number = parse_incident_ref(words[1], verb.usage)
-    return _parsed(verb.parse(Args(number, tuple(words[2:]), after(text, 2), verb.usage, at)))
+    return _parsed(verb.parse(Args(number, tuple(words[2:]), after(text, 2), verb.usage, at)), bot_user_id)
 
 
-def parse_thread_command(text: str, number: int, *, now: float | None = None) -> Command:
+def parse_thread_command(
+    text: str, number: int, *, now: float | None = None, bot_user_id: str | None = None
+) -> Command:
     """Parse a mention in an incident's thread, where the incident is implied."""
     words = text.split()
     if not words:
         raise UsageError("Tell me what to do.", THREAD_USAGE)
-    status = Status.parse(words[0])
+    status = Status.parse(fold(words[0]))
     if status is not None:
         return Transition(number, status, message(after(text, 1)))
     thread_words = [w for w, v in _BY_WORD.items() if v.in_thread] + [s.value for s in Status]
@@ -258,14 +270,14 @@ def parse_thread_command(text: str, number: int, *, now: float | None = None) ->
     if not verb.in_thread:
         raise UsageError(f"`{verb.name}` is not something I can do in an incident thread.", THREAD_USAGE)
     at = time.time() if now is None else now
-    return _parsed(verb.parse(Args(number, tuple(words[1:]), after(text, 1), THREAD_USAGE, at)))
+    return _parsed(verb.parse(Args(number, tuple(words[1:]), after(text, 1), THREAD_USAGE, at)), bot_user_id)
 
 
 def _find_verb(word: str, *, usage: str, choices: list[str], where: str = "") -> Verb[Any]:
-    verb = _BY_WORD.get(word.lower())
+    verb = _BY_WORD.get(fold(word))
     if verb is not None:
         return verb
-    guess = did_you_mean(word, choices)
+    guess = did_you_mean(fold(word), choices)
     if guess is not None:
         raise UsageError(f"`{clip(word)}` is not a command{where}. Did you mean `{guess}`?", usage)
     if where:
@@ -274,6 +286,8 @@ def _find_verb(word: str, *, usage: str, choices: list[str], where: str = "") ->
     raise UsageError(f"`{clip(word)}` is not an incident command. Try one of: {names}.", usage)
 
 
-def _parsed(cmd: object) -> Command:
+def _parsed(cmd: object, bot_user_id: str | None) -> Command:
     assert isinstance(cmd, Command)  # each verb's parser returns its own command type
+    if isinstance(cmd, SetCommander) and cmd.user_id in {SLACKBOT, bot_user_id}:
+        raise UsageError("A bot cannot command an incident; name a person.", USAGE["commander"])
     return cmd

@@ -5,6 +5,7 @@ from __future__ import annotations
 import calendar
 import re
 import time
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -45,9 +46,14 @@ class Args:
         return after(self.raw, n_words)
 
 
+def fold(word: str) -> str:
+    """A keyword as typed in any width (NFKC: a fullwidth OPEN is ``open``), lower case."""
+    return unicodedata.normalize("NFKC", word).strip().lower()
+
+
 def parse_incident_ref(word: str, usage: str) -> int:
     """``INC-12``, ``inc12``, ``#12`` or ``12`` -> 12."""
-    match = _REF.match(word.strip())
+    match = _REF.match(fold(word))
     if not match or int(match.group(1)) == 0:
         raise UsageError(f"`{clip(word)}` is not an incident. Name it as INC-12, #12 or 12.", usage)
     return int(match.group(1))

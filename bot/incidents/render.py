@@ -7,6 +7,7 @@ message that Slack would reject fails here, in tests, rather than at 3 a.m.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -21,7 +22,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.incidents.model import Incident, Status, allowed_moves, format_duration
-from bot.slack.blocks import Message, _utc, chunk_lines, escape, timestamp, to_dicts, user
+from bot.slack.blocks import Message, _utc, chunk_lines, clip, escape, timestamp, to_dicts, user
 from bot.store.repo import TimelineEvent
 
 CARD_BLOCK = "incident_card"
@@ -32,8 +33,7 @@ CARD_TITLE = 150  # a pasted error line is cut here on the card; the timeline ke
 
 def short_title(inc: Incident, limit: int = CARD_TITLE) -> str:
     """The title as the card and lists show it: one line, at most ``limit`` characters."""
-    title = " ".join(inc.title.split())
-    return title if len(title) <= limit else title[: limit - 1].rstrip() + "…"
+    return clip(" ".join(inc.title.split()), limit)
 
 
 def _resolve_confirm(inc: Incident) -> ConfirmObject | None:
@@ -131,25 +131,51 @@ def invite_needed(channel: str) -> str:
     )
 
 
-def incident_list(incidents: Sequence[Incident], *, now: float, include_resolved: bool) -> Message:
-    """``/incident list``: age, severity and status of each."""
+@dataclass(frozen=True)
+class More:
+    """How many incidents a list page left out (``capped``: at least that many)."""
+
+    count: int
+    capped: bool = False
+
+
+def channel_archived(channel: str) -> str:
+    """Told to the declarer when the incident channel is archived: the incident exists, its card does not."""
+    where = f"<#{channel}>" if channel.startswith(("C", "G")) else escape(channel)
+    return (
+        f"I can't post the incident card in {where}: the channel is archived. The incident is recorded; "
+        "unarchive the channel (or set INCIDENT_CHANNEL to a live one) and follow it with `/incident show`."
+    )
+
+
+def incident_list(
+    incidents: Sequence[Incident], *, now: float, include_resolved: bool, more: More | None = None
+) -> Message:
+    """``/incident list``: age, severity and status of each; the next page named when there is one."""
     if not incidents:
         scope = "incidents" if include_resolved else "open incidents"
         return Message(text=f"No {scope}. :tada:")
-    lines = [f"*{'All' if include_resolved else 'Open'} incidents* ({len(incidents)})"]
+    lines = [f"*{'All' if include_resolved else 'Open'} incidents*"]
     for inc in incidents:
         age = format_duration(inc.duration(now))
         lines.append(
             f"• *{inc.ref}* {inc.severity.value} · {inc.status.emoji} {inc.status.title} · "
             f"{age} · {_list_title(inc)} · {user(inc.commander)}"
         )
+    if more is not None:
+        scope = "all " if include_resolved else ""
+        count = f"{more.count}+" if more.capped else str(more.count)
+        lines.append(f"…and {count} more: `/incident list {scope}before {incidents[-1].ref}`")
     text = "\n".join(lines)
-    return Message(text=text, blocks=to_dicts([SectionBlock(text=MarkdownTextObject(text=text[:3000]))]))
+    return Message(
+        text=text,
+        blocks=to_dicts([SectionBlock(text=MarkdownTextObject(text=c)) for c in chunk_lines(lines)]),
+    )
 
 
 def _list_title(inc: Incident) -> str:
     # A list may be asked for anywhere; a security incident's title stays in its own channel.
-    return "_confidential (security)_" if inc.restricted else escape(short_title(inc, 80))
+    return "_confidential (security)_" if inc.restricted else escape(short_title(inc))
 
 
 _KIND_LABEL = {
@@ -198,11 +224,11 @@ def incident_detail(
     header += ")"
     chunks = chunk_lines(shown) if shown else ["_Nothing yet._"]
     blocks: list[dict[str, Any]] = card.blocks[:-1]  # no buttons in a private copy
+    timeline: list[Block] = []
     if short_title(inc) != inc.title:
         full = chunk_lines([f"*Full title:* {escape(inc.title)}"])[0]
-        blocks.append(SectionBlock(text=MarkdownTextObject(text=full)).to_dict())
-    blocks.append(DividerBlock().to_dict())
-    blocks.append(SectionBlock(text=MarkdownTextObject(text=header)).to_dict())
-    blocks.extend(SectionBlock(text=MarkdownTextObject(text=c)).to_dict() for c in chunks[:40])
+        timeline.append(SectionBlock(text=MarkdownTextObject(text=full)))
+    timeline += [DividerBlock(), SectionBlock(text=MarkdownTextObject(text=header))]
+    timeline.extend(SectionBlock(text=MarkdownTextObject(text=c)) for c in chunks)
     text = card.text + "\n\nTimeline:\n" + "\n".join(shown)
-    return Message(text=text[:39000], blocks=blocks)
+    return Message(text=text, blocks=blocks + to_dicts(timeline))

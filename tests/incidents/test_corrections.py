@@ -165,6 +165,7 @@ async def test_scenario_command_reroutes_and_keeps_old_ticks_on_the_timeline(bot
         b for b in old["blocks"] if b.get("block_id", "").startswith("checklist:1:investigation")
     )
     assert await tick(old, old_block, old_block["accessory"]["options"][1]["value"], "t2") == 200
+    await bot.settle()  # the refusal is owed through the outbox
     assert any("earlier Checkout" in r for r in bot.private_replies())
 
 

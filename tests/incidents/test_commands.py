@@ -243,3 +243,12 @@ def test_times_never_crash_and_never_lie_in_the_future(words: list[str]) -> None
         assert err.user_message().strip()
     else:
         assert isinstance(cmd, c.AddEarlier) and NOW - 30 * 86400 <= cmd.at <= NOW
+
+
+def test_new_forms_read_any_width() -> None:
+    """NFKC before matching: fullwidth words mean the same (the edge branch's rule, on every verb)."""
+    assert c.parse_command("ａｃｋ ＩＮＣ－４") == c.Acknowledge(4)
+    assert c.parse_command("ｕｐｄａｔｅ 4 ｍｉｔｉｇａｔｅｄ") == c.Transition(4, Status.MONITORING)
+    assert c.parse_command("scenario 4 Ｐａｙｍｅｎｔｓ") == c.SetScenario(4, "payments")
+    with pytest.raises(UsageError, match="cannot command"):
+        c.parse_command("commander 4 <@U0OPSBOT>", bot_user_id="U0OPSBOT")

@@ -15,6 +15,7 @@ from bot.settings import Settings
 from bot.store import Store
 
 if TYPE_CHECKING:
+    from bot.actions.directory import Directory
     from bot.outbox import Outbox
     from bot.probes.catalog import Catalog
 
@@ -27,6 +28,7 @@ class Deps:
     store: Store
     outbox: Outbox
     catalog: Catalog
+    directory: Directory  # who is a guest, who is in a user group (Slack, cached)
     clock: Callable[[], float] = time.time
     redact: Callable[[str], str] = str  # removes secrets from what people type, before it is stored
     router: Router = field(default_factory=NoRouter)  # titles to runbook scenarios

@@ -14,6 +14,7 @@ import httpx
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.actions.directory import SlackDirectory
 from bot.deps import Deps
 from bot.incidents.card import CARD, card_renderer
 from bot.logs import Redactor
@@ -93,6 +94,7 @@ async def start_runtime(
         store=store,
         outbox=outbox,
         catalog=Catalog(settings, http),
+        directory=SlackDirectory(client, ttl=settings.access_cache_s),
         clock=clock,
         redact=Redactor(settings.secrets()),
         router=ScenarioRouter(settings.scenario_keywords),

@@ -12,17 +12,20 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from bot import outbox
+from bot.actions import permission
 from bot.deps import Deps
-from bot.errors import NotFound, StaleAction, UsageError
+from bot.errors import Forbidden, NotFound, OpsbotError, StaleAction, UsageError
 from bot.incidents import commands as c
 from bot.incidents import postmortem as pm
 from bot.incidents import render
 from bot.incidents.card import CARD, card_ref, lane, owe_card
 from bot.incidents.changes import Change, Context
 from bot.incidents.events import Declared, UnitOfWork, publish, run_committed
+from bot.incidents.guard import AdminCheckNeeded, ChangeCommand, admin_only
 from bot.incidents.model import Incident, Status
 from bot.settings import Settings
 from bot.slack import blocks
+from bot.slack.replies import explain
 from bot.store import Conflict, Tx, repo
 
 T = TypeVar("T")
@@ -120,24 +123,52 @@ async def declare(
     return Outcome(inc, render.declared_reply(inc, channel=card_channel(deps.settings, inc)))
 
 
-ChangeCommand = (
-    c.Transition
-    | c.Acknowledge
-    | c.Note
-    | c.SetSeverity
-    | c.SetCommander
-    | c.SetField
-    | c.SetScenario
-    | c.AddEarlier
-    | c.Reopen
-)
-
-
 def apply_change(inc: Incident, cmd: ChangeCommand, ctx: Context) -> Change:
     """The incident after ``cmd``, and how to tell it: the command's own pure change. Pure."""
     verb = c.verb_for(cmd)
     assert verb.apply is not None, f"{verb.name} changes nothing"
     return verb.apply(inc, cmd, ctx)
+
+
+async def change_checked(
+    deps: Deps,
+    *,
+    actor: str,
+    cmd: ChangeCommand,
+    key: str,
+    response_url: str | None,
+    expected_version: int | None = None,
+) -> Outcome:
+    """``change``, with ``incident_admins`` enforced; a user-group check (a Slack call) runs after the
+    ack and the change then follows, its reply owed through ``response_url``."""
+    try:
+        return await change(deps, actor=actor, cmd=cmd, key=key, expected_version=expected_version)
+    except AdminCheckNeeded as needed:
+        admins = deps.settings.incident_admins
+        if not any(a.startswith("S") for a in admins) or not response_url:
+            raise Forbidden(f"Only {permission.who(admins)} may {needed.what}.") from None
+        work = _change_after_check(deps, actor, cmd, key, response_url, expected_version)
+        deps.spawn(work, name=f"incident-admin:{needed.what}")
+        return Outcome(None, f":hourglass_flowing_sand: Checking that you may {needed.what}…")
+
+
+async def _change_after_check(
+    deps: Deps, actor: str, cmd: ChangeCommand, key: str, url: str, expected_version: int | None
+) -> None:
+    decision = await permission.may_change_incident(deps.settings, deps.directory, actor)
+    if not decision.allowed:
+        text = f":no_entry: {decision.reason}"
+    else:
+        try:
+            outcome = await change(
+                deps, actor=actor, cmd=cmd, key=key, expected_version=expected_version, admin_checked=True
+            )
+            text = outcome.reply
+        except OpsbotError as exc:
+            text = explain(exc)
+    async with deps.store.transaction() as tx:
+        await outbox.respond(tx, url=url, at=deps.clock(), text=text)
+    deps.outbox.notify()
 
 
 async def change(
@@ -147,16 +178,24 @@ async def change(
     cmd: ChangeCommand,
     key: str,
     expected_version: int | None = None,
+    admin_checked: bool = False,
 ) -> Outcome:
     """Apply one change: card edited in place, the thread told, the timeline written, exactly once."""
     scenarios = deps.router.scenarios()
     confidential = frozenset(k for k in scenarios if deps.router.restricted(k))
+    admins = deps.settings.incident_admins
 
     async def apply(uow: UnitOfWork) -> Change:
         tx, now = uow.tx, uow.now
         inc = await repo.get_incident(tx, cmd.number, for_update=True)
         if inc is None:
             raise NotFound(f"There is no INC-{cmd.number}.", "/incident list")
+        reserved = admin_only(inc, cmd) if admins and not admin_checked and actor not in admins else None
+        if reserved is not None:
+            raise AdminCheckNeeded(reserved)
+        reserved = admin_only(inc, cmd) if admins and not admin_checked and actor not in admins else None
+        if reserved is not None:
+            raise AdminCheckNeeded(reserved)
         if expected_version is not None and inc.version != expected_version:
             raise StaleAction(
                 f"{inc.ref} changed before your click landed; it is now {inc.status.title}."
@@ -320,9 +359,21 @@ def _ts(ts: str) -> float:
 
 
 async def run(
-    deps: Deps, cmd: c.Command, *, actor: str, key: str, response_url: str | None = None
+    deps: Deps,
+    cmd: c.Command,
+    *,
+    actor: str,
+    key: str,
+    response_url: str | None = None,
+    channel: str | None = None,
 ) -> blocks.Message:
-    """Carry out one parsed ``/incident`` command (or thread mention); returns the private reply."""
+    """Carry out one parsed ``/incident`` command (or thread mention); returns the private reply.
+
+    ``channel`` is where a slash command was typed, held against ``allowed_channels``."""
+    if channel is not None:
+        where = permission.channel_allowed(deps.settings, "incident", channel)
+        if not where.allowed:
+            raise Forbidden(where.reason)
     cmd = scrub(cmd, deps.redact)
     if isinstance(cmd, c.Help):
         return blocks.Message(text=c.help_text())
@@ -335,5 +386,5 @@ async def run(
     if isinstance(cmd, c.Open):
         outcome = await declare(deps, actor=actor, cmd=cmd, key=key, response_url=response_url)
         return blocks.Message(text=outcome.reply)
-    outcome = await change(deps, actor=actor, cmd=cmd, key=key)
+    outcome = await change_checked(deps, actor=actor, cmd=cmd, key=key, response_url=response_url)
     return blocks.Message(text=outcome.reply)

@@ -34,7 +34,7 @@ SHOW_PAGE = 40  # timeline events on one page of /incident show
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Applied:
     """What a use case did: the incident as it now stands and the private reply for the actor."""
 
     incident: Incident | None
@@ -73,7 +73,7 @@ def card_channel(settings: Settings, inc: Incident) -> str:
 
 async def declare(
     deps: Deps, *, actor: str, cmd: c.Open, key: str, response_url: str | None = None
-) -> Outcome:
+) -> Applied:
     """Record a new incident and owe Slack its card; the declarer commands it until someone takes over."""
     route = deps.router.route(cmd.title)
 
@@ -119,8 +119,8 @@ async def declare(
     try:
         inc = await unit_of_work(deps, key=key, work=record)
     except Conflict:
-        return Outcome(None, "Already declared (this request was delivered twice).", duplicate=True)
-    return Outcome(inc, render.declared_reply(inc, channel=card_channel(deps.settings, inc)))
+        return Applied(None, "Already declared (this request was delivered twice).", duplicate=True)
+    return Applied(inc, render.declared_reply(inc, channel=card_channel(deps.settings, inc)))
 
 
 def apply_change(inc: Incident, cmd: ChangeCommand, ctx: Context) -> Change:
@@ -138,7 +138,7 @@ async def change_checked(
     key: str,
     response_url: str | None,
     expected_version: int | None = None,
-) -> Outcome:
+) -> Applied:
     """``change``, with ``incident_admins`` enforced; a user-group check (a Slack call) runs after the
     ack and the change then follows, its reply owed through ``response_url``."""
     try:
@@ -149,7 +149,7 @@ async def change_checked(
             raise Forbidden(f"Only {permission.who(admins)} may {needed.what}.") from None
         work = _change_after_check(deps, actor, cmd, key, response_url, expected_version)
         deps.spawn(work, name=f"incident-admin:{needed.what}")
-        return Outcome(None, f":hourglass_flowing_sand: Checking that you may {needed.what}…")
+        return Applied(None, f":hourglass_flowing_sand: Checking that you may {needed.what}…")
 
 
 async def _change_after_check(
@@ -179,7 +179,7 @@ async def change(
     key: str,
     expected_version: int | None = None,
     admin_checked: bool = False,
-) -> Outcome:
+) -> Applied:
     """Apply one change: card edited in place, the thread told, the timeline written, exactly once."""
     scenarios = deps.router.scenarios()
     confidential = frozenset(k for k in scenarios if deps.router.restricted(k))
@@ -222,8 +222,8 @@ async def change(
     try:
         result = await unit_of_work(deps, key=key, work=apply)
     except Conflict:
-        return Outcome(None, "Already done (this request was delivered twice).", duplicate=True)
-    return Outcome(result.incident, f"Done: {result.announcement}")
+        return Applied(None, "Already done (this request was delivered twice).", duplicate=True)
+    return Applied(result.incident, f"Done: {result.announcement}")
 
 
 LIST_PAGE = 25
@@ -358,7 +358,7 @@ def _ts(ts: str) -> float:
         return 0.0
 
 
-async def run(
+async def perform(
     deps: Deps,
     cmd: c.Command,
     *,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from slack_sdk.models.blocks import (
     ActionsBlock,
@@ -18,11 +17,10 @@ from slack_sdk.models.blocks import (
 
 import handlers
 from bot.probes import Result, State, sort_results
+from bot.slack import ids
 from bot.slack.blocks import Message, chunk_lines, escape, option, to_dicts, user
 from handlers.scenario import Scenario, Step
 
-ACTION_CHECKLIST = "checklist_toggle"
-ACTION_SCENARIO = "incident_scenario"
 MAX_DETAILS = 5
 
 
@@ -99,15 +97,6 @@ def _options(items: Sequence[Step]) -> list[Option]:
     return [option(value=s.key, text=escape(s.text), markdown=True) for s in items]
 
 
-def scenario_option_value(number: int, scenario: str) -> str:
-    return f"{number}:{scenario}"
-
-
-def parse_scenario_option(value: str) -> tuple[int, str] | None:
-    number, _, key = value.partition(":")
-    return (int(number), key) if number.isdigit() and key else None
-
-
 def checklist_message(
     number: int, scenario: Scenario, checked: Mapping[str, str], *, others: Mapping[str, str] | None = None
 ) -> Message:
@@ -129,11 +118,15 @@ def checklist_message(
             continue
         options = _options(items[:10])
         initial = [o for o, s in zip(options, items[:10], strict=True) if s.key in checked]
-        box = CheckboxesElement(action_id=ACTION_CHECKLIST, options=options, initial_options=initial or None)
-        shown = [s.key for s in items[:10] if s.key in checked]
+        box = CheckboxesElement(
+            action_id=ids.ACTION_CHECKLIST, options=options, initial_options=initial or None
+        )
+        shown = frozenset(s.key for s in items[:10] if s.key in checked)
+        view = ids.ChecklistSection(number, section, shown, scenario.key)
+        block_id = view.encode(order=[s.key for s in items[:10]])
         blocks.append(
             SectionBlock(
-                block_id=checklist_block_id(number, section, scenario.key, shown),
+                block_id=block_id,
                 text=MarkdownTextObject(text=f"*{label}*"),
                 accessory=box,
             )
@@ -152,14 +145,14 @@ def checklist_message(
     if done:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text="\n".join(done))]))
     if others:
-        blocks.append(ActionsBlock(block_id=f"reroute:{number}", elements=[_reroute(number, others)]))
+        blocks.append(ActionsBlock(block_id=ids.reroute_block(number), elements=[_reroute(number, others)]))
     return Message(text="\n".join(text_lines), blocks=to_dicts(blocks))
 
 
 def _reroute(number: int, others: Mapping[str, str]) -> StaticSelectElement:
-    options = [option(value=scenario_option_value(number, key), text=title) for key, title in others.items()]
+    options = [option(value=ids.ScenarioChoice(number, key).encode(), text=t) for key, t in others.items()]
     return StaticSelectElement(
-        action_id=ACTION_SCENARIO, placeholder="Wrong runbook? Switch to…", options=options[:100]
+        action_id=ids.ACTION_SCENARIO, placeholder="Wrong runbook? Switch to…", options=options[:100]
     )
 
 
@@ -172,42 +165,18 @@ def escalate_now_message(phrase: str) -> Message:
     return Message(text=text, blocks=to_dicts([SectionBlock(text=MarkdownTextObject(text=text))]))
 
 
-@dataclass(frozen=True)
-class ChecklistBlock:
-    """What a checklist's block_id says: the incident, the section, its scenario and the boxes it showed."""
-
-    number: int
-    section: str
-    shown_checked: frozenset[str] | None  # None: a block from before this was recorded
-    scenario: str | None = None  # None: a block from before re-routing existed
-
-
-def checklist_block_id(number: int, section: str, scenario: str, checked: Sequence[str]) -> str:
-    """``checklist:12:investigation:checkout:i1.i3``: a click is read against the runbook and the view
-    the person had. A new id for every state also makes Slack clients show the new ticks."""
-    return f"checklist:{number}:{section}:{scenario}:{'.'.join(checked)}"
-
-
-def parse_checklist_block(block_id: str) -> ChecklistBlock | None:
-    """The checklist block_id's parts (any of its three generations), or None when it is not one."""
-    parts = block_id.split(":")
-    if len(parts) not in (3, 4, 5) or parts[0] != "checklist" or not parts[1].isdigit():
-        return None
-    shown = frozenset(k for k in parts[-1].split(".") if k) if len(parts) >= 4 else None
-    return ChecklistBlock(int(parts[1]), parts[2], shown, parts[3] if len(parts) == 5 else None)
-
-
 def scenario_picker(number: int) -> Message:
     """Shown when no scenario matched the title: choosing one posts its checklist and diagnostics."""
     options = [
-        option(value=scenario_option_value(number, key), text=s.title)
+        option(value=ids.ScenarioChoice(number, key).encode(), text=s.title)
         for key, s in handlers.SCENARIOS.items()
     ]
     select = StaticSelectElement(
-        action_id=ACTION_SCENARIO, placeholder="Pick a runbook scenario", options=options
+        action_id=ids.ACTION_SCENARIO, placeholder="Pick a runbook scenario", options=options
     )
     text = "No runbook scenario matched the title. Pick one to get its checklist and diagnostics:"
-    blocks = [SectionBlock(block_id=f"picker:{number}", text=MarkdownTextObject(text=text), accessory=select)]
+    block_id = ids.picker_block(number)
+    blocks = [SectionBlock(block_id=block_id, text=MarkdownTextObject(text=text), accessory=select)]
     return Message(text=text, blocks=to_dicts(blocks))
 
 

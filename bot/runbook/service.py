@@ -11,8 +11,6 @@ from bot import outbox
 from bot.deps import Deps
 from bot.errors import NotFound, StaleAction
 from bot.incidents import service as incidents
-from bot.incidents.card import card_ref as _card
-from bot.incidents.card import lane as _lane
 from bot.incidents.changes import SetScenario
 from bot.incidents.events import Declared, Event, Resolved, ScenarioChanged, Subscriber, UnitOfWork
 from bot.incidents.model import Incident
@@ -20,19 +18,18 @@ from bot.incidents.postmortem import FINAL_DIAGNOSTICS
 from bot.probes import Result, run_all
 from bot.runbook import report
 from bot.runbook.report import tally
+from bot.slack import ids
 from bot.store import Conflict, Tx, repo
 from handlers.scenario import Scenario
 
 log = logging.getLogger(__name__)
 
 
-def _checklist(number: int) -> str:
-    return f"checklist:{number}"
+_lane, _card, _checklist = ids.lane, ids.card_ref, ids.checklist_ref
 
 
 def _diag(number: int, scenario: str) -> str:
-    """One report per scenario, so a re-route's report is never overwritten by the old one's probes."""
-    return f"diag:{number}:{scenario}"
+    return ids.diagnostics_ref(number, scenario)
 
 
 def subscriber(deps: Deps) -> Subscriber:
@@ -62,7 +59,7 @@ async def _declared(deps: Deps, uow: UnitOfWork, inc: Incident) -> None:
             lane=_lane(inc.number),
             at=uow.now,
             thread_ref=_card(inc.number),
-            ref=f"picker:{inc.number}",
+            ref=ids.picker_ref(inc.number),
             **picker.as_kwargs(),
         )
     await _owe_checklist_and_report(deps, uow.tx, inc.number, scenario)
@@ -108,7 +105,7 @@ async def _rerouted(deps: Deps, uow: UnitOfWork, event: ScenarioChanged) -> None
     if event.previous is None:
         chosen = report.scenario_chosen(scenario, event.actor)
         await outbox.update(
-            tx, lane=_lane(inc.number), at=uow.now, ref=f"picker:{inc.number}", **chosen.as_kwargs()
+            tx, lane=_lane(inc.number), at=uow.now, ref=ids.picker_ref(inc.number), **chosen.as_kwargs()
         )
     await _owe_checklist_and_report(deps, tx, inc.number, scenario)
     uow.after_commit(lambda: start(deps, inc.number, scenario))

@@ -144,6 +144,13 @@ async def _outbox(
     return outbox
 
 
+def _wire_incidents(deps: Deps) -> None:
+    """The incident core's ports: how titles route, and who hears what it does in its transaction
+    (listed here, never self-registered)."""
+    deps.router = ScenarioRouter(deps.settings.scenario_keywords)
+    deps.subscribers = (diagnostics.subscriber(deps),)
+
+
 async def start_runtime(
     settings: Settings,
     *,
@@ -178,10 +185,8 @@ async def start_runtime(
             directory=SlackDirectory(client, ttl=settings.access_cache_s),
             clock=clock,
             redact=Redactor(settings.secrets()),
-            router=ScenarioRouter(settings.scenario_keywords),
         )
-        # Who hears what the incident core does, in its transaction: listed here, not self-registered.
-        deps.subscribers = (diagnostics.subscriber(deps),)
+        _wire_incidents(deps)
         stack.push_async_callback(deps.cancel_background)
         app = build_app(deps, client=client, signing_secret=secret)
         app.middleware(timing_middleware(metrics.slack_request))

@@ -138,7 +138,7 @@ async def run(deps: Deps, number: int, scenario: Scenario) -> list[Result]:
     results: list[Result] = []
     left = {p.key: p.name for p in probes}
     started = time.monotonic()
-    async for probe, found in run_all(probes, deps.catalog.timeout):
+    async for probe, found in run_all(probes, deps.catalog.timeout, observe=deps.catalog.observe):
         results.extend(found)
         left.pop(probe.key, None)
         elapsed = time.monotonic() - started
@@ -164,7 +164,7 @@ async def snapshot(deps: Deps, number: int, scenario: Scenario) -> list[Result]:
     post-mortem); nothing is posted, the thread has heard enough at this point."""
     probes = deps.catalog.probes(scenario.probes, scenario=scenario.key)
     results: list[Result] = []
-    async for _, found in run_all(probes, deps.catalog.timeout):
+    async for _, found in run_all(probes, deps.catalog.timeout, observe=deps.catalog.observe):
         results.extend(found)
     async with deps.store.transaction() as tx:
         await repo.append_event(

@@ -8,6 +8,9 @@ from typing import Any
 
 from bot.incidents.model import Incident, Severity, Status
 from bot.store import Row, Tx
+from bot.store.checklist import checked_items as checked_items
+from bot.store.checklist import clear_checks as clear_checks
+from bot.store.checklist import set_check as set_check
 
 _STATUS_COLUMNS = {s.value: f"{s.value}_at" for s in Status}
 
@@ -383,30 +386,6 @@ async def set_value(tx: Tx, key: str, value: str) -> None:
         "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (key, value),
     )
-
-
-# --- checklists ------------------------------------------------------------------------------
-
-
-async def set_check(tx: Tx, *, incident: int, item: str, user: str | None, at: float) -> None:
-    await tx.write(
-        "INSERT INTO checklist (incident, item, checked_by, checked_at) VALUES (?,?,?,?)"
-        " ON CONFLICT (incident, item) DO UPDATE SET checked_by = excluded.checked_by,"
-        " checked_at = excluded.checked_at",
-        (incident, item, user, at if user else None),
-    )
-
-
-async def clear_checks(tx: Tx, incident: int) -> None:
-    """Forget an incident's ticks (the timeline keeps who ticked what, and when)."""
-    await tx.write("DELETE FROM checklist WHERE incident = ?", (incident,))
-
-
-async def checked_items(tx: Tx, incident: int) -> dict[str, str]:
-    rows = await tx.fetchall(
-        "SELECT item, checked_by FROM checklist WHERE incident = ? AND checked_by IS NOT NULL", (incident,)
-    )
-    return {r["item"]: r["checked_by"] for r in rows}
 
 
 async def values_with_prefix(tx: Tx, prefix: str) -> list[tuple[str, str]]:

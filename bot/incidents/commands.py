@@ -46,6 +46,7 @@ __all__ = [
     "Note",
     "Open",
     "Postmortem",
+    "Publish",
     "Reopen",
     "SetCommander",
     "SetField",
@@ -119,6 +120,14 @@ class Postmortem:
 
 
 @dataclass(frozen=True)
+class Publish:
+    """Preview a customer-facing update for the status page (its button publishes it)."""
+
+    number: int
+    text: str
+
+
+@dataclass(frozen=True)
 class Help:
     pass
 
@@ -157,6 +166,14 @@ POSTMORTEM = Verb(
     parse=lambda args: Postmortem(args.number),
     aliases=("post-mortem", "pm"),
 )
+PUBLISH = Verb(
+    name="publish",
+    usage="/incident publish <INC-n> <customer-facing text...>",
+    example="/incident publish INC-12 Some card payments fail; we are working on a fix.",
+    command=Publish,
+    parse=lambda args: Publish(args.number, args.text("the text customers should read")),
+    in_thread=False,
+)
 HELP = Verb(
     name="help",
     usage="/incident help",
@@ -182,6 +199,7 @@ VERBS: tuple[Verb[Any], ...] = (
     ch.RESOLVE,
     ch.REOPEN,
     POSTMORTEM,
+    PUBLISH,
     LIST,
     SHOW,
     HELP,
@@ -201,6 +219,7 @@ Command = (
     | ListIncidents
     | Show
     | Postmortem
+    | Publish
     | Help
 )
 

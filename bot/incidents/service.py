@@ -23,6 +23,7 @@ from bot.incidents.changes import Change, Context
 from bot.incidents.events import Declared, UnitOfWork, publish, run_committed
 from bot.incidents.guard import AdminCheckNeeded, ChangeCommand, admin_only
 from bot.incidents.model import Incident, Status
+from bot.incidents.routing import Route
 from bot.settings import Settings
 from bot.slack import blocks
 from bot.slack.replies import explain
@@ -72,10 +73,22 @@ def card_channel(settings: Settings, inc: Incident) -> str:
 
 
 async def declare(
-    deps: Deps, *, actor: str, cmd: c.Open, key: str, response_url: str | None = None
+    deps: Deps,
+    *,
+    actor: str,
+    cmd: c.Open,
+    key: str,
+    response_url: str | None = None,
+    scenario: str | None = None,
+    linked: Callable[[UnitOfWork, Incident], Awaitable[None]] | None = None,
 ) -> Applied:
-    """Record a new incident and owe Slack its card; the declarer commands it until someone takes over."""
+    """Record a new incident and owe Slack its card; the declarer commands it until someone takes over.
+
+    ``scenario`` overrides routing by title (an alert knows its own); ``linked`` is the caller's part of
+    the same unit of work (an alert linking itself to the new incident)."""
     route = deps.router.route(cmd.title)
+    if scenario is not None:
+        route = Route(scenario, restricted=deps.router.restricted(scenario))
 
     async def record(uow: UnitOfWork) -> Incident:
         tx, now = uow.tx, uow.now
@@ -114,6 +127,8 @@ async def declare(
             **(notify if response_url else {}),
         )
         uow.emit(Declared(inc, actor))
+        if linked is not None:
+            await linked(uow, inc)
         return inc
 
     try:
@@ -386,5 +401,7 @@ async def perform(
     if isinstance(cmd, c.Open):
         outcome = await declare(deps, actor=actor, cmd=cmd, key=key, response_url=response_url)
         return blocks.Message(text=outcome.reply)
+    if isinstance(cmd, c.Publish):  # the status page's use case: the listener hands it there
+        raise UsageError("Publish with the slash command: /incident publish INC-n <text>.")
     outcome = await change_checked(deps, actor=actor, cmd=cmd, key=key, response_url=response_url)
     return blocks.Message(text=outcome.reply)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from bot.errors import UsageError
 from bot.incidents.model import Severity, Status
+from bot.slack.blocks import escape
 
 MAX_TITLE = 150
 MAX_TEXT = 2000
@@ -273,5 +274,6 @@ def _message(text: str) -> str | None:
 
 
 def _clip(word: str, limit: int = 40) -> str:
+    """A word the user typed, echoed in a code span: cut, unable to end the span, escaped once."""
     word = word.replace("`", "'")
-    return word if len(word) <= limit else word[: limit - 1] + "…"
+    return escape(word if len(word) <= limit else word[: limit - 1] + "…")

@@ -160,3 +160,17 @@ async def test_cancel_long_skips_idle_transactions_that_terminate_long_ends(
     await ops(bot, "db terminate-long 0.01")
     text = last_reply(bot)["text"]
     assert f"pid {idle} {prod.app_role} (shop) idle in transaction" in text and f"pid {busy} " in text
+
+
+async def test_a_guest_in_an_allowed_group_is_refused(start_bot: StartBot, prod: ProdDb) -> None:
+    # Guests may not run /ops at all; being in a listed user group does not make them members.
+    bot = await start_bot(ops_database_admin_url="postgresql://nobody@127.0.0.1:9/none")
+    bot.sim.usergroups["S0SRE"] = ["U0SRE", "U0CONTRACTOR"]
+    bot.sim.guests.add("U0CONTRACTOR")
+    await ops(bot, "db terminate-long", user="U0CONTRACTOR")
+    assert last_reply(bot, "U0CONTRACTOR")["text"] == (
+        ":no_entry: Guests may not run remediation actions; ask a full member of the workspace."
+    )
+    async with bot.runtime.store.transaction() as tx:
+        refusal = (await remediation.latest_audit(tx, limit=1))[0]
+    assert (refusal.event, refusal.actor) == ("refusal", "U0CONTRACTOR")

@@ -9,6 +9,9 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
 from bot import outbox
 from bot.actions import audit, permission, render
 from bot.actions.audit import Entry
@@ -41,7 +44,24 @@ def _admin(deps: Deps) -> AdminDb:
             "Remediation is not configured: set OPS_DATABASE_ADMIN_URL to a dedicated role"
             " (see docs/operations.md#remediation)."
         )
-    return AdminDb(url.get_secret_value(), timeout_s=deps.settings.action_timeout_s)
+    return AdminDb(
+        url.get_secret_value(), timeout_s=deps.settings.action_timeout_s, own_roles=_own_roles(deps)
+    )
+
+
+def _own_roles(deps: Deps) -> list[str]:
+    """The roles opsbot connects as (state store, diagnostics), whose sessions are never signalled."""
+    settings, roles = deps.settings, []
+    for url in (settings.database_url, settings.ops_database_url):
+        if url is None or url.get_secret_value().startswith("sqlite"):
+            continue
+        try:
+            role = conninfo_to_dict(url.get_secret_value()).get("user")
+        except psycopg.ProgrammingError:  # not a connection string; that store reports it itself
+            continue
+        if role:
+            roles.append(str(role))
+    return roles
 
 
 def _params(deps: Deps, action: Action) -> str:

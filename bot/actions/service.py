@@ -93,6 +93,12 @@ async def ask(
         return Message(text=f":no_entry: {where.reason}")
     _admin(deps)
     _check_named(deps, cmd.action)
+    if label != describe(cmd.action):
+        # Confirm runs what the preview showed, so the arguments are kept in the store until then.
+        raise UsageError(
+            "An argument looks like a secret, and opsbot keeps an action's arguments in its store until"
+            " Confirm; it will not keep that. Run this one by hand."
+        )
     if not response_url:
         raise UsageError("This command needs Slack's response_url to send the preview.")
     deps.spawn(_prepare(deps, cmd, actor=actor, url=response_url), name=f"preview:{label}")

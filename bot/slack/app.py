@@ -10,8 +10,8 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
+from bot.logs import report_unexpected
 from bot.slack.listeners import actions, commands, lifecycle, remediation, threads
-from bot.slack.replies import report_unexpected
 
 log = logging.getLogger(__name__)
 

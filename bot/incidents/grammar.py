@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from rapidfuzz import fuzz, process
 
 from bot.errors import UsageError
+from bot.slack.blocks import escape
 
 MAX_TEXT = 2000
 MAX_TITLE_INPUT = 3000  # a pasted error line is kept whole on the timeline; the card shows its start
@@ -80,8 +81,9 @@ def message(text: str, *, limit: int = MAX_TEXT) -> str | None:
 
 
 def clip(word: str, limit: int = 40) -> str:
+    """A word the user typed, echoed in a code span: cut, unable to end the span, escaped once."""
     word = word.replace("`", "'")
-    return word if len(word) <= limit else word[: limit - 1] + "…"
+    return escape(word if len(word) <= limit else word[: limit - 1] + "…")
 
 
 def did_you_mean(word: str, choices: Sequence[str]) -> str | None:

@@ -146,6 +146,7 @@ async def test_p1_mentions_oncall_group(store_url: str) -> None:
         ("commander INC-1 dana", "Name the new commander"),
         ("list everything", "is not a list scope"),
         ("show", "needs an incident"),
+        ("severity INC-1 <!channel>", "`&lt;!channel&gt;` is not a severity"),  # echoed escaped once
     ],
 )
 async def test_bad_input_gets_private_message_and_changes_nothing(

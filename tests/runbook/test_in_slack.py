@@ -217,6 +217,13 @@ async def test_ops_public_check_db_deploys_and_help(ops_bot: Harness) -> None:
         ("db vacuum", "is not a database report"),
         ("db long-queries soon", "is not a number of minutes"),
         ("status now", "takes no arguments"),
+        # str.isdigit() admits superscripts that int() refuses: a usage answer, never a crash
+        ("db cancel ²", "`²` is not a backend pid"),
+        ("audit ²", "`²` is not a number from 1 to 50"),
+        # what the user typed is echoed escaped once: a broadcast stays inert
+        ("check <!channel>", "`&lt;!channel&gt;` is not a scenario"),
+        ("db <!here|x>", "`&lt;!here|x&gt;` is not a database report"),
+        ("<!everyone>", "`&lt;!everyone&gt;` is not an ops command"),
     ],
 )
 async def test_ops_bad_input_lists_valid_ones(ops_bot: Harness, text: str, expected: str) -> None:

@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import subprocess
 import sys
 import tempfile
@@ -100,6 +101,13 @@ async def _drain(databases: list[str], within: float = DRAIN_WITHIN) -> float:
     return time.monotonic() - started
 
 
+async def _sample_load(into: list[float]) -> None:
+    """The machine's 1-minute load average every 10 s: the figures mean little on a starved machine."""
+    while True:
+        into.append(round(os.getloadavg()[0], 1))
+        await asyncio.sleep(10)
+
+
 async def _setup(load: Load, sides: list[Side]) -> None:
     """Three incidents per side whose status changes, four that only get notes; wait for their cards."""
     for side in sides:
@@ -140,10 +148,13 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         databases = [http_db, socket_db][: len(sides)]
         faults = Faults(bots, sim, pg, databases, args.duration, seed=args.seed)
         fault_task = None if args.no_faults else asyncio.create_task(faults.run())
+        loads: list[float] = []
+        sampler = asyncio.create_task(_sample_load(loads))
         max_requests = args.max_requests or int(args.rate * args.duration * 1.5) + 100
         took = await load.run(
             seconds=args.duration, rate=args.rate, max_requests=max_requests, socket_share=args.socket_share
         )
+        sampler.cancel()
         if fault_task is not None:
             fault_task.cancel()
             await asyncio.gather(fault_task, return_exceptions=True)
@@ -167,6 +178,11 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
             "rate": args.rate,
             "faults": not args.no_faults,
             "requests": load.requests,
+            "load_average": {
+                "mean": round(sum(loads) / max(1, len(loads)), 1),
+                "max": max(loads, default=0.0),
+                "cores": os.cpu_count(),
+            },
             "in_flight_at_end": left,
             "drain_seconds": round(drained, 1),
             "kills": {b.name: b.kills for b in bots},
@@ -182,14 +198,16 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
             bot.stop()
         if sim is not None:
             sim.stop()
-        pg.stop()
+        pg.stop(keep_log_in=folder)
 
 
 def _print(report: dict[str, Any], results: dict[str, Reckoning]) -> None:
     print(
         f"\nsoak {report['revision']} {report['date']}: {report['seconds']}s at {report['rate']}/s,"
         f" {report['requests']} requests, faults {'on' if report['faults'] else 'off'};"
-        f" drained {report['drain_seconds']}s after the load stopped"
+        f" drained {report['drain_seconds']}s after the load stopped;"
+        f" load average {report['load_average']['mean']} (max {report['load_average']['max']})"
+        f" on {report['load_average']['cores']} cores"
     )
     for at, what in report["happened"]:
         print(f"  {at:7.1f}s  {what}")

@@ -6,6 +6,7 @@ Every one listens on loopback only; logs go to files in the run's folder, kept f
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -185,9 +186,14 @@ class Postgres:
             ).fetchall()
         return sum(1 for (done,) in rows if done)
 
-    def stop(self) -> None:
-        if self.cluster is not None:
-            self.cluster.stop()
+    def stop(self, *, keep_log_in: Path | None = None) -> None:
+        if self.cluster is None:
+            return
+        log = self.cluster.root / "log"
+        if keep_log_in is not None and log.exists():
+            # PostgreSQL's own account (deadlocks, terminated sessions) outlives the throwaway cluster.
+            shutil.copy(log, keep_log_in / "postgresql.log")
+        self.cluster.stop()
 
 
 @contextmanager

@@ -43,6 +43,12 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
         "--no-faults", action="store_true", help="load only: no kills, no store or Slack faults"
     )
     parser.add_argument("--seed", type=int, default=16)
+    parser.add_argument(
+        "--card-grace",
+        type=float,
+        default=0.0,
+        help="seconds people wait after a card appears before using its thread (default 0: at once)",
+    )
     parser.add_argument("--json", type=Path, help="also write the figures here")
     return parser.parse_args(argv)
 
@@ -142,7 +148,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
             sides.append(Side("socket", "C0SOCKET", "S"))
         for bot in bots:  # one after the other: the first one migrates the store
             await asyncio.to_thread(bot.start)
-        load = Load(sim_url=sim.url, serve=bots[:2], sides=sides, seed=args.seed)
+        load = Load(sim_url=sim.url, serve=bots[:2], sides=sides, seed=args.seed, card_grace=args.card_grace)
         watcher = asyncio.create_task(load.watch_cards())
         await _setup(load, sides)
         databases = [http_db, socket_db][: len(sides)]

@@ -72,8 +72,11 @@ class Side:
 class Load:
     """Sends the mix; records what was promised."""
 
-    def __init__(self, *, sim_url: str, serve: list[Bot], sides: list[Side], seed: int) -> None:
+    def __init__(
+        self, *, sim_url: str, serve: list[Bot], sides: list[Side], seed: int, card_grace: float = 0.0
+    ) -> None:
         self.sim_url = sim_url
+        self.card_grace = card_grace
         self.serve = serve
         self.sides = sides
         self.rng = random.Random(seed)
@@ -280,9 +283,9 @@ class Load:
                     number = card_number(msg)
                     inc = side.awaiting.pop(number, None) if number is not None else None
                     if inc is not None:
-                        inc.card_ts = str(msg["ts"])
-                        if inc not in side.statuses:
-                            side.notes = [*side.notes, inc][-8:]
+                        asyncio.get_running_loop().call_later(
+                            self.card_grace, _usable, side, inc, str(msg["ts"])
+                        )
             await asyncio.sleep(0.25)
 
     async def run(self, *, seconds: float, rate: float, max_requests: int, socket_share: float) -> float:
@@ -305,6 +308,13 @@ class Load:
         if self.tasks:
             await asyncio.wait(set(self.tasks), timeout=within)
         return len(self.tasks)
+
+
+def _usable(side: Side, inc: Tracked, card_ts: str) -> None:
+    """People start using an incident's card (its thread, its status) once they see it."""
+    inc.card_ts = card_ts
+    if inc not in side.statuses:
+        side.notes = [*side.notes, inc][-8:]
 
 
 def card_number(msg: dict[str, Any]) -> int | None:

@@ -104,10 +104,17 @@ class Bot:
             stdout=self.log.open("ab"),
             stderr=subprocess.STDOUT,
         )
-        if self.mode == "serve":
-            wait_http(f"{self.base}/healthz", self.proc, within=60)
-        else:
-            self._wait_logged("opsbot ready", offset)
+        try:
+            if self.mode == "serve":
+                wait_http(f"{self.base}/healthz", self.proc, within=60)
+            else:
+                self._wait_logged("opsbot ready", offset)
+        except RuntimeError:
+            # Not ready in time (seen: a start-up during a store outage that hangs instead of exiting):
+            # kill it, so the next attempt gets the port and nothing outlives the soak.
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            raise
         self.up = True
 
     def _wait_logged(self, text: str, offset: int, within: float = 60) -> None:

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl
 from aiohttp import web
 
 from bot.devtools import slack_sim_history as history
+from bot.devtools.slack_sim_control import control_routes
 from bot.devtools.slack_sim_faults import AfterFault, Chaos, Verdict, after_verdict
 from bot.devtools.slack_sim_socket import SocketHub
 
@@ -136,8 +137,6 @@ class SlackSim:
         app.router.add_post("/response/{name}", self._response)
         app.router.add_get("/_sim/stats", self._stats)
         app.router.add_get("/link/", self.socket.serve)
-        from bot.devtools.slack_sim_control import control_routes
-
         app.router.add_routes(control_routes(self))
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()

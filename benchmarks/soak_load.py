@@ -146,7 +146,7 @@ class Load:
             if answer is None or answer[0] != 200:
                 side.count("command not acked")
                 return None
-            return str(json.loads(answer[1] or "{}").get("text", ""))
+            return _ack_text(answer[1])
         ack = await self._socket("slash_commands", dict(parse_qsl(body)))
         if ack is None:
             side.count("command not acked")
@@ -308,6 +308,15 @@ class Load:
         if self.tasks:
             await asyncio.wait(set(self.tasks), timeout=within)
         return len(self.tasks)
+
+
+def _ack_text(body: str) -> str:
+    """The private text of a slash command's ack: Bolt answers JSON, or plain text for a bare string."""
+    try:
+        data = json.loads(body or "{}")
+    except ValueError:
+        return body
+    return str(data.get("text", "")) if isinstance(data, dict) else body
 
 
 def _usable(side: Side, inc: Tracked, card_ts: str) -> None:

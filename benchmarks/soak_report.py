@@ -93,6 +93,9 @@ def reckon(side: str, promises: Iterable[Promise], seen: Seen) -> Reckoning:
     ours = [p for p in promises if p.side == side]
     refused = {u for u, texts in seen.ephemerals.items() if any(STORE_DOWN in t for t in texts)}
     misread = {u for u, texts in seen.ephemerals.items() if any(NOT_A_THREAD in t for t in texts)}
+    # Any other notice to the sender (e.g. "changed after you sent that") answered the request: the
+    # bot said why it did nothing, so nothing was lost, but the refusals are counted below.
+    told = {u: texts[0] for u, texts in seen.ephemerals.items() if u not in refused and u not in misread}
     cards: Counter[int] = Counter()
     latest: dict[int, dict[str, Any]] = {}
     for msg in seen.messages:
@@ -113,6 +116,9 @@ def reckon(side: str, promises: Iterable[Promise], seen: Seen) -> Reckoning:
     for p in ours:
         if p.user in refused and p.kind in ("reply", "timeline"):
             continue  # the user was told the store was unreachable: nothing was promised after all
+        if p.user in told and p.kind == "reply":
+            note(f"refused after the ack ({p.via}): {told[p.user][:70]}", p.user)
+            continue
         if p.kind == "timeline":
             if p.key not in seen.timeline:
                 f["timeline_lost"] += 1

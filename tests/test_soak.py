@@ -38,6 +38,7 @@ def test_reckoning_finds_every_kind_of_trouble() -> None:
         Promise("http", "reply", "UH0000005", "note", "UH0000005"),  # posted twice
         Promise("http", "reply", "UH0000006", "mention", "UH0000006"),  # told "not a thread"
         Promise("http", "reply", "UH0000007", "mention", "UH0000007"),  # store was down: not promised
+        Promise("http", "reply", "UH0000010", "mention", "UH0000010"),  # refused, and told why
         Promise("http", "timeline", "100.000001", "message", "UH0000008"),
         Promise("http", "timeline", "100.000002", "message", "UH0000009"),  # not on the timeline
         Promise("socket", "card", "1", "declare", "US0000001"),  # another side: not counted here
@@ -53,6 +54,7 @@ def test_reckoning_finds_every_kind_of_trouble() -> None:
         ephemerals={
             "UH0000006": ["Mention me in an incident card's thread to change that incident"],
             "UH0000007": [":warning: opsbot cannot reach its state store; nothing was recorded"],
+            "UH0000010": [":information_source: INC-1 changed after you sent that; nothing was done."],
         },
         statuses={1: "resolved"},
         timeline={"100.000001"},
@@ -68,6 +70,7 @@ def test_reckoning_finds_every_kind_of_trouble() -> None:
     }
     assert result.details["lost reply (mention), told 'not an incident thread'"] == 1
     assert result.details["outbox items in 2+ messages"] == 1
+    assert [k for k in result.details if k.startswith("refused after the ack (mention)")] != []
     assert "| timeline rows lost | 1 |" in table({"http": result})
 
 

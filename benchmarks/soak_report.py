@@ -117,7 +117,8 @@ def reckon(side: str, promises: Iterable[Promise], seen: Seen) -> Reckoning:
         if p.user in refused and p.kind in ("reply", "timeline"):
             continue  # the user was told the store was unreachable: nothing was promised after all
         if p.user in told and p.kind == "reply":
-            note(f"refused after the ack ({p.via}): {told[p.user][:70]}", p.user)
+            said = re.sub(r"INC-\d+", "INC-n", told[p.user]).split(" (it is now")[0]
+            note(f"refused after the ack ({p.via}): {said[:70]}", p.user)
             continue
         if p.kind == "timeline":
             if p.key not in seen.timeline:

@@ -91,6 +91,8 @@ class SlackSim:
         self.socket = SocketHub()
         self.after_faults: list[AfterFault] = []
         self.chaos: Chaos | None = None
+        self.guests: set[str] = set()
+        self.usergroups: dict[str, list[str]] = {}
 
     # --- set-up ----------------------------------------------------------------------------
 
@@ -137,7 +139,6 @@ class SlackSim:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._response)
-        app.router.add_get("/_sim/stats", self._stats)
         app.router.add_get("/link/", self.socket.serve)
         app.router.add_routes(control_routes(self))
         self._runner = web.AppRunner(app, access_log=None)
@@ -289,21 +290,6 @@ class SlackSim:
         Events API envelopes not acked in time are sent again, as Slack does."""
         return await self.socket.request(kind, payload, within=within)
 
-    async def _stats(self, request: web.Request) -> web.Response:
-        """Counts for benchmarks that run the stand-in in another process."""
-        counts: dict[str, int] = {}
-        for call in self.calls:
-            if call.status == 200:
-                counts[call.method] = counts.get(call.method, 0) + 1
-        replies = sum(
-            _carried(c)
-            for c in self.calls
-            if c.method == "chat.postMessage" and c.status == 200 and c.params.get("thread_ts")
-        )
-        return web.json_response(
-            {"calls": counts, "thread_replies": replies, "last_at": self.calls[-1].at if self.calls else None}
-        )
-
     # --- Web API methods ---------------------------------------------------------------------
 
     def _m_auth_test(self, p: dict[str, Any]) -> dict[str, Any]:
@@ -410,6 +396,34 @@ class SlackSim:
         channel.is_member = True
         return {"ok": True, "channel": {"id": channel.id, "name": channel.name}}
 
+    def _m_users_info(self, p: dict[str, Any]) -> dict[str, Any]:
+        # Anyone not marked as a guest is a full member: the tests' people need no set-up.
+        user = str(p.get("user", ""))
+        if not user or user[0] not in "UW":
+            return {"ok": False, "error": "user_not_found"}
+        guest = user in self.guests
+        return {
+            "ok": True,
+            "user": {
+                "id": user,
+                "team_id": TEAM,
+                "name": user.lower(),
+                "deleted": False,
+                "is_bot": False,
+                "is_admin": False,
+                "is_owner": False,
+                "is_restricted": guest,
+                "is_ultra_restricted": False,
+                "profile": {"real_name": user.lower(), "display_name": user.lower()},
+            },
+        }
+
+    def _m_usergroups_users_list(self, p: dict[str, Any]) -> dict[str, Any]:
+        group = str(p.get("usergroup", ""))
+        if group not in self.usergroups:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": list(self.usergroups[group])}
+
     def _m_apps_connections_open(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": self.url.replace("http://", "ws://") + "/link/?ticket=sim"}
 
@@ -449,15 +463,6 @@ class SlackSim:
         return self._history(
             channel.id, p, lambda m: m["ts"] == thread or m.get("thread_ts") == thread, newest_first=False
         )
-
-
-def _carried(call: Call) -> int:
-    """How many of opsbot's outbox items one posted message carried (a backlog may share a message)."""
-    meta = call.params.get("metadata")
-    if isinstance(meta, str):
-        meta = json.loads(meta)
-    ids = ((meta or {}).get("event_payload") or {}).get("outbox_ids")
-    return len(ids) if isinstance(ids, list) and ids else 1
 
 
 def _refusal(verdict: Verdict) -> web.Response:

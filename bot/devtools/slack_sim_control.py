@@ -4,6 +4,7 @@ faults on and off, channels, people's messages, Socket Mode requests and hang-up
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
@@ -81,6 +82,20 @@ def control_routes(sim: SlackSim) -> list[web.RouteDef]:
         found = [_call(c) for c in sim.calls if method is None or c.method == method]
         return web.json_response({"ok": True, "calls": found})
 
+    async def stats(request: web.Request) -> web.Response:
+        """Counts for benchmarks: successful calls per method, thread replies (items carried)."""
+        counts: dict[str, int] = {}
+        for call in sim.calls:
+            if call.status == 200:
+                counts[call.method] = counts.get(call.method, 0) + 1
+        replies = sum(
+            _carried(c)
+            for c in sim.calls
+            if c.method == "chat.postMessage" and c.status == 200 and c.params.get("thread_ts")
+        )
+        last_at = sim.calls[-1].at if sim.calls else None
+        return web.json_response({"calls": counts, "thread_replies": replies, "last_at": last_at})
+
     async def state(request: web.Request) -> web.Response:
         troubles: dict[str, int] = {}
         for c in sim.calls:
@@ -103,6 +118,7 @@ def control_routes(sim: SlackSim) -> list[web.RouteDef]:
         )
 
     return [
+        web.get("/_sim/stats", stats),
         web.get("/_sim/state", state),
         web.post("/_sim/chaos", chaos),
         web.delete("/_sim/chaos", chaos),
@@ -134,3 +150,12 @@ def _chaos(body: dict[str, Any]) -> Chaos:
 def _call(call: Call) -> dict[str, Any]:
     params = {k: str(call.params[k])[:500] for k in CALL_FIELDS if k in call.params}
     return {"method": call.method, "status": call.status, "trouble": call.trouble, "at": call.at, **params}
+
+
+def _carried(call: Call) -> int:
+    """How many of opsbot's outbox items one posted message carried (a backlog may share a message)."""
+    meta = call.params.get("metadata")
+    if isinstance(meta, str):
+        meta = json.loads(meta)
+    ids = ((meta or {}).get("event_payload") or {}).get("outbox_ids")
+    return len(ids) if isinstance(ids, list) and ids else 1

@@ -18,56 +18,65 @@ if TYPE_CHECKING:
 CALL_FIELDS = ("name", "text", "user", "channel", "thread_ts", "ts")
 
 
-def control_routes(sim: SlackSim) -> list[web.RouteDef]:
-    """Routes that let another process steer ``sim``."""
+class Control:
+    """Handlers that let another process steer the stand-in."""
 
-    async def chaos(request: web.Request) -> web.Response:
+    def __init__(self, sim: SlackSim) -> None:
+        self.sim = sim
+
+    async def chaos(self, request: web.Request) -> web.Response:
+        """POST: unleash chaos (a share of calls goes wrong); DELETE: calm, returning what it hit."""
         if request.method == "DELETE":
-            counts = sim.chaos.counts if sim.chaos else {}
-            sim.unleash(None)
+            counts = self.sim.chaos.counts if self.sim.chaos else {}
+            self.sim.unleash(None)
             return web.json_response({"ok": True, "counts": counts})
         body = await request.json()
         try:
-            sim.unleash(_chaos(body))
+            self.sim.unleash(_chaos(body))
         except (TypeError, ValueError) as exc:
             return web.json_response({"ok": False, "error": str(exc)}, status=400)
         return web.json_response({"ok": True})
 
-    async def fail_after(request: web.Request) -> web.Response:
+    async def fail_after(self, request: web.Request) -> web.Response:
+        """The next calls of a method are processed, then answered 500 or hung up on."""
         body = await request.json()
-        sim.fail_after(str(body["method"]), times=int(body.get("times", 1)), drop=bool(body.get("drop")))
+        self.sim.fail_after(str(body["method"]), times=int(body.get("times", 1)), drop=bool(body.get("drop")))
         return web.json_response({"ok": True})
 
-    async def channel(request: web.Request) -> web.Response:
+    async def channel(self, request: web.Request) -> web.Response:
+        """Add a channel."""
         body = await request.json()
-        sim.add_channel(str(body["id"]), str(body["name"]))
+        self.sim.add_channel(str(body["id"]), str(body["name"]))
         return web.json_response({"ok": True})
 
-    async def human(request: web.Request) -> web.Response:
+    async def human(self, request: web.Request) -> web.Response:
+        """A person's message, stored as Slack would; returns it (with its ts)."""
         body = await request.json()
-        msg = sim.post_human(
+        msg = self.sim.post_human(
             str(body["channel"]), str(body["user"]), str(body["text"]), body.get("thread_ts")
         )
         return web.json_response({"ok": True, "message": msg})
 
-    async def socket(request: web.Request) -> web.Response:
+    async def socket(self, request: web.Request) -> web.Response:
+        """Send one Socket Mode request; 504 when no ack came within ``within``."""
         body = await request.json()
         try:
-            ack = await sim.socket_request(
+            ack = await self.sim.socket_request(
                 str(body["kind"]), dict(body["payload"]), within=float(body.get("within", 10))
             )
         except TimeoutError as exc:
             return web.json_response({"ok": False, "error": str(exc)}, status=504)
         return web.json_response({"ok": True, "ack": ack})
 
-    async def socket_drop(request: web.Request) -> web.Response:
+    async def socket_drop(self, request: web.Request) -> web.Response:
+        """Hang up every Socket Mode connection (``abort``: without a close frame)."""
         body = await request.json()
-        dropped = await sim.socket.drop(abort=bool(body.get("abort")))
+        dropped = await self.sim.socket.drop(abort=bool(body.get("abort")))
         return web.json_response({"ok": True, "dropped": dropped})
 
-    async def messages(request: web.Request) -> web.Response:
+    async def messages(self, request: web.Request) -> web.Response:
         """A channel's messages (replies too), optionally only those after ``since`` or top-level ones."""
-        found = sim.messages.get(request.query.get("channel", ""), {}).values()
+        found = self.sim.messages.get(request.query.get("channel", ""), {}).values()
         since = float(request.query.get("since") or 0)
         top = request.query.get("top") == "1"
         shown = [
@@ -77,35 +86,37 @@ def control_routes(sim: SlackSim) -> list[web.RouteDef]:
         ]
         return web.json_response({"ok": True, "messages": shown})
 
-    async def calls(request: web.Request) -> web.Response:
+    async def calls(self, request: web.Request) -> web.Response:
+        """The calls of one method (or all), with the parameters a reconciler needs."""
         method = request.query.get("method")
-        found = [_call(c) for c in sim.calls if method is None or c.method == method]
+        found = [_call(c) for c in self.sim.calls if method is None or c.method == method]
         return web.json_response({"ok": True, "calls": found})
 
-    async def stats(request: web.Request) -> web.Response:
+    async def stats(self, request: web.Request) -> web.Response:
         """Counts for benchmarks: successful calls per method, thread replies (items carried)."""
         counts: dict[str, int] = {}
-        for call in sim.calls:
+        for call in self.sim.calls:
             if call.status == 200:
                 counts[call.method] = counts.get(call.method, 0) + 1
         replies = sum(
             _carried(c)
-            for c in sim.calls
+            for c in self.sim.calls
             if c.method == "chat.postMessage" and c.status == 200 and c.params.get("thread_ts")
         )
-        last_at = sim.calls[-1].at if sim.calls else None
+        last_at = self.sim.calls[-1].at if self.sim.calls else None
         return web.json_response({"calls": counts, "thread_replies": replies, "last_at": last_at})
 
-    async def state(request: web.Request) -> web.Response:
+    async def state(self, request: web.Request) -> web.Response:
+        """Spec problems, trouble counts and Socket Mode counters."""
         troubles: dict[str, int] = {}
-        for c in sim.calls:
+        for c in self.sim.calls:
             if c.trouble:
                 troubles[c.trouble] = troubles.get(c.trouble, 0) + 1
-        hub = sim.socket
+        hub = self.sim.socket
         return web.json_response(
             {
-                "problems": sim.problems[:20],
-                "problem_count": len(sim.problems),
+                "problems": self.sim.problems[:20],
+                "problem_count": len(self.sim.problems),
                 "troubles": troubles,
                 "socket": {
                     "connections": len(hub.connections),
@@ -117,19 +128,26 @@ def control_routes(sim: SlackSim) -> list[web.RouteDef]:
             }
         )
 
-    return [
-        web.get("/_sim/stats", stats),
-        web.get("/_sim/state", state),
-        web.post("/_sim/chaos", chaos),
-        web.delete("/_sim/chaos", chaos),
-        web.post("/_sim/fail_after", fail_after),
-        web.post("/_sim/channels", channel),
-        web.post("/_sim/human", human),
-        web.post("/_sim/socket", socket),
-        web.post("/_sim/socket/drop", socket_drop),
-        web.get("/_sim/messages", messages),
-        web.get("/_sim/calls", calls),
-    ]
+    def routes(self) -> list[web.RouteDef]:
+        """The /_sim/ routes."""
+        return [
+            web.get("/_sim/stats", self.stats),
+            web.get("/_sim/state", self.state),
+            web.post("/_sim/chaos", self.chaos),
+            web.delete("/_sim/chaos", self.chaos),
+            web.post("/_sim/fail_after", self.fail_after),
+            web.post("/_sim/channels", self.channel),
+            web.post("/_sim/human", self.human),
+            web.post("/_sim/socket", self.socket),
+            web.post("/_sim/socket/drop", self.socket_drop),
+            web.get("/_sim/messages", self.messages),
+            web.get("/_sim/calls", self.calls),
+        ]
+
+
+def control_routes(sim: SlackSim) -> list[web.RouteDef]:
+    """Routes that let another process steer ``sim``."""
+    return Control(sim).routes()
 
 
 def _chaos(body: dict[str, Any]) -> Chaos:

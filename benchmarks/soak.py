@@ -36,7 +36,10 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=480.0, help="seconds of load (default 480)")
     parser.add_argument("--rate", type=float, default=35.0, help="requests a second (default 35)")
     parser.add_argument(
-        "--max-requests", type=int, default=0, help="stop after this many (default: rate x duration)"
+        "--max-requests",
+        type=int,
+        default=0,
+        help="stop after this many requests, retries included (default: 3 x rate x duration)",
     )
     parser.add_argument("--socket-share", type=float, default=0.2, help="share of jobs sent over Socket Mode")
     parser.add_argument(
@@ -156,7 +159,7 @@ async def soak(args: argparse.Namespace) -> dict[str, Any]:
         fault_task = None if args.no_faults else asyncio.create_task(faults.run())
         loads: list[float] = []
         sampler = asyncio.create_task(_sample_load(loads))
-        max_requests = args.max_requests or int(args.rate * args.duration * 1.5) + 100
+        max_requests = args.max_requests or int(args.rate * args.duration * 3) + 100
         took = await load.run(
             seconds=args.duration, rate=args.rate, max_requests=max_requests, socket_share=args.socket_share
         )

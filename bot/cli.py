@@ -1,4 +1,4 @@
-"""``opsbot``: serve | socket | console | migrate | manifest | check."""
+"""``opsbot``: serve | socket | console | migrate | manifest | check | postmortem."""
 
 from __future__ import annotations
 
@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "check", help="run diagnostics; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN", add_help=False
     )
+    pm = sub.add_parser("postmortem", help="print an incident's post-mortem draft (Markdown)")
+    pm.add_argument("incident", help="INC-12, #12 or 12")
     return parser
 
 
@@ -82,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(run_console(settings))
         if command == "migrate":
             return asyncio.run(_migrate(settings))
+        if command == "postmortem":
+            return asyncio.run(_postmortem(settings, args.incident))
     except SettingsError as exc:
         print(f"opsbot: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
@@ -150,6 +154,34 @@ async def _migrate(settings: Settings) -> int:
     finally:
         await store.close()
     print(f"opsbot: applied migrations {applied}; {state}" if applied else f"opsbot: up to date; {state}")
+    return 0
+
+
+async def _postmortem(settings: Settings, ref: str) -> int:
+    from bot.errors import UsageError
+    from bot.incidents import postmortem
+    from bot.incidents.grammar import parse_incident_ref
+    from bot.runbook.routing import ScenarioRouter
+    from bot.store import open_store, repo
+
+    try:
+        number = parse_incident_ref(ref, "opsbot postmortem INC-12")
+    except UsageError as exc:
+        print(f"opsbot: {exc.user_message()}", file=sys.stderr)
+        return EXIT_CONFIG
+    store = open_store(settings.database_url.get_secret_value())
+    try:
+        await store.migrate()
+        async with store.transaction() as tx:
+            inc = await repo.get_incident(tx, number)
+            events = await repo.timeline(tx, number) if inc else []
+    finally:
+        await store.close()
+    if inc is None:
+        print(f"opsbot: there is no INC-{number}", file=sys.stderr)
+        return 1
+    title = ScenarioRouter().scenarios().get(inc.scenario or "")
+    sys.stdout.write(postmortem.draft(inc, events, scenario_title=title))
     return 0
 
 

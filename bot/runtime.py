@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.actions.directory import SlackDirectory
 from bot.alerts import vendors
 from bot.clock import pagerduty
+from bot.clock import service as clock_service
 from bot.clock import timers as clock_timers
 from bot.deps import Deps
 from bot.incidents.card import CARD, card_renderer
@@ -30,9 +31,11 @@ from bot.jobs.scheduler import Handler, Recurring, Scheduler
 from bot.logs import Redactor, report_unexpected
 from bot.outbox import Outbox, Sender
 from bot.probes.catalog import Catalog
+from bot.public import service as public
 from bot.public.routes import routes as public_routes
 from bot.runbook import routine
 from bot.runbook import service as diagnostics
+from bot.runbook.routing import ScenarioRouter
 from bot.server.app import SlackOverHttp, opsbot_server, serving
 from bot.server.metrics import Metrics
 from bot.settings import Settings, SettingsError
@@ -179,6 +182,13 @@ async def _outbox(
     return outbox
 
 
+def _wire_incidents(deps: Deps) -> None:
+    """The incident core's ports: how titles route, and who hears what it does in its transaction
+    (listed here, never self-registered)."""
+    deps.router = ScenarioRouter(deps.settings.scenario_keywords)
+    deps.subscribers = (clock_service.subscriber(deps), diagnostics.subscriber(deps), public.subscriber(deps))
+
+
 async def start_runtime(
     settings: Settings,
     *,
@@ -215,6 +225,7 @@ async def start_runtime(
             clock=clock,
             redact=Redactor(settings.secrets()),
         )
+        _wire_incidents(deps)
         stack.push_async_callback(deps.cancel_background)
         app = build_app(deps, client=client, signing_secret=secret)
         app.middleware(timing_middleware(metrics.slack_request))

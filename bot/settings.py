@@ -185,6 +185,7 @@ class Settings(BaseSettings, ClockSettings):
     slack_app_token: SecretStr | None = None
     slack_api_url: str | None = None
     incident_channel: str = "#engineering-incidents"
+    security_channel: str | None = None  # private: security incidents' cards and threads go here
     oncall_usergroup: str | None = None
 
     # The bot's own state and serving
@@ -262,6 +263,13 @@ class Settings(BaseSettings, ClockSettings):
                 "must be a channel ID such as C0123ABCD or a name such as #engineering-incidents"
             )
         return value
+
+    @field_validator("security_channel")
+    @classmethod
+    def _security_channel(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        return cls._channel(value)
 
     @field_validator("oncall_usergroup")
     @classmethod

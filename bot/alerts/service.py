@@ -10,7 +10,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import handlers
 from bot import outbox
 from bot.alerts import render, rules
 from bot.alerts.model import Alert
@@ -18,9 +17,9 @@ from bot.deps import Deps
 from bot.errors import NotFound, UsageError
 from bot.incidents import commands as c
 from bot.incidents.card import card_ref, lane
+from bot.incidents.events import UnitOfWork
 from bot.incidents.model import Incident, Severity, Status
 from bot.incidents.service import Applied, declare
-from bot.runbook import service as runbook
 from bot.slack import blocks
 from bot.store import Tx, repo
 from bot.store import alerts as queries
@@ -48,11 +47,14 @@ def alert_ref(alert_id: int) -> str:
 async def receive(deps: Deps, alerts: Sequence[Alert]) -> Received:
     """Record a delivery's alerts and owe their messages; then declare what a rule says to declare."""
 
+    # Routing is pure and the slowest step: done before the transaction, not inside it.
+    routed = [(alert, rules.scenario_for(alert, deps.settings.scenario_keywords)) for alert in alerts]
+
     async def record(tx: Tx) -> Received:
         new = updated = stale = 0
         declare_ids: list[int] = []
-        for alert in alerts:
-            rec, what = await _record_one(deps, tx, alert)
+        for alert, scenario in routed:
+            rec, what = await _record_one(deps, tx, alert, scenario)
             new += what == "new"
             updated += what == "updated"
             stale += what == "stale"
@@ -68,10 +70,9 @@ async def receive(deps: Deps, alerts: Sequence[Alert]) -> Received:
     return received
 
 
-async def _record_one(deps: Deps, tx: Tx, alert: Alert) -> tuple[AlertRecord, str]:
+async def _record_one(deps: Deps, tx: Tx, alert: Alert, scenario: str | None) -> tuple[AlertRecord, str]:
     now = deps.clock()
     event_at = (alert.ended_at if not alert.firing else alert.started_at) or now
-    scenario = rules.scenario_for(alert, deps.settings.scenario_keywords)
     inserted = await queries.insert_new(tx, alert, scenario=scenario, event_at=event_at, now=now)
     rec = await queries.by_key(tx, alert.source, alert.key)
     assert rec is not None
@@ -114,42 +115,27 @@ async def open_incident(
         return Applied(None, f"This alert is already linked to *INC-{rec.incident}*.", duplicate=True)
     rule = rules.matching_rule(_as_alert(rec), deps.settings.alert_rules) if by_rule else None
     severity = Severity(rule.declare) if rule else rules.suggested_severity(_as_alert(rec))
-    scenario = handlers.SCENARIOS.get(rec.scenario or "")
 
-    async def link(tx: Tx, inc: Incident) -> None:
-        await runbook.owe_scenario_thread(deps, tx, inc, scenario)
+    async def link(uow: UnitOfWork, inc: Incident) -> None:
+        tx, now = uow.tx, uow.now
         await queries.link_incident(tx, rec.id, inc.number)
         linked = await queries.get(tx, rec.id)
         assert linked is not None
-        now = deps.clock()
         how = "opened this incident by rule" if by_rule else "is linked to this incident"
-        await outbox.post(
-            tx,
-            lane=lane(inc.number),
-            at=now,
-            thread_ref=card_ref(inc.number),
-            text=render.thread_note(linked, what=how),
-        )
-        await outbox.update(
-            tx,
-            lane=alert_ref(rec.id),
-            at=now,
-            ref=alert_ref(rec.id),
-            **render.alert_message(linked).as_kwargs(),
-        )
+        note = render.thread_note(linked, what=how)
+        await outbox.post(tx, lane=lane(inc.number), at=now, thread_ref=card_ref(inc.number), text=note)
+        message = render.alert_message(linked)
+        await outbox.update(tx, lane=alert_ref(rec.id), at=now, ref=alert_ref(rec.id), **message.as_kwargs())
 
-    outcome = await declare(
+    return await declare(
         deps,
         actor=actor,
         cmd=c.Open(severity, rec.title),
         key=f"alert-open:{rec.id}",
         response_url=response_url,
-        scenario=scenario.key if scenario else None,
-        after_declare=link,
+        scenario=rec.scenario,
+        linked=link,
     )
-    if outcome.incident is not None:
-        runbook.start(deps, outcome.incident.number, scenario or handlers.GENERAL)
-    return outcome
 
 
 async def attach(

@@ -25,7 +25,7 @@ WATCH = "incident.watch"  # a monitoring-watch round
 KINDS = (RESPOND, RESOLVE, NUDGE, WATCH)
 
 # What counts as an update for nudges: timeline kinds people make.
-UPDATE_KINDS = ("note", "status", "severity", "commander", "impact", "eta", "message", "acknowledged")
+UPDATE_KINDS = ("note", "status", "severity", "commander", "impact", "eta", "message", "ack")
 
 SNOOZES = (30 * 60.0, 3600.0)
 

@@ -1,8 +1,8 @@
 """The clock's use cases, inside the incident's unit of work: page, acknowledge, escalate, snooze.
 
-The incident core calls ``on_declared`` and ``after_change`` in its own transaction; the rest are use
-cases of their own (buttons and commands), each one transaction holding the delivery key, the change,
-the timeline, what is owed to Slack and PagerDuty, and the timers moved.
+``subscriber`` hears the incident core's events inside its unit of work (declared, changed, escalated);
+snooze is a use case of its own (a nudge's button): one transaction holding the delivery key, the
+timeline, what is owed to Slack, and the timer moved. Acknowledge and escalate are verbs of the core.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from bot.clock import messages, pagerduty, rules, watch
 from bot.clock.durations import format_target
 from bot.clock.rules import Due, Policy
 from bot.deps import Deps
-from bot.errors import NotFound, UsageError
+from bot.errors import NotFound
+from bot.incidents import service as incidents
 from bot.incidents.card import card_ref, lane, owe_card
-from bot.incidents.commands import Acknowledge, Escalate
+from bot.incidents.commands import Acknowledge
+from bot.incidents.events import Changed, Declared, Escalated, Event, Subscriber, UnitOfWork
 from bot.incidents.model import Incident, Status, touch
 from bot.jobs import scheduler
 from bot.slack.blocks import user
@@ -46,8 +48,24 @@ async def cancel_all(tx: Tx, number: int) -> None:
         await scheduler.cancel(tx, kind=kind, subject=rules.subject(number))
 
 
-async def on_declared(deps: Deps, tx: Tx, inc: Incident) -> Incident:
-    """In the declare transaction: page level 1 for P0/P1, start the response, resolve and nudge timers."""
+def subscriber(deps: Deps) -> Subscriber:
+    """The clock's part of every incident unit of work: page, acknowledge, start and stop its timers."""
+
+    async def on_event(uow: UnitOfWork, event: Event) -> None:
+        if isinstance(event, Declared):
+            await _declared(deps, uow.tx, event.incident)
+        elif isinstance(event, Changed):
+            await _changed(
+                deps, uow.tx, before=event.before, after=event.incident, actor=event.actor, kind=event.kind
+            )
+        elif isinstance(event, Escalated):
+            await _escalated(deps, uow.tx, event)
+
+    return on_event
+
+
+async def _declared(deps: Deps, tx: Tx, inc: Incident) -> None:
+    """Page level 1 for P0/P1, start the response, resolve and nudge timers."""
     pol = policy(deps)
     if rules.first_page(inc):
         inc = dataclasses.replace(inc, escalation_level=1)
@@ -55,19 +73,16 @@ async def on_declared(deps: Deps, tx: Tx, inc: Incident) -> Incident:
         await owe_page(deps, tx, inc, why=f"declared {inc.severity.value}", pol=pol)
     for due in rules.on_declared(inc, pol, now=deps.clock()):
         await schedule(tx, inc.number, due)
-    return inc
 
 
-async def after_change(
-    deps: Deps, tx: Tx, *, before: Incident, after: Incident, actor: str, kind: str
-) -> Incident:
-    """In a change's transaction: acting acknowledges, a page on a raise, the chain stopped on resolve.
-
-    Stores the incident again when the clock changed it (acknowledged, level raised); returns it."""
+async def _changed(deps: Deps, tx: Tx, *, before: Incident, after: Incident, actor: str, kind: str) -> None:
+    """Acting acknowledges, a raise pages, resolving stops the chain; stores what the clock changed."""
     pol = policy(deps)
     now = deps.clock()
     changed = after
-    if rules.acknowledges(before, after, actor=actor, kind=kind):
+    if kind == "ack":  # /incident ack or the button: the verb stored who and when
+        await _acknowledged(deps, tx, after, actor=actor, how=None)
+    elif rules.acknowledges(before, after, actor=actor, kind=kind):
         acked = rules.acknowledge(after, actor=actor, now=now)
         if acked is not None:
             after = acked
@@ -79,7 +94,15 @@ async def after_change(
         await _status_changed(deps, tx, before, after, pol=pol)
     if after != changed:
         await repo.update_incident(tx, after)
-    return after
+
+
+async def _escalated(deps: Deps, tx: Tx, event: Escalated) -> None:
+    """``/incident escalate``: the level the verb raised to is called now (the verb wrote the timeline)."""
+    inc, pol = event.incident, policy(deps)
+    why = f"escalated by {user(event.actor)}" + (f": {event.reason}" if event.reason else "")
+    await owe_page(deps, tx, inc, why=why, pol=pol, actor=event.actor, record=False)
+    if not inc.acknowledged:
+        await schedule(tx, inc.number, rules.respond_due(inc, pol, since=deps.clock()))
 
 
 async def _severity_changed(
@@ -115,23 +138,22 @@ async def _status_changed(deps: Deps, tx: Tx, before: Incident, after: Incident,
         await watch.stop(deps, tx, after, why=f"moved to {after.status.title}")
 
 
-async def _acknowledged(deps: Deps, tx: Tx, inc: Incident, *, actor: str, how: str) -> None:
+async def _acknowledged(deps: Deps, tx: Tx, inc: Incident, *, actor: str, how: str | None) -> None:
+    """The response chain stops and PagerDuty is told; ``how`` an implicit acknowledgement happened."""
     await scheduler.cancel(tx, kind=rules.RESPOND, subject=rules.subject(inc.number))
-    await repo.append_event(
-        tx,
-        incident=inc.number,
-        kind="acknowledged",
-        actor=actor,
-        text=f"acknowledged ({how})",
-        at=deps.clock(),
-    )
+    if how is not None:  # the ack verb writes its own row; one kind for every acknowledgement
+        await repo.append_event(
+            tx, incident=inc.number, kind="ack", actor=actor, text=f"acknowledged ({how})", at=deps.clock()
+        )
     if inc.escalation_level:
         await owe_pagerduty(deps, tx, inc, "acknowledge")
 
 
-async def owe_page(deps: Deps, tx: Tx, inc: Incident, *, why: str, pol: Policy, actor: str = OPSBOT) -> None:
+async def owe_page(
+    deps: Deps, tx: Tx, inc: Incident, *, why: str, pol: Policy, actor: str = OPSBOT, record: bool = True
+) -> None:
     """Call the incident's current level: a new message in the thread and in the level's channel, a
-    timeline entry and, for the first page, a PagerDuty trigger."""
+    timeline entry (unless the caller wrote one) and, for the first page, a PagerDuty trigger."""
     now = deps.clock()
     number = inc.escalation_level
     level = pol.level(number)
@@ -144,14 +166,15 @@ async def owe_page(deps: Deps, tx: Tx, inc: Incident, *, why: str, pol: Policy, 
         msg = messages.page(inc, level, number=number, why=why, incident_channel=channel, in_thread=False)
         # Its own lane: a level channel the bot cannot post in must not hold up the incident's thread.
         await outbox.post(tx, lane=f"page:{inc.number}", at=now, channel=where, **msg.as_kwargs())
-    await repo.append_event(
-        tx,
-        incident=inc.number,
-        kind="escalated",
-        actor=actor,
-        text=messages.escalated_line(inc, level, number=number, actor=None, why=why),
-        at=now,
-    )
+    if record:
+        await repo.append_event(
+            tx,
+            incident=inc.number,
+            kind="escalated",
+            actor=actor,
+            text=messages.escalated_line(inc, level, number=number, actor=None, why=why),
+            at=now,
+        )
     if number == 1:
         await owe_pagerduty(deps, tx, inc, "trigger")
 
@@ -179,64 +202,9 @@ async def _locked(tx: Tx, number: int) -> Incident:
 
 
 async def acknowledge(deps: Deps, *, number: int, actor: str, key: str, how: str) -> str:
-    """Someone acknowledges: the response chain stops, PagerDuty is told, the card says who and when."""
-    now = deps.clock()
-
-    async def apply(tx: Tx) -> str:
-        await repo.claim(tx, key, now)
-        inc = await _locked(tx, number)
-        if not inc.is_open:
-            raise UsageError(f"{inc.ref} is resolved; there is nothing to acknowledge.")
-        acked = rules.acknowledge(inc, actor=actor, now=now)
-        if acked is None:
-            assert inc.acknowledged_by is not None and inc.acknowledged_at is not None
-            return f"{inc.ref} was already acknowledged by {user(inc.acknowledged_by)}."
-        acked = touch(acked, now=now)
-        await repo.update_incident(tx, acked)
-        await _acknowledged(deps, tx, acked, actor=actor, how=how)
-        await owe_card(deps, tx, acked)
-        text = messages.acknowledged(acked, actor=actor, how=how)
-        await outbox.post(tx, lane=lane(number), at=now, thread_ref=card_ref(number), text=text)
-        return f"Done: {text}"
-
-    try:
-        reply = await deps.store.run(apply)
-    except Conflict:
-        return "Already done (this request was delivered twice)."
-    deps.outbox.notify()
-    return reply
-
-
-async def escalate(deps: Deps, *, number: int, actor: str, key: str, reason: str | None) -> str:
-    """``/incident escalate``: call the next level now."""
-    now = deps.clock()
-    pol = policy(deps)
-
-    async def apply(tx: Tx) -> str:
-        await repo.claim(tx, key, now)
-        inc = touch(rules.escalate(await _locked(tx, number), pol), now=now)
-        await repo.update_incident(tx, inc)
-        why = f"escalated by {user(actor)}" + (f": {reason}" if reason else "")
-        await owe_page(deps, tx, inc, why=why, pol=pol, actor=actor)
-        if not inc.acknowledged:
-            await schedule(tx, number, rules.respond_due(inc, pol, since=now))
-        await owe_card(deps, tx, inc)
-        level = pol.level(inc.escalation_level)
-        return f"Done: called level {inc.escalation_level} ({level.name}) for {inc.ref}."
-
-    try:
-        reply = await deps.store.run(apply)
-    except Conflict:
-        return "Already done (this request was delivered twice)."
-    deps.outbox.notify()
-    return reply
-
-
-async def run(deps: Deps, cmd: Acknowledge | Escalate, *, actor: str, key: str) -> str:
-    """``/incident ack`` and ``/incident escalate`` (or the same mentioned in the thread)."""
-    if isinstance(cmd, Acknowledge):
-        return await acknowledge(deps, number=cmd.number, actor=actor, key=key, how="with the ack command")
-    return await escalate(deps, number=cmd.number, actor=actor, key=key, reason=cmd.reason)
+    """The card's or a page's Acknowledge button: the ack verb of the incident core, saying how."""
+    outcome = await incidents.change(deps, actor=actor, cmd=Acknowledge(number, how), key=key)
+    return outcome.reply
 
 
 async def escalate_by_clock(deps: Deps, tx: Tx, inc: Incident, *, why: str, pol: Policy) -> Incident:

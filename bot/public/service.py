@@ -12,7 +12,8 @@ from bot import outbox
 from bot.deps import Deps
 from bot.errors import Forbidden, NotFound, UsageError
 from bot.incidents.card import card_ref, lane
-from bot.incidents.model import Incident, Severity, Status
+from bot.incidents.events import Event, Resolved, Subscriber, UnitOfWork
+from bot.incidents.model import Incident, Severity
 from bot.public import render
 from bot.public.model import IMPACT_OF, ComponentSpec, PageInfo, PublicIncident
 from bot.slack.blocks import Message
@@ -118,10 +119,19 @@ async def publish(
     return reply
 
 
-async def on_status_change(deps: Deps, tx: Tx, inc: Incident) -> None:
-    """In the change's own transaction: a published incident that resolves says so publicly too."""
-    if inc.status is not Status.RESOLVED:
-        return
+def subscriber(deps: Deps) -> Subscriber:
+    """The status page's part in what the incident core does: a published incident that resolves says
+    so publicly too, in the same transaction."""
+
+    async def on_event(uow: UnitOfWork, event: Event) -> None:
+        if isinstance(event, Resolved):
+            await on_resolved(deps, uow.tx, event.incident)
+
+    return on_event
+
+
+async def on_resolved(deps: Deps, tx: Tx, inc: Incident) -> None:
+    """Publish the resolution of an incident that was published and is not yet resolved publicly."""
     public = await queries.public_incident(tx, inc.number)
     if public is None or public["resolved_at"] is not None:
         return

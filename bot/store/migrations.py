@@ -155,11 +155,21 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         ],
     ),
     (
+        60,
+        "acknowledgement time; confidential (security) incidents",
+        [
+            """ALTER TABLE incidents ADD COLUMN acknowledged_at DOUBLE PRECISION""",
+            """ALTER TABLE incidents ADD COLUMN restricted INTEGER NOT NULL DEFAULT 0""",
+            # /incident show pages the timeline in time order (events can be added for earlier times)
+            """CREATE INDEX timeline_incident_time ON timeline (incident, created_at, id)""",
+        ],
+    ),
+    (
         70,
         "acknowledgement and escalation level",
         [
             """ALTER TABLE incidents ADD COLUMN acknowledged_by TEXT""",
-            """ALTER TABLE incidents ADD COLUMN acknowledged_at DOUBLE PRECISION""",
+            # acknowledged_at comes with version 60 (record's /incident ack): one acknowledgement, two columns
             """ALTER TABLE incidents ADD COLUMN escalation_level INTEGER NOT NULL DEFAULT 0""",
         ],
     ),

@@ -8,6 +8,9 @@ from typing import Any
 
 from bot.incidents.model import Incident, Severity, Status
 from bot.store import Row, Tx
+from bot.store.checklist import checked_items as checked_items
+from bot.store.checklist import clear_checks as clear_checks
+from bot.store.checklist import set_check as set_check
 
 _STATUS_COLUMNS = {s.value: f"{s.value}_at" for s in Status}
 
@@ -25,8 +28,9 @@ async def insert_incident(tx: Tx, inc: Incident) -> None:
     await tx.write(
         "INSERT INTO incidents (number, title, severity, status, scenario, commander, declared_by, impact,"
         " eta, latest_update, card_channel, card_ts, version, created_at, updated_at, investigating_at,"
-        " identified_at, monitoring_at, resolved_at, acknowledged_by, acknowledged_at, escalation_level)"
-        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " identified_at, monitoring_at, resolved_at, acknowledged_by, acknowledged_at, escalation_level,"
+        " restricted)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         _incident_params(inc),
     )
 
@@ -38,7 +42,7 @@ async def update_incident(tx: Tx, inc: Incident) -> None:
         "UPDATE incidents SET title=?, severity=?, status=?, scenario=?, commander=?, declared_by=?,"
         " impact=?, eta=?, latest_update=?, card_channel=?, card_ts=?, version=?, created_at=?,"
         " updated_at=?, investigating_at=?, identified_at=?, monitoring_at=?, resolved_at=?,"
-        " acknowledged_by=?, acknowledged_at=?, escalation_level=? WHERE number = ?",
+        " acknowledged_by=?, acknowledged_at=?, escalation_level=?, restricted=? WHERE number = ?",
         (*params[1:], inc.number),
     )
 
@@ -65,6 +69,7 @@ def _incident_params(inc: Incident) -> tuple[Any, ...]:
         inc.acknowledged_by,
         inc.acknowledged_at,
         inc.escalation_level,
+        int(inc.restricted),
     )
 
 
@@ -90,6 +95,7 @@ def _incident(row: Row) -> Incident:
         acknowledged_by=row["acknowledged_by"],
         acknowledged_at=None if row["acknowledged_at"] is None else float(row["acknowledged_at"]),
         escalation_level=int(row["escalation_level"]),
+        restricted=bool(row["restricted"]),
     )
 
 
@@ -188,11 +194,13 @@ async def delete_message_event(tx: Tx, *, incident: int, slack_ts: str, at: floa
     return count > 0
 
 
-async def timeline(tx: Tx, incident: int) -> list[TimelineEvent]:
+async def timeline(tx: Tx, incident: int, *, offset: int = 0, limit: int = 10_000) -> list[TimelineEvent]:
+    """An incident's events in the order they happened (an event added later for an earlier time
+    sorts by that time), ``limit`` of them from ``offset``."""
     rows = await tx.fetchall(
         "SELECT id, incident, kind, actor, text, created_at, slack_ts, edited_at, deleted_at"
-        " FROM timeline WHERE incident = ? ORDER BY created_at, id",
-        (incident,),
+        " FROM timeline WHERE incident = ? ORDER BY created_at, id LIMIT ? OFFSET ?",
+        (incident, limit, offset),
     )
     return [
         TimelineEvent(
@@ -208,6 +216,11 @@ async def timeline(tx: Tx, incident: int) -> list[TimelineEvent]:
         )
         for r in rows
     ]
+
+
+async def timeline_count(tx: Tx, incident: int) -> int:
+    row = await tx.fetchone("SELECT count(*) AS n FROM timeline WHERE incident = ?", (incident,))
+    return int(row["n"]) if row else 0
 
 
 # --- deliveries (idempotency) ----------------------------------------------------------------

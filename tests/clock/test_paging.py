@@ -162,5 +162,5 @@ async def test_ack_and_escalate_by_mention_in_the_thread(timed: Harness) -> None
     assert inc is not None and inc.escalation_level == 1 and inc.acknowledged_by == "U0BOB"
     shown = await timed.command("show INC-1")
     assert ":mega:" in shown["text"] and ":raised_hand:" in shown["text"]
-    kinds = [e.kind for e in events if e.kind in ("escalated", "acknowledged")]
-    assert kinds == ["escalated", "acknowledged"]
+    kinds = [e.kind for e in events if e.kind in ("escalated", "ack")]
+    assert kinds == ["escalated", "ack"]

@@ -13,7 +13,7 @@ import pytest
 
 from bot.errors import StoreUnavailable
 from bot.incidents.model import Incident, Severity, Status
-from bot.store import Conflict, Store, Tx, activity, open_store, repo
+from bot.store import Conflict, Store, Tx, open_store, repo
 from bot.store.migrations import MIGRATIONS
 
 
@@ -259,10 +259,10 @@ async def test_lease_one_holder_until_expiry(store: Store) -> None:
 async def test_checklist_state(store: Store) -> None:
     async with store.transaction() as tx:
         await repo.insert_incident(tx, incident(1))
-        await activity.set_check(tx, incident=1, item="stripe-status", user="U1", at=1.0)
-        await activity.set_check(tx, incident=1, item="deploys", user="U2", at=1.0)
-        await activity.set_check(tx, incident=1, item="deploys", user=None, at=2.0)
-        assert await activity.checked_items(tx, 1) == {"stripe-status": "U1"}
+        await repo.set_check(tx, incident=1, item="stripe-status", user="U1", at=1.0)
+        await repo.set_check(tx, incident=1, item="deploys", user="U2", at=1.0)
+        await repo.set_check(tx, incident=1, item="deploys", user=None, at=2.0)
+        assert await repo.checked_items(tx, 1) == {"stripe-status": "U1"}
 
 
 async def test_unreachable_store_raises_store_unavailable() -> None:

@@ -70,6 +70,7 @@ def register_runbook(app: AsyncApp, deps: Deps) -> None:
             shown_checked=block.shown_checked,
             actor=body["user"]["id"],
             key=_key(body),
+            scenario_key=block.scenario,
         )
         await ack()
 

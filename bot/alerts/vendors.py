@@ -16,6 +16,7 @@ from enum import StrEnum
 
 from bot import outbox
 from bot.alerts import render
+from bot.clock.durations import parse_duration
 from bot.deps import Deps
 from bot.incidents.card import card_ref, lane
 from bot.jobs.scheduler import Handler, Recurring, Timer
@@ -27,7 +28,7 @@ from bot.store import alerts as queries
 log = logging.getLogger(__name__)
 
 WATCH_JOB = "status_watch"
-_EVERY = re.compile(r"^\s*(\d+)\s*([smh]?)\s*$")
+_OFF = re.compile(r"^\s*0+\s*[smhdw]?\s*$")  # "0" turns the watch off; parse_duration refuses zero
 
 
 class VendorState(StrEnum):
@@ -60,13 +61,16 @@ def watch_schedule(every: str) -> Recurring | None:
 
     Raises ValueError unless the interval divides a minute, an hour or a day evenly, so checks stay
     evenly spaced: 30s, 2m, 5m, 15m, 1h."""
-    match = _EVERY.match(every)
-    if not match:
-        raise ValueError(f"status_watch_every: {every!r} is not a duration such as 90s, 2m or 1h")
-    n, unit = int(match.group(1)), match.group(2) or "s"
-    if n == 0:
+    if _OFF.match(every):
         return None
-    if unit == "s" and n % 60 == 0:
+    try:
+        seconds = parse_duration(every)
+    except ValueError:
+        raise ValueError(f"status_watch_every: {every!r} is not a duration such as 90s, 2m or 1h") from None
+    if seconds != int(seconds):
+        raise ValueError(f"status_watch_every: {every!r} must be whole seconds")
+    n, unit = int(seconds), "s"
+    if n % 60 == 0:
         n, unit = n // 60, "m"
     if unit == "m" and n % 60 == 0:
         n, unit = n // 60, "h"

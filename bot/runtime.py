@@ -208,9 +208,7 @@ async def start_runtime(
         store = store or open_store(settings.database_url.get_secret_value())
         stack.push_async_callback(store.close)
         await store.migrate()
-        http = await stack.enter_async_context(
-            http or httpx.AsyncClient(timeout=httpx.Timeout(settings.probe_timeout_s))
-        )
+        http = await stack.enter_async_context(http or httpx.AsyncClient(timeout=settings.probe_timeout_s))
         client = await _slack_client(settings, stack)
         metrics = Metrics(clock=clock)
         outbox = await _outbox(

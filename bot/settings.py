@@ -1,7 +1,6 @@
 """Settings: environment variables plus an optional YAML file, built once in the CLI and passed down.
 
-Nothing else in opsbot reads ``os.environ``. Secrets are ``SecretStr`` so they never print by accident.
-"""
+Nothing else in opsbot reads ``os.environ``. Secrets are ``SecretStr`` so they never print by accident."""
 
 from __future__ import annotations
 
@@ -16,6 +15,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -29,6 +29,7 @@ from pydantic_settings import (
 from bot.clock.config import ClockSettings
 
 DEFAULT_CONFIG_FILE = "opsbot.yml"
+CHANNEL_FORM = "must be a channel ID such as C0123ABCD or a name such as #engineering-incidents"
 
 
 class StatusPage(BaseModel):
@@ -254,22 +255,15 @@ class Settings(BaseSettings, ClockSettings):
             raise ValueError(f"must start with sqlite:/// or postgresql:// (got {got})")
         return value
 
-    @field_validator("incident_channel")
+    @field_validator("incident_channel", "security_channel")
     @classmethod
-    def _channel(cls, value: str) -> str:
-        value = value.strip()
-        if not value or not (value.startswith("#") or value[:1] in {"C", "G"}):
-            raise ValueError(
-                "must be a channel ID such as C0123ABCD or a name such as #engineering-incidents"
-            )
+    def _channel(cls, value: str | None, info: ValidationInfo) -> str | None:
+        value = (value or "").strip()
+        if not value and info.field_name == "security_channel":
+            return None  # unset: security incidents stay in the incident channel
+        if not (value.startswith("#") or value[:1] in {"C", "G"}):
+            raise ValueError(CHANNEL_FORM)
         return value
-
-    @field_validator("security_channel")
-    @classmethod
-    def _security_channel(cls, value: str | None) -> str | None:
-        if not value or not value.strip():
-            return None
-        return cls._channel(value)
 
     @field_validator("oncall_usergroup")
     @classmethod

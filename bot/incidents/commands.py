@@ -7,9 +7,11 @@ To add a command: write its section in ``changes.py`` and list its ``Verb`` belo
 
 from __future__ import annotations
 
+import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from bot.errors import UsageError
 from bot.incidents import changes as ch
@@ -58,6 +60,7 @@ __all__ = [
     "Transition",
     "parse_command",
     "parse_thread_command",
+    "scrub",
 ]
 
 
@@ -314,3 +317,13 @@ def _parsed(cmd: object, bot_user_id: str | None) -> Command:
     if isinstance(cmd, SetCommander) and cmd.user_id in {SLACKBOT, bot_user_id}:
         raise UsageError("A bot cannot command an incident; name a person.", USAGE["commander"])
     return cmd
+
+
+def scrub(cmd: Command, redact: Callable[[str], str]) -> Command:
+    """The command with any secret someone pasted into its text replaced, before it is stored or shown."""
+    changes = {
+        name: cleaned
+        for name in ("title", "message", "text", "reason")
+        if isinstance(value := getattr(cmd, name, None), str) and (cleaned := redact(value)) != value
+    }
+    return cast(Command, dataclasses.replace(cast(Any, cmd), **changes)) if changes else cmd

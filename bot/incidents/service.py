@@ -6,10 +6,9 @@ delivery key (idempotency) and everything owed to Slack (outbox), and wakes the 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import TypeVar
 
 from bot import outbox
 from bot.actions import permission
@@ -107,14 +106,8 @@ async def declare(
             restricted=route.restricted,
         )
         await repo.insert_incident(tx, inc)
-        await repo.append_event(
-            tx,
-            incident=number,
-            kind="declared",
-            actor=actor,
-            text=f"declared {inc.severity.value}: {inc.title}",
-            at=now,
-        )
+        said = f"declared {inc.severity.value}: {inc.title}"
+        await repo.append_event(tx, incident=number, kind="declared", actor=actor, text=said, at=now)
         notify = {"notify_url": response_url, "notify_text": render.card_link(inc, "{permalink}")}
         await outbox.post(
             tx,
@@ -358,16 +351,6 @@ async def delete_message(deps: Deps, *, channel: str, thread_ts: str, ts: str) -
         )
 
 
-def scrub(cmd: c.Command, redact: Callable[[str], str]) -> c.Command:
-    """The command with any secret someone pasted into its text replaced, before it is stored or shown."""
-    changes = {
-        name: cleaned
-        for name in ("title", "message", "text", "reason")
-        if isinstance(value := getattr(cmd, name, None), str) and (cleaned := redact(value)) != value
-    }
-    return cast(c.Command, dataclasses.replace(cast(Any, cmd), **changes)) if changes else cmd
-
-
 def _ts(ts: str) -> float:
     try:
         return float(ts)
@@ -391,7 +374,7 @@ async def perform(
         where = permission.channel_allowed(deps.settings, "incident", channel)
         if not where.allowed:
             raise Forbidden(where.reason)
-    cmd = scrub(cmd, deps.redact)
+    cmd = c.scrub(cmd, deps.redact)
     if isinstance(cmd, c.Help):
         return blocks.Message(text=c.help_text())
     if isinstance(cmd, c.ListIncidents):

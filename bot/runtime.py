@@ -15,10 +15,12 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from bot.incidents.card import CARD, card_renderer
+from bot.incidents.card import CARD, card_template
 from bot.logs import Redactor
-from bot.outbox import Outbox
+from bot.outbox import Chore, Outbox
+from bot.outbox.housekeeping import forget_old
 from bot.probes.catalog import Catalog
+from bot.runbook import ops
 from bot.runbook import service as diagnostics
 from bot.settings import Settings
 from bot.slack.app import build_app
@@ -84,7 +86,7 @@ async def start_runtime(
         incident_channel=settings.incident_channel,
         clock=clock,
         on_error=report_unexpected,
-        renderers={CARD: card_renderer(settings.oncall_usergroup)},
+        templates={CARD: card_template(settings.oncall_usergroup)},
         **(outbox_options or {}),
     )
     deps = Deps(
@@ -96,7 +98,15 @@ async def start_runtime(
         redact=Redactor(settings.secrets()),
     )
     app = build_app(deps, client=client, signing_secret=secret)
+    # Work only the delivery lease holder does. (A periodic check in the delivery loop until the durable
+    # scheduler lands; each becomes a scheduled job there.)
+    outbox.add_chore(Chore("housekeeping", 3600.0, lambda: forget_old(store, clock)))
+    outbox.add_chore(
+        Chore("resume diagnostics", 30.0, lambda: diagnostics.resume(deps, abandoned_after=60.0))
+    )
+    outbox.add_chore(Chore("resume /ops reports", 30.0, lambda: ops.resume(deps, abandoned_after=60.0)))
     if deliver:
         outbox.start()
         await diagnostics.resume(deps)
+        await ops.resume(deps)
     return Runtime(settings=settings, deps=deps, app=app, client=client, store=store, outbox=outbox)

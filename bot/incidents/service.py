@@ -12,16 +12,19 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import handlers
-from bot import outbox
 from bot.deps import Deps
 from bot.errors import NotFound, StaleAction, UsageError
 from bot.incidents import commands as c
 from bot.incidents import render
-from bot.incidents.card import CARD, card_ref, lane, owe_card
+from bot.incidents.card import card_ref, lane, live_card, owe_card
 from bot.incidents.model import Incident, Status, format_duration, touch, transition
+from bot.outbox import Notify, Post, owe
 from bot.runbook import service as diagnostics
 from bot.slack import blocks
-from bot.store import Conflict, Tx, repo
+from bot.store import Conflict, Tx, queue, repo
+
+# A thread message for a card this recent may have arrived before the card's ts was recorded.
+HOLD_UNKNOWN_THREADS_FOR = 600.0
 
 
 @dataclass(frozen=True)
@@ -70,17 +73,15 @@ async def declare(
             text=f"declared {inc.severity.value}: {inc.title}",
             at=now,
         )
-        notify = {"notify_url": response_url, "notify_text": render.card_link(inc, "{permalink}")}
-        await outbox.post(
-            tx,
-            lane=lane(number),
-            at=now,
+        notify = Notify(response_url, render.card_link(inc, "{permalink}")) if response_url else None
+        card = Post(
+            lane(number),
             channel=deps.settings.incident_channel,
             ref=card_ref(number),
-            incident=number,
-            render=CARD,
-            **(notify if response_url else {}),
+            live=live_card(number),
+            notify=notify,
         )
+        await owe(tx, card, at=now)
         if after_declare is not None:
             await after_declare(tx, inc)
         return inc
@@ -193,14 +194,10 @@ async def change(
             tx, incident=inc.number, kind=result.kind, actor=actor, text=result.summary, at=now
         )
         await owe_card(deps, tx, result.incident)
-        await outbox.post(
-            tx,
-            lane=lane(inc.number),
-            at=now,
-            thread_ref=card_ref(inc.number),
-            text=result.announcement,
-            broadcast=result.broadcast,
+        announcement = Post(
+            lane(inc.number), result.announcement, thread_ref=card_ref(inc.number), broadcast=result.broadcast
         )
+        await owe(tx, announcement, at=now)
         return result
 
     try:
@@ -234,7 +231,10 @@ async def incident_for_thread(deps: Deps, *, channel: str, thread_ts: str) -> In
 async def record_message(
     deps: Deps, *, channel: str, thread_ts: str, ts: str, actor: str, text: str
 ) -> Incident | None:
-    """Put a human message in an incident's thread on its timeline (once, whatever Slack redelivers)."""
+    """Put a human message in an incident's thread on its timeline (once, whatever Slack redelivers).
+
+    A reply to a recent message no incident claims yet is held: it may be in the thread of a card whose
+    ts is being recorded right now, and joins that incident's timeline when it is."""
     async with deps.store.transaction() as tx:
         inc = await repo.incident_by_card(tx, channel, thread_ts)
         if inc is not None:
@@ -246,6 +246,16 @@ async def record_message(
                 text=deps.redact(text),
                 at=_ts(ts),
                 slack_ts=ts,
+            )
+        elif deps.clock() - _ts(thread_ts) < HOLD_UNKNOWN_THREADS_FOR:
+            await queue.hold_message(
+                tx,
+                channel=channel,
+                thread_ts=thread_ts,
+                ts=ts,
+                actor=actor,
+                text=deps.redact(text),
+                at=deps.clock(),
             )
     return inc
 

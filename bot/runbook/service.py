@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
+from typing import Any
 
 import handlers
-from bot import outbox
 from bot.deps import Deps
 from bot.errors import NotFound, UsageError
+from bot.incidents import refs
 from bot.incidents.card import owe_card
 from bot.incidents.model import Incident, touch
+from bot.outbox import Post, Update, owe
 from bot.probes import Result, run_all
 from bot.runbook import report
 from bot.runbook.report import tally
@@ -21,8 +24,12 @@ from handlers.scenario import Scenario
 log = logging.getLogger(__name__)
 
 
+# A run that has not reported for this long is taken to have died (its process, or a store blip).
+ABANDONED_AFTER = 60.0
+
+
 def _refs(number: int) -> tuple[str, str, str, str]:
-    return f"inc:{number}", f"card:{number}", f"checklist:{number}", f"diag:{number}"
+    return refs.lane(number), refs.card(number), refs.checklist(number), refs.diagnostics(number)
 
 
 async def owe_scenario_thread(deps: Deps, tx: Tx, inc: Incident, scenario: Scenario | None) -> None:
@@ -32,8 +39,10 @@ async def owe_scenario_thread(deps: Deps, tx: Tx, inc: Incident, scenario: Scena
     chosen = scenario or handlers.GENERAL
     if scenario is None:
         picker = report.scenario_picker(inc.number)
-        await outbox.post(
-            tx, lane=lane, at=now, thread_ref=card, ref=f"picker:{inc.number}", **picker.as_kwargs()
+        await owe(
+            tx,
+            Post(lane, picker.text, picker.blocks, thread_ref=card, ref=refs.picker(inc.number)),
+            at=now,
         )
     await _owe_checklist_and_report(deps, tx, inc.number, chosen)
 
@@ -42,27 +51,55 @@ async def _owe_checklist_and_report(deps: Deps, tx: Tx, number: int, scenario: S
     lane, card, checklist, diag = _refs(number)
     now = deps.clock()
     checked = await repo.checked_items(tx, number)
-    await outbox.post(
-        tx,
-        lane=lane,
-        at=now,
-        thread_ref=card,
-        ref=checklist,
-        **report.checklist_message(number, scenario, checked).as_kwargs(),
-    )
+    message = report.checklist_message(number, scenario, checked)
+    await owe(tx, Post(lane, message.text, message.blocks, thread_ref=card, ref=checklist), at=now)
     probes = deps.catalog.probes(scenario.probes, scenario=scenario.key)
     placeholder = report.diagnostics_message(scenario, [], pending=[p.name for p in probes])
-    await outbox.post(tx, lane=lane, at=now, thread_ref=card, ref=diag, **placeholder.as_kwargs())
-    await repo.set_value(tx, diag, json.dumps({"scenario": scenario.key, "done": False}))
+    await owe(tx, Post(lane, placeholder.text, placeholder.blocks, thread_ref=card, ref=diag), at=now)
+    await repo.set_value(
+        tx, diag, json.dumps({"scenario": scenario.key, "done": False, "beat": now, "run": ""})
+    )
 
 
 def start(deps: Deps, number: int, scenario: Scenario) -> None:
     deps.spawn(run(deps, number, scenario), name=f"diagnostics:{number}")
 
 
+async def _report_progress(
+    deps: Deps, number: int, run_id: str, scenario: Scenario, message: Update, results: list[Result] | None
+) -> bool:
+    """Edit the report, unless another run took this one over (False). ``results`` when finished."""
+    diag = refs.diagnostics(number)
+    async with deps.store.transaction() as tx:
+        raw = await repo.get_value(tx, diag)
+        state: dict[str, Any] = json.loads(raw) if raw else {}
+        if state.get("done") or state.get("run", run_id) != run_id:
+            return False
+        await owe(tx, message, at=deps.clock())
+        done = results is not None
+        state.update(scenario=scenario.key, run=run_id, beat=deps.clock(), done=done)
+        await repo.set_value(tx, diag, json.dumps(state))
+        if results is not None:
+            await repo.append_event(
+                tx,
+                incident=number,
+                kind="diagnostics",
+                actor="opsbot",
+                text=f"diagnostics ({scenario.title}): {tally(results)}",
+                at=deps.clock(),
+            )
+    deps.outbox.notify()
+    return True
+
+
 async def run(deps: Deps, number: int, scenario: Scenario) -> list[Result]:
     """Run the scenario's probes side by side, editing the report as each one finishes."""
     lane, _, _, diag = _refs(number)
+    run_id = uuid.uuid4().hex[:12]
+    async with deps.store.transaction() as tx:  # this run takes over any earlier one
+        raw = await repo.get_value(tx, diag)
+        state = json.loads(raw) if raw else {"scenario": scenario.key, "done": False}
+        await repo.set_value(tx, diag, json.dumps({**state, "run": run_id, "beat": deps.clock()}))
     probes = deps.catalog.probes(scenario.probes, scenario=scenario.key)
     results: list[Result] = []
     left = {p.key: p.name for p in probes}
@@ -72,32 +109,30 @@ async def run(deps: Deps, number: int, scenario: Scenario) -> list[Result]:
         left.pop(probe.key, None)
         elapsed = time.monotonic() - started
         message = report.diagnostics_message(scenario, results, pending=list(left.values()), elapsed=elapsed)
-        async with deps.store.transaction() as tx:
-            await outbox.update(tx, lane=lane, at=deps.clock(), ref=diag, **message.as_kwargs())
-            if not left:
-                await repo.set_value(tx, diag, json.dumps({"scenario": scenario.key, "done": True}))
-                await repo.append_event(
-                    tx,
-                    incident=number,
-                    kind="diagnostics",
-                    actor="opsbot",
-                    text=f"diagnostics ({scenario.title}): {tally(results)}",
-                    at=deps.clock(),
-                )
-        deps.outbox.notify()
+        edit = Update(lane, diag, message.text, message.blocks)
+        if not await _report_progress(deps, number, run_id, scenario, edit, None if left else results):
+            log.info("diagnostics of INC-%d: taken over by another run; stopping this one", number)
+            break
     return results
 
 
-async def resume(deps: Deps) -> int:
-    """After a restart: finish diagnostics that were running when the process stopped."""
+async def resume(deps: Deps, *, abandoned_after: float = 0.0) -> int:
+    """Finish diagnostics left running: at start-up (``abandoned_after`` 0: every unfinished run), and
+    periodically for runs silent for ``abandoned_after`` seconds (a store blip killed them)."""
     async with deps.store.transaction() as tx:
-        rows = await repo.values_with_prefix(tx, "diag:")
+        rows = await repo.values_with_prefix(tx, refs.DIAGNOSTICS_PREFIX)
+    running_here = {task.get_name() for task in deps.tasks if not task.done()}
     count = 0
     for key, raw in rows:
         state = json.loads(raw)
-        if not state.get("done"):
-            start(deps, int(key.split(":", 1)[1]), handlers.get(state.get("scenario")))
-            count += 1
+        number = refs.diagnostics_number(key)
+        if number is None or state.get("done") or f"diagnostics:{number}" in running_here:
+            continue
+        if deps.clock() - float(state.get("beat") or 0) < abandoned_after:
+            continue
+        log.info("diagnostics of INC-%d were left running; resuming them", number)
+        start(deps, number, handlers.get(state.get("scenario")))
+        count += 1
     return count
 
 
@@ -139,7 +174,7 @@ async def toggle_checklist(
             checked = await repo.checked_items(tx, number)
             lane, _, checklist, _ = _refs(number)
             message = report.checklist_message(number, scenario, checked)
-            await outbox.update(tx, lane=lane, at=now, ref=checklist, **message.as_kwargs())
+            await owe(tx, Update(lane, checklist, message.text, message.blocks), at=now)
     except Conflict:
         return
     deps.outbox.notify()
@@ -165,9 +200,8 @@ async def choose_scenario(deps: Deps, *, number: int, scenario_key: str, actor: 
                 tx, incident=number, kind="scenario", actor=actor, text=f"scenario: {scenario.title}", at=now
             )
             await owe_card(deps, tx, changed)
-            lane = f"inc:{number}"
             chosen = report.scenario_chosen(scenario, actor)
-            await outbox.update(tx, lane=lane, at=now, ref=f"picker:{number}", **chosen.as_kwargs())
+            await owe(tx, Update(refs.lane(number), refs.picker(number), chosen.text, chosen.blocks), at=now)
             await _owe_checklist_and_report(deps, tx, number, scenario)
     except Conflict:
         return

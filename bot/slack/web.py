@@ -10,7 +10,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.errors import StoreUnavailable
 from bot.slack.foreground import Foreground
-from bot.store import Store, repo
+from bot.store import Store, queue
 
 EVENTS_PATH = "/slack/events"
 
@@ -31,7 +31,7 @@ def build_web_app(app: AsyncApp, store: Store, foreground: Foreground | None = N
         try:
             state = await store.ping()
             async with store.transaction() as tx:
-                counts = await repo.outbox_counts(tx)
+                counts = await queue.outbox_counts(tx)
         except (StoreUnavailable, OSError) as exc:
             body = {"ok": False, "store": f"unreachable: {exc.__class__.__name__}"}
             return web.Response(status=503, text=json.dumps(body), content_type="application/json")

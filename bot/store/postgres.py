@@ -13,6 +13,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from bot.errors import StoreUnavailable
 from bot.store import Conflict, Row, Tx
+from bot.store.locks import AdvisoryLock
 from bot.store.schema import LATEST, apply_migrations, schema_version
 
 T = TypeVar("T")
@@ -117,3 +118,6 @@ class PostgresStore:
             version = await schema_version(tx)
         state = "ok" if version == LATEST else f"schema v{version}, expected v{LATEST}"
         return f"postgresql {state}"
+
+    def session_lock(self, name: str) -> AdvisoryLock:
+        return AdvisoryLock(self._url, name, timeout=self._timeout)

@@ -1,0 +1,1 @@
+"""Timed and exclusive work: the lease (and, beside it, the scheduler)."""

@@ -3,6 +3,7 @@ finding a post an earlier attempt already made (so a retry never posts twice).""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -39,13 +40,15 @@ class SlackSender:
         self.store = store
         self.clock = clock
         self.paused_until = 0.0
+        # A call that takes longer is given up (and, being uncertain, looked for before it is retried).
+        self.call_timeout = 10.0
         self._channel_ids: dict[str, str] = {}
 
     async def call(self, method: str, **kwargs: Any) -> dict[str, Any]:
         """Call a Web API method; raises Retry, Failed or Stop (see ``bot.outbox.errors``)."""
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
         try:
-            response = await getattr(self.client, method)(**kwargs)
+            response = await asyncio.wait_for(getattr(self.client, method)(**kwargs), self.call_timeout)
             return dict(response.data) if isinstance(response.data, dict) else {}
         except SlackApiError as exc:
             status = exc.response.status_code

@@ -29,6 +29,9 @@ from bot.store import Store, open_store
 
 log = logging.getLogger(__name__)
 
+RESUME_EVERY = 30.0  # how often the delivery lease holder looks for abandoned diagnostics and reports
+ABANDONED = 60.0  # a run or report silent this long died with its process or a store blip
+
 
 @dataclass
 class Runtime:
@@ -102,9 +105,11 @@ async def start_runtime(
     # scheduler lands; each becomes a scheduled job there.)
     outbox.add_chore(Chore("housekeeping", 3600.0, lambda: forget_old(store, clock)))
     outbox.add_chore(
-        Chore("resume diagnostics", 30.0, lambda: diagnostics.resume(deps, abandoned_after=60.0))
+        Chore("resume diagnostics", RESUME_EVERY, lambda: diagnostics.resume(deps, abandoned_after=ABANDONED))
     )
-    outbox.add_chore(Chore("resume /ops reports", 30.0, lambda: ops.resume(deps, abandoned_after=60.0)))
+    outbox.add_chore(
+        Chore("resume /ops reports", RESUME_EVERY, lambda: ops.resume(deps, abandoned_after=ABANDONED))
+    )
     if deliver:
         outbox.start()
         await diagnostics.resume(deps)

@@ -24,10 +24,6 @@ from handlers.scenario import Scenario
 log = logging.getLogger(__name__)
 
 
-# A run that has not reported for this long is taken to have died (its process, or a store blip).
-ABANDONED_AFTER = 60.0
-
-
 def _refs(number: int) -> tuple[str, str, str, str]:
     return refs.lane(number), refs.card(number), refs.checklist(number), refs.diagnostics(number)
 

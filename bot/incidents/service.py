@@ -174,6 +174,7 @@ async def change(
     cmd: ChangeCommand,
     key: str,
     expected_version: int | None = None,
+    as_of: float | None = None,
 ) -> Outcome:
     """Apply one change: card edited in place, the thread told, the timeline written, exactly once."""
     now = deps.clock()
@@ -183,6 +184,13 @@ async def change(
         inc = await repo.get_incident(tx, cmd.number, for_update=True)
         if inc is None:
             raise NotFound(f"There is no INC-{cmd.number}.", "/incident list")
+        if as_of is not None and inc.updated_at > as_of:
+            # Sent before the incident's latest change (a redelivery held up somewhere): applying it now
+            # would undo or repeat what people did since.
+            raise StaleAction(
+                f"{inc.ref} changed after you sent that (it is now {inc.status.title}); nothing was done."
+                " Say it again if it still applies."
+            )
         if expected_version is not None and inc.version != expected_version:
             raise StaleAction(
                 f"{inc.ref} changed before your click landed; it is now {inc.status.title}."
@@ -294,9 +302,16 @@ def _ts(ts: str) -> float:
 
 
 async def run(
-    deps: Deps, cmd: c.Command, *, actor: str, key: str, response_url: str | None = None
+    deps: Deps,
+    cmd: c.Command,
+    *,
+    actor: str,
+    key: str,
+    response_url: str | None = None,
+    as_of: float | None = None,
 ) -> blocks.Message:
-    """Carry out one parsed ``/incident`` command (or thread mention); returns the private reply."""
+    """Carry out one parsed ``/incident`` command (or thread mention, sent at ``as_of``); returns the
+    private reply."""
     cmd = scrub(cmd, deps.redact)
     if isinstance(cmd, c.Help):
         return blocks.Message(text=c.help_text())
@@ -322,5 +337,5 @@ async def run(
         if outcome.incident is not None:
             diagnostics.start(deps, outcome.incident.number, scenario or handlers.GENERAL)
         return blocks.Message(text=outcome.reply)
-    outcome = await change(deps, actor=actor, cmd=cmd, key=key)
+    outcome = await change(deps, actor=actor, cmd=cmd, key=key, as_of=as_of)
     return blocks.Message(text=outcome.reply)

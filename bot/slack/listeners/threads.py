@@ -48,7 +48,7 @@ async def _run_mention(
     cmd = commands.parse_thread_command(text, inc.number)
     # Keyed on the message, so a redelivered app_mention changes nothing twice.
     reply = await incidents.run(
-        deps, cmd, actor=event["user"], key=f"mention:{event['channel']}:{event['ts']}"
+        deps, cmd, actor=event["user"], key=f"mention:{event['channel']}:{event['ts']}", as_of=_sent_at(event)
     )
     if isinstance(cmd, commands.Show | commands.Help):
         await client.chat_postEphemeral(
@@ -113,3 +113,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
     app.event("message")(on_message)
     app.event("app_mention")(on_mention)
+
+
+def _sent_at(event: dict[str, Any]) -> float | None:
+    """When the person sent the message (its ts), so a late redelivery cannot undo later changes."""
+    try:
+        return float(event["ts"])
+    except (KeyError, TypeError, ValueError):
+        return None

@@ -101,8 +101,18 @@ async def start_runtime(
         redact=Redactor(settings.secrets()),
     )
     app = build_app(deps, client=client, signing_secret=secret)
-    # Work only the delivery lease holder does. (A periodic check in the delivery loop until the durable
-    # scheduler lands; each becomes a scheduled job there.)
+    _add_chores(outbox, deps)
+    if deliver:
+        outbox.start()
+        await diagnostics.resume(deps)
+        await ops.resume(deps)
+    return Runtime(settings=settings, deps=deps, app=app, client=client, store=store, outbox=outbox)
+
+
+def _add_chores(outbox: Outbox, deps: Deps) -> None:
+    """Work only the delivery lease holder does: a periodic check in the delivery loop until the
+    durable scheduler lands (each becomes a scheduled job there)."""
+    store, clock = deps.store, deps.clock
     outbox.add_chore(Chore("housekeeping", 3600.0, lambda: forget_old(store, clock)))
     outbox.add_chore(
         Chore("resume diagnostics", RESUME_EVERY, lambda: diagnostics.resume(deps, abandoned_after=ABANDONED))
@@ -110,8 +120,3 @@ async def start_runtime(
     outbox.add_chore(
         Chore("resume /ops reports", RESUME_EVERY, lambda: ops.resume(deps, abandoned_after=ABANDONED))
     )
-    if deliver:
-        outbox.start()
-        await diagnostics.resume(deps)
-        await ops.resume(deps)
-    return Runtime(settings=settings, deps=deps, app=app, client=client, store=store, outbox=outbox)

@@ -76,15 +76,10 @@ class Outbox:
         stuck_after: float = 10.0,
         chores: Sequence[Chore] = (),
     ) -> None:
-        self.store = store
-        self.client = client
-        self.http = http
+        self.store, self.client, self.http, self.clock = store, client, http, clock
         self.incident_channel = incident_channel
-        self.clock = clock
-        self.poll_interval = poll_interval
-        self.batch_window = batch_window
-        self.lane_batch = lane_batch
-        self.round_size = round_size
+        self.poll_interval, self.batch_window = poll_interval, batch_window
+        self.lane_batch, self.round_size = lane_batch, round_size
         self.foreground = foreground or Foreground()
         self.in_doubt_grace = in_doubt_grace
         self.stuck_after = stuck_after

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import socket
 import subprocess
@@ -257,3 +258,25 @@ async def test_two_deliverers_on_one_host_name_never_both_lead(
         assert len(ids) == len(set(ids))
     finally:
         await second.close()
+
+
+async def test_a_card_edit_overtaken_while_in_flight_is_edited_again(store_url: str) -> None:
+    sim = await LateSlack().start()
+    bot = await Harness.start(store_url, sim=sim)
+    try:
+        await bot.command("open P1 checkout broken")
+        await bot.settle()
+        sim.late["chat.update"] = [1.0]
+        await bot.command("note INC-1 first")
+        await asyncio.sleep(0.5)  # the card edit showing "first" is in flight
+        async with bot.runtime.store.transaction() as tx:  # a change that owes no edit of its own
+            inc = await repo.get_incident(tx, 1, for_update=True)
+            assert inc is not None
+            await repo.update_incident(
+                tx, dataclasses.replace(inc, latest_update="second", version=inc.version + 1)
+            )
+        await bot.settle()
+        assert "Updates: second" in bot.card(1)["text"]
+    finally:
+        await bot.close()
+        await sim.stop()

@@ -8,10 +8,10 @@ once: a restart or a store blip while the probes run only delays the report.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import logging
 import time
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,7 +156,7 @@ async def run(deps: Deps, cmd: OpsCommand, *, response_url: str | None) -> OpsRe
         return OpsReply(blocks.Message(text=help_text()))
     title, probes = plan(deps, cmd)
     if response_url:
-        key = OWED_PREFIX + hashlib.sha256(response_url.encode()).hexdigest()[:24]
+        key = OWED_PREFIX + uuid.uuid4().hex  # one promise per command, kept once
         promise = {"command": _encode(cmd), "url": response_url, "beat": deps.clock()}
         async with deps.store.transaction() as tx:
             await repo.set_value(tx, key, json.dumps(promise))

@@ -1,1 +1,1 @@
-"""Timed and exclusive work: the lease (and, beside it, the scheduler)."""
+"""Timed and background work: durable timers (scheduler), recurring housekeeping, the lease."""

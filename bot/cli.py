@@ -34,8 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     group = manifest.add_mutually_exclusive_group()
     group.add_argument("--url", help="public base URL, e.g. https://opsbot.example.com")
     group.add_argument("--socket", action="store_true", help="the Socket Mode variant")
-    check = sub.add_parser("check", help="run diagnostics; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN")
-    check.add_argument("scenario", nargs="?", help="a runbook scenario (default: every probe)")
+    # Listed for --help; `opsbot check` parses its own arguments, as a monitoring plugin must.
+    sub.add_parser(
+        "check", help="run diagnostics; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN", add_help=False
+    )
     return parser
 
 
@@ -46,17 +48,23 @@ def _require(settings: Settings, *names: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["check"]:
+        from bot.runbook.check import main as check_main
+
+        return check_main(argv[1:])
     args = _parser().parse_args(argv)
     command = args.command or "serve"
     if command == "manifest":
         from bot.slack.manifest import build_manifest, render_manifest
 
-        sys.stdout.write(render_manifest(build_manifest(url=args.url, socket=args.socket)))
+        try:
+            manifest = build_manifest(url=args.url, socket=args.socket)
+        except ValueError as exc:
+            print(f"opsbot manifest: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+        sys.stdout.write(render_manifest(manifest))
         return 0
-    if command == "check":
-        from bot.runbook.check import main as check_main
-
-        return check_main(args.scenario)
     try:
         settings = load_settings()
         redactor = Redactor(settings.secrets())
@@ -100,9 +108,16 @@ async def _serve(settings: Settings) -> int:
     from bot.runtime import start_runtime
     from bot.slack.web import build_web_app
 
+    assert settings.slack_signing_secret is not None  # _require checked it
     runtime = await start_runtime(settings)
     runner = web.AppRunner(
-        build_web_app(runtime.app, runtime.store, runtime.outbox.foreground), access_log=None
+        build_web_app(
+            runtime.app,
+            runtime.store,
+            runtime.outbox.foreground,
+            signing_secret=settings.slack_signing_secret.get_secret_value(),
+        ),
+        access_log=None,
     )
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port)

@@ -29,6 +29,15 @@ class Deps:
     redact: Callable[[str], str] = str  # removes secrets from what people type, before it is stored
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
 
+    def stop_delivery(self, cause: str) -> None:
+        """Stop delivering (owed items stay in the store) until a restart with a working token."""
+        self.outbox.stop_for(cause)
+
+    @property
+    def delivery_stopped(self) -> str | None:
+        """Why delivery stopped for good (until a restart), if it did."""
+        return self.outbox.health().stopped
+
     def spawn(self, work: Coroutine[Any, Any, Any], *, name: str) -> None:
         """Run slow work after the ack (diagnostics, reports), keeping a handle so it is not lost."""
         task = asyncio.create_task(work, name=name)

@@ -65,7 +65,10 @@ class Harness:
             outbox_options={"poll_interval": 0.05, "backoff_base": 0.01, "backoff_max": 0.2},
         )
         runner = web.AppRunner(
-            build_web_app(runtime.app, runtime.store, runtime.outbox.foreground), access_log=None
+            build_web_app(
+                runtime.app, runtime.store, runtime.outbox.foreground, signing_secret=SECRET, body_timeout=1.0
+            ),
+            access_log=None,
         )
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -13,13 +13,14 @@ committed before Slack gets its ack, then delivered here.
 
 from bot.outbox.deliverer import Chore, DeliveryHealth, Outbox
 from bot.outbox.errors import Failed, Retry, Stop
-from bot.outbox.messages import Live, Notify, Post, Rendered, Respond, Template, Update, owe
+from bot.outbox.messages import Ephemeral, Live, Notify, Post, Rendered, Respond, Template, Update, owe
 from bot.outbox.rounds import MERGE_TEXT, Outcome, Prepared, due_batches, merge_replies
 
 __all__ = [
     "MERGE_TEXT",
     "Chore",
     "DeliveryHealth",
+    "Ephemeral",
     "Failed",
     "Live",
     "Notify",

@@ -46,6 +46,7 @@ PERMANENT = frozenset(
 )
 # The workspace took the bot's access away: every call will fail the same way.
 FATAL = frozenset({"token_revoked", "invalid_auth", "account_inactive", "not_authed", "token_expired"})
+ARCHIVED = frozenset({"is_archived", "channel_is_archived"})
 NOT_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found"})
 # Why a look for an earlier attempt can never work (so the item is posted rather than stuck).
 CANNOT_LOOK = frozenset(

@@ -15,7 +15,7 @@ from bot.store import Tx, queue
 
 Blocks = list[dict[str, Any]]  # Slack's Block Kit JSON, as rendered
 ResponseType = Literal["ephemeral", "in_channel"]
-Kind = Literal["post", "update", "respond"]
+Kind = Literal["post", "update", "respond", "ephemeral"]
 RESPOND_LANE = "respond"
 
 
@@ -31,10 +31,12 @@ class Live:
 @dataclass(frozen=True)
 class Notify:
     """Tell the person who asked, through their response_url, once the post has landed (``{permalink}``
-    in ``text`` becomes the message's link) or that it could not be posted."""
+    in ``text`` becomes the message's link) or that it could not be posted (``archived``: what to say
+    when the channel is archived)."""
 
     url: str
     text: str
+    archived: str | None = None
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,19 @@ class Respond:
     response_type: ResponseType = "ephemeral"
 
 
-Message = Post | Update | Respond
+@dataclass(frozen=True)
+class Ephemeral:
+    """A message only ``user`` sees in ``channel`` (in the thread ``thread_ts``)."""
+
+    lane: str
+    channel: str
+    user: str
+    text: str
+    blocks: Blocks | None = None
+    thread_ts: str | None = None
+
+
+Message = Post | Update | Respond | Ephemeral
 
 
 @dataclass(frozen=True)
@@ -114,6 +128,13 @@ def encode(message: Message) -> tuple[Kind, str, dict[str, Any]]:
         if message.blocks:
             payload["blocks"] = message.blocks
         return "respond", RESPOND_LANE, payload
+    if isinstance(message, Ephemeral):
+        payload = {"channel": message.channel, "user": message.user, "text": message.text}
+        if message.blocks:
+            payload["blocks"] = message.blocks
+        if message.thread_ts:
+            payload["thread_ts"] = message.thread_ts
+        return "ephemeral", message.lane, payload
     payload = {"text": message.text}
     if message.blocks:
         payload["blocks"] = message.blocks
@@ -131,6 +152,8 @@ def encode(message: Message) -> tuple[Kind, str, dict[str, Any]]:
     if message.notify is not None:
         payload["notify_url"] = message.notify.url
         payload["notify_text"] = message.notify.text
+        if message.notify.archived:
+            payload["notify_archived"] = message.notify.archived
     return "post", message.lane, payload
 
 
@@ -144,6 +167,16 @@ def decode(kind: str, lane: str, payload: dict[str, Any]) -> Message:
             if response_type not in ("ephemeral", "in_channel"):
                 raise ValueError(f"response_type {response_type!r}")
             return Respond(str(payload["url"]), text, blocks, response_type)
+        if kind == "ephemeral":
+            thread_ts = payload.get("thread_ts")
+            return Ephemeral(
+                lane,
+                str(payload["channel"]),
+                str(payload["user"]),
+                text,
+                blocks,
+                str(thread_ts) if thread_ts else None,
+            )
         # "incident" is what rows written before typed messages call the subject.
         subject = payload.get("subject", payload.get("incident"))
         live = Live(str(payload["render"]), int(str(subject))) if payload.get("render") else None
@@ -160,7 +193,9 @@ def decode(kind: str, lane: str, payload: dict[str, Any]) -> Message:
                 ref=payload.get("ref"),
                 broadcast=bool(payload.get("broadcast")),
                 live=live,
-                notify=Notify(str(url), str(payload.get("notify_text") or "")) if url else None,
+                notify=Notify(str(url), str(payload.get("notify_text") or ""), payload.get("notify_archived"))
+                if url
+                else None,
             )
     except (KeyError, TypeError) as exc:
         raise ValueError(f"malformed {kind} item: {exc!r}") from exc

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 from bot.errors import StoreUnavailable
 from bot.jobs.lease import Lease, LeaseLost
-from bot.outbox.errors import NOT_IN_CHANNEL, Failed, Retry, Stop
-from bot.outbox.messages import Blocks, Live, Post, Rendered, Respond, Template, Update, owe
+from bot.outbox.errors import ARCHIVED, NOT_IN_CHANNEL, Failed, Retry, Stop
+from bot.outbox.messages import Blocks, Ephemeral, Live, Post, Rendered, Respond, Template, Update, owe
 from bot.outbox.respond import ResponseSender
 from bot.outbox.rounds import Outcome, Prepared
 from bot.outbox.slack import Posted, SlackSender
@@ -117,9 +117,9 @@ class Delivery:
         except LookupError as exc:
             raise Failed(f"nothing to render: {exc}") from exc
 
-    async def _before_send(self, tx: Tx, message: Post | Update | Respond) -> Ready:
+    async def _before_send(self, tx: Tx, message: Post | Update | Respond | Ephemeral) -> Ready:
         await self.lease.check(tx)
-        if isinstance(message, Respond):
+        if isinstance(message, Respond | Ephemeral):
             return Ready(message.text, message.blocks)
         text, blocks, version = message.text, message.blocks, None
         if message.live is not None:
@@ -136,6 +136,15 @@ class Delivery:
         message = p.message
         if isinstance(message, Respond):
             await self.responder.send(dataclasses.replace(message, text=ready.text, blocks=ready.blocks))
+            return None
+        if isinstance(message, Ephemeral):
+            await self.slack.ephemeral(
+                channel=message.channel,
+                user=message.user,
+                text=message.text,
+                blocks=message.blocks,
+                thread_ts=message.thread_ts,
+            )
             return None
         if isinstance(message, Update):
             assert ready.target is not None
@@ -213,8 +222,10 @@ class Delivery:
             return
         message = p.message
         if outcome.state == "failed" and isinstance(message, Post) and message.notify is not None:
-            await self._tell(tx, p.item.id, message, could_not_post(outcome.error or "error"), why="failed")
-        if outcome.state != "sent" or posted is None or isinstance(message, Respond) or message is None:
+            archived = outcome.error in ARCHIVED and message.notify.archived
+            text = message.notify.archived if archived else could_not_post(outcome.error or "error")
+            await self._tell(tx, p.item.id, message, text or "", why="failed")
+        if outcome.state != "sent" or posted is None or not isinstance(message, Post | Update):
             return
         if isinstance(message, Post):
             await self._posted(tx, p.item.id, message, posted)

@@ -89,6 +89,19 @@ class SlackSender:
     async def update(self, *, channel: str, ts: str, text: str, blocks: list[dict[str, Any]] | None) -> None:
         await self.call("chat_update", channel=channel, ts=ts, text=text, blocks=blocks)
 
+    async def ephemeral(
+        self,
+        *,
+        channel: str,
+        user: str,
+        text: str,
+        blocks: list[dict[str, Any]] | None,
+        thread_ts: str | None,
+    ) -> None:
+        await self.call(
+            "chat_postEphemeral", channel=channel, user=user, text=text, blocks=blocks, thread_ts=thread_ts
+        )
+
     async def permalink(self, posted: Posted) -> str | None:
         try:
             link = await self.call("chat_getPermalink", channel=posted.channel, message_ts=posted.ts)

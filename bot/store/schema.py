@@ -34,3 +34,12 @@ async def apply_migrations(tx: Tx) -> list[int]:
 async def schema_version(tx: Tx) -> int:
     row = await tx.fetchone("SELECT max(version) AS v FROM schema_migrations")
     return int(row["v"]) if row and row["v"] is not None else 0
+
+
+async def probe_write(tx: Tx) -> None:
+    """A real write (one row, overwritten each time): a store that answers reads may still refuse writes."""
+    await tx.execute(
+        "INSERT INTO kv (key, value) VALUES ('store:writable', ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (str(time.time()),),
+    )

@@ -103,33 +103,17 @@ async def _until_signalled() -> None:
 
 
 async def _serve(settings: Settings) -> int:
-    from aiohttp import web
-
     from bot.runtime import start_runtime
-    from bot.slack.web import build_web_app
 
-    assert settings.slack_signing_secret is not None  # _require checked it
     runtime = await start_runtime(settings)
-    runner = web.AppRunner(
-        build_web_app(
-            runtime.app,
-            runtime.store,
-            runtime.outbox.foreground,
-            signing_secret=settings.slack_signing_secret.get_secret_value(),
-        ),
-        access_log=None,
-    )
-    await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
-    # What start-up built lives as long as the process: keep it out of the collector's way, so a
-    # full collection does not stall an ack.
-    gc.freeze()
-    log.info("opsbot ready: listening on http://%s:%d/slack/events", settings.host, settings.port)
     try:
+        await runtime.serve_http(host=settings.host, port=settings.port)
+        # What start-up built lives as long as the process: keep it out of the collector's way, so a
+        # full collection does not stall an ack.
+        gc.freeze()
+        log.info("opsbot ready: listening on http://%s:%d/slack/events", settings.host, settings.port)
         await _until_signalled()
     finally:
-        await runner.cleanup()
         await runtime.close()
     return 0
 
@@ -142,14 +126,16 @@ async def _socket(settings: Settings) -> int:
     assert settings.slack_app_token is not None
     # Socket Mode requests come over the app's own authenticated WebSocket, not signed HTTP.
     runtime = await start_runtime(settings, signing_secret=secrets.token_hex(16))
-    # The handler reaches Slack through the app's own client, so SLACK_API_URL applies here too.
-    handler = AsyncSocketModeHandler(runtime.app, settings.slack_app_token.get_secret_value())
-    await handler.connect_async()
-    log.info("opsbot ready: connected in Socket Mode")
     try:
+        # Webhooks, health and metrics still arrive over HTTP, on PORT as in serve mode.
+        await runtime.serve_http(host=settings.host, port=settings.port, slack=False)
+        # The handler reaches Slack through the app's own client, so SLACK_API_URL applies here too.
+        handler = AsyncSocketModeHandler(runtime.app, settings.slack_app_token.get_secret_value())
+        runtime.stack.push_async_callback(handler.close_async)
+        await handler.connect_async()
+        log.info("opsbot ready: connected in Socket Mode; HTTP on port %d", settings.port)
         await _until_signalled()
     finally:
-        await handler.close_async()
         await runtime.close()
     return 0
 

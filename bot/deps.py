@@ -13,6 +13,7 @@ from bot.settings import Settings
 from bot.store import Store
 
 if TYPE_CHECKING:
+    from bot.actions.directory import Directory
     from bot.outbox import Outbox
     from bot.probes.catalog import Catalog
 
@@ -25,6 +26,7 @@ class Deps:
     store: Store
     outbox: Outbox
     catalog: Catalog
+    directory: Directory  # who is a guest, who is in a user group (Slack, cached)
     clock: Callable[[], float] = time.time
     redact: Callable[[str], str] = str  # removes secrets from what people type, before it is stored
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
@@ -47,7 +49,7 @@ class Deps:
     def _finished(self, task: asyncio.Task[Any]) -> None:
         self.tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            from bot.slack.replies import report_unexpected
+            from bot.logs import report_unexpected
 
             report_unexpected(task.exception())  # type: ignore[arg-type]
 

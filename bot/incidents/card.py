@@ -4,20 +4,22 @@ what is recorded once it is posted."""
 from __future__ import annotations
 
 from bot.deps import Deps
-from bot.incidents import refs, render
+from bot.incidents import render
 from bot.incidents.model import Incident
 from bot.outbox import Live, Rendered, Template, Update, owe
+from bot.slack import ids
 from bot.store import Tx, queue, repo
 
 CARD = "card"
 
 
 def card_ref(number: int) -> str:
-    return refs.card(number)
+    return ids.card_ref(number)
 
 
 def lane(number: int) -> str:
-    return refs.lane(number)
+    """Everything owed for one incident goes out in order on one lane."""
+    return ids.lane(number)
 
 
 def live_card(number: int) -> Live:

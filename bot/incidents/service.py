@@ -12,15 +12,18 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 import handlers
+from bot.actions import permission
 from bot.deps import Deps
-from bot.errors import NotFound, StaleAction, UsageError
+from bot.errors import Forbidden, NotFound, OpsbotError, StaleAction, UsageError
 from bot.incidents import commands as c
 from bot.incidents import render
 from bot.incidents.card import card_ref, lane, live_card, owe_card
+from bot.incidents.guard import AdminCheckNeeded, ChangeCommand, admin_only
 from bot.incidents.model import Incident, Status, format_duration, touch, transition
-from bot.outbox import Notify, Post, owe
+from bot.outbox import Notify, Post, Respond, owe
 from bot.runbook import service as diagnostics
 from bot.slack import blocks
+from bot.slack.replies import explain
 from bot.store import Conflict, Tx, queue, repo
 
 # A thread message for a card this recent may have arrived before the card's ts was recorded.
@@ -28,7 +31,7 @@ HOLD_UNKNOWN_THREADS_FOR = 600.0
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Applied:
     """What a use case did: the incident as it now stands and the private reply for the actor."""
 
     incident: Incident | None
@@ -45,7 +48,7 @@ async def declare(
     response_url: str | None = None,
     scenario: str | None = None,
     after_declare: Callable[[Tx, Incident], Awaitable[None]] | None = None,
-) -> Outcome:
+) -> Applied:
     """Record a new incident and owe Slack its card; the declarer commands it until someone takes over."""
     now = deps.clock()
 
@@ -94,12 +97,9 @@ async def declare(
     try:
         inc = await deps.store.run(record)
     except Conflict:
-        return Outcome(None, "Already declared (this request was delivered twice).", duplicate=True)
+        return Applied(None, "Already declared (this request was delivered twice).", duplicate=True)
     deps.outbox.notify()
-    return Outcome(inc, render.declared_reply(inc, channel=deps.settings.incident_channel))
-
-
-ChangeCommand = c.Transition | c.Note | c.SetSeverity | c.SetCommander | c.SetField | c.Reopen
+    return Applied(inc, render.declared_reply(inc, channel=deps.settings.incident_channel))
 
 
 @dataclass(frozen=True)
@@ -172,6 +172,50 @@ def apply_change(inc: Incident, cmd: ChangeCommand, *, actor: str, now: float) -
     )
 
 
+async def change_checked(
+    deps: Deps,
+    *,
+    actor: str,
+    cmd: ChangeCommand,
+    key: str,
+    response_url: str | None,
+    expected_version: int | None = None,
+    as_of: float | None = None,
+) -> Applied:
+    """``change``, with ``incident_admins`` enforced; a user-group check (a Slack call) runs after the
+    ack and the change then follows, its reply owed through ``response_url``."""
+    try:
+        return await change(
+            deps, actor=actor, cmd=cmd, key=key, expected_version=expected_version, as_of=as_of
+        )
+    except AdminCheckNeeded as needed:
+        admins = deps.settings.incident_admins
+        if not any(a.startswith("S") for a in admins) or not response_url:
+            raise Forbidden(f"Only {permission.who(admins)} may {needed.what}.") from None
+        work = _change_after_check(deps, actor, cmd, key, response_url, expected_version)
+        deps.spawn(work, name=f"incident-admin:{needed.what}")
+        return Applied(None, f":hourglass_flowing_sand: Checking that you may {needed.what}…")
+
+
+async def _change_after_check(
+    deps: Deps, actor: str, cmd: ChangeCommand, key: str, url: str, expected_version: int | None
+) -> None:
+    decision = await permission.may_change_incident(deps.settings, deps.directory, actor)
+    if not decision.allowed:
+        text = f":no_entry: {decision.reason}"
+    else:
+        try:
+            outcome = await change(
+                deps, actor=actor, cmd=cmd, key=key, expected_version=expected_version, admin_checked=True
+            )
+            text = outcome.reply
+        except OpsbotError as exc:
+            text = explain(exc)
+    async with deps.store.transaction() as tx:
+        await owe(tx, Respond(url, text), at=deps.clock())
+    deps.outbox.notify()
+
+
 async def change(
     deps: Deps,
     *,
@@ -180,9 +224,11 @@ async def change(
     key: str,
     expected_version: int | None = None,
     as_of: float | None = None,
-) -> Outcome:
+    admin_checked: bool = False,
+) -> Applied:
     """Apply one change: card edited in place, the thread told, the timeline written, exactly once."""
     now = deps.clock()
+    admins = deps.settings.incident_admins
 
     async def apply(tx: Tx) -> Change:
         await repo.claim(tx, key, now)  # a redelivery fails the next statement with Conflict
@@ -196,6 +242,9 @@ async def change(
                 f"{inc.ref} changed after you sent that (it is now {inc.status.title}); nothing was done."
                 " Say it again if it still applies."
             )
+        reserved = admin_only(inc, cmd) if admins and not admin_checked and actor not in admins else None
+        if reserved is not None:
+            raise AdminCheckNeeded(reserved)
         if expected_version is not None and inc.version != expected_version:
             raise StaleAction(
                 f"{inc.ref} changed before your click landed; it is now {inc.status.title}."
@@ -216,9 +265,9 @@ async def change(
     try:
         result = await deps.store.run(apply)
     except Conflict:
-        return Outcome(None, "Already done (this request was delivered twice).", duplicate=True)
+        return Applied(None, "Already done (this request was delivered twice).", duplicate=True)
     deps.outbox.notify()
-    return Outcome(result.incident, f"Done: {result.announcement}")
+    return Applied(result.incident, f"Done: {result.announcement}")
 
 
 LIST_PAGE = 25
@@ -323,7 +372,7 @@ def _ts(ts: str) -> float:
         return 0.0
 
 
-async def run(
+async def perform(
     deps: Deps,
     cmd: c.Command,
     *,
@@ -331,9 +380,15 @@ async def run(
     key: str,
     response_url: str | None = None,
     as_of: float | None = None,
+    channel: str | None = None,
 ) -> blocks.Message:
-    """Carry out one parsed ``/incident`` command (or thread mention, sent at ``as_of``); returns the
-    private reply."""
+    """Carry out one parsed ``/incident`` command (or thread mention); returns the private reply.
+
+    ``channel`` is where a slash command was typed, held against ``allowed_channels``."""
+    if channel is not None:
+        where = permission.channel_allowed(deps.settings, "incident", channel)
+        if not where.allowed:
+            raise Forbidden(where.reason)
     cmd = scrub(cmd, deps.redact)
     if isinstance(cmd, c.Help):
         return blocks.Message(text=c.help_text())
@@ -359,5 +414,7 @@ async def run(
         if outcome.incident is not None:
             diagnostics.start(deps, outcome.incident.number, scenario or handlers.GENERAL)
         return blocks.Message(text=outcome.reply)
-    outcome = await change(deps, actor=actor, cmd=cmd, key=key, as_of=as_of)
+    outcome = await change_checked(
+        deps, actor=actor, cmd=cmd, key=key, response_url=response_url, as_of=as_of
+    )
     return blocks.Message(text=outcome.reply)

@@ -74,6 +74,7 @@ class Respond:
     text: str
     blocks: Blocks | None = None
     response_type: ResponseType = "ephemeral"
+    replace_original: bool = False  # an outcome replaces the message it answers (a preview)
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,8 @@ def encode(message: Message) -> tuple[Kind, str, dict[str, Any]]:
             payload["response_type"] = message.response_type
         if message.blocks:
             payload["blocks"] = message.blocks
+        if message.replace_original:
+            payload["replace_original"] = True
         return "respond", RESPOND_LANE, payload
     if isinstance(message, Ephemeral):
         payload = {"channel": message.channel, "user": message.user, "text": message.text}
@@ -166,7 +169,8 @@ def decode(kind: str, lane: str, payload: dict[str, Any]) -> Message:
             response_type = payload.get("response_type", "ephemeral")
             if response_type not in ("ephemeral", "in_channel"):
                 raise ValueError(f"response_type {response_type!r}")
-            return Respond(str(payload["url"]), text, blocks, response_type)
+            replace = bool(payload.get("replace_original"))
+            return Respond(str(payload["url"]), text, blocks, response_type, replace)
         if kind == "ephemeral":
             thread_ts = payload.get("thread_ts")
             return Ephemeral(

@@ -19,7 +19,7 @@ class ResponseSender:
     async def send(self, message: Respond) -> None:
         body: dict[str, Any] = {
             "response_type": message.response_type,
-            "replace_original": False,
+            "replace_original": message.replace_original,
             "text": message.text,
         }
         if message.blocks:

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import handlers
+from bot.actions import grammar as actions_grammar
+from bot.actions import permission
+from bot.actions import service as actions
 from bot.deps import Deps
 from bot.errors import UsageError
 from bot.outbox import Respond, owe
@@ -38,6 +41,9 @@ OPS_USAGE = {
         " [public]"
     ),
     "deploys": "/ops deploys [public]",
+    "auth": actions_grammar.USAGE["auth"],
+    "run": actions_grammar.USAGE["run"],
+    "audit": actions_grammar.USAGE["audit"],
     "help": "/ops help",
 }
 
@@ -70,7 +76,15 @@ class OpsDeploys:
     public: bool = False
 
 
-OpsCommand = OpsHelp | OpsStatus | OpsCheck | OpsDb | OpsDeploys
+OpsCommand = (
+    OpsHelp
+    | OpsStatus
+    | OpsCheck
+    | OpsDb
+    | OpsDeploys
+    | actions_grammar.ActionCommand
+    | actions_grammar.AuditCommand
+)
 
 
 @dataclass(frozen=True)
@@ -82,6 +96,7 @@ class OpsReply:
 def help_text() -> str:
     lines = ["*Ops commands* (answers are private unless you add `public`)"]
     lines += [f"• `{usage}`" for usage in OPS_USAGE.values()]
+    lines.append(f"• `{actions_grammar.USAGE['db-action']}` (remediation: preview, then Confirm)")
     lines.append(f"Scenarios: {', '.join(handlers.SCENARIOS)}")
     return "\n".join(lines)
 
@@ -104,8 +119,16 @@ def parse_ops_command(text: str) -> OpsCommand:
             given = f"`{' '.join(rest)[:40]}` is not a scenario" if rest else "Name a scenario"
             raise UsageError(f"{given}. Scenarios: {', '.join(handlers.SCENARIOS)}.", OPS_USAGE["check"])
         return OpsCheck(rest[0].lower(), public)
+    if verb == "db" and rest and rest[0].lower() in actions_grammar.DB_VERBS:
+        return actions_grammar.parse_db_action(rest, public=public)
     if verb == "db":
         return _parse_db(rest, public)
+    if verb == "auth":
+        return actions_grammar.parse_auth(rest, public=public)
+    if verb == "run":
+        return actions_grammar.parse_run(rest, public=public)
+    if verb == "audit":
+        return actions_grammar.parse_audit(rest)
     if verb in OPS_USAGE:
         raise UsageError(f"`{verb}` takes no arguments here.", OPS_USAGE[verb])
     raise UsageError(
@@ -151,17 +174,28 @@ def plan(deps: Deps, cmd: OpsCommand) -> tuple[str, list[Probe]]:
     raise AssertionError(cmd)
 
 
-async def run(deps: Deps, cmd: OpsCommand, *, response_url: str | None) -> OpsReply:
+async def perform(
+    deps: Deps, cmd: OpsCommand, *, response_url: str | None, actor: str, channel: str | None
+) -> OpsReply:
     """Answer at once; the report follows through ``response_url`` when the probes are done."""
     if isinstance(cmd, OpsHelp):
         return OpsReply(blocks.Message(text=help_text()))
+    if isinstance(cmd, actions_grammar.ActionCommand):
+        return OpsReply(await actions.ask(deps, cmd, actor=actor, channel=channel, response_url=response_url))
+    where = permission.channel_allowed(deps.settings, "ops", channel)
+    if not where.allowed:
+        return OpsReply(blocks.Message(text=f":no_entry: {where.reason}"))
+    if isinstance(cmd, actions_grammar.AuditCommand):
+        if response_url:
+            deps.spawn(_audit(deps, cmd, actor, response_url), name="ops:audit")
+        return OpsReply(blocks.Message(text=":hourglass_flowing_sand: Reading the audit log…"))
     title, probes = plan(deps, cmd)
     if response_url:
         key = OWED_PREFIX + uuid.uuid4().hex  # one promise per command, kept once
-        promise = {"command": _encode(cmd), "url": response_url, "beat": deps.clock()}
+        promise = {"command": _encode(cmd), "url": response_url, "beat": deps.clock(), "actor": actor}
         async with deps.store.transaction() as tx:
             await repo.set_value(tx, key, json.dumps(promise))
-        deps.spawn(_report(deps, key, cmd, response_url), name=key)
+        deps.spawn(_report(deps, key, cmd, response_url, actor), name=key)
     return OpsReply(report.running_message(title, len(probes)))
 
 
@@ -179,11 +213,31 @@ def _decode(data: dict[str, Any]) -> OpsCommand:
     return _COMMANDS[str(fields.pop("kind"))](**fields)
 
 
-async def _report(deps: Deps, key: str, cmd: OpsCommand, url: str) -> None:
+async def _refused_guest(deps: Deps, actor: str, url: str) -> bool:
+    """Guests get a private refusal instead of diagnostics (checked after the ack: it asks Slack)."""
+    decision = await permission.may_diagnose(deps.directory, actor)
+    if decision.allowed:
+        return False
+    async with deps.store.transaction() as tx:
+        await owe(tx, Respond(url, f":no_entry: {decision.reason}"), at=deps.clock())
+    deps.outbox.notify()
+    return True
+
+
+async def _audit(deps: Deps, cmd: actions_grammar.AuditCommand, actor: str, url: str) -> None:
+    if not await _refused_guest(deps, actor, url):
+        await actions.show_audit(deps, cmd, url=url)
+
+
+async def _report(deps: Deps, key: str, cmd: OpsCommand, url: str, actor: str) -> None:
     title, probes = plan(deps, cmd)
     response_type: ResponseType = "in_channel" if getattr(cmd, "public", False) else "ephemeral"
+    if await _refused_guest(deps, actor, url):
+        async with deps.store.transaction() as tx:
+            await repo.delete_value(tx, key)
+        return
     started = time.monotonic()
-    results = await gather(probes, deps.catalog.timeout)
+    results = await gather(probes, deps.catalog.timeout, observe=deps.catalog.observe)
     message = report.status_message(results, elapsed=time.monotonic() - started, title=title)
     async with deps.store.transaction() as tx:
         if await repo.delete_value(tx, key):  # kept by whichever run gets here first
@@ -209,6 +263,7 @@ async def resume(deps: Deps, *, abandoned_after: float = 0.0) -> int:
             async with deps.store.transaction() as tx:
                 await repo.delete_value(tx, key)
             continue
-        deps.spawn(_report(deps, key, cmd, str(promise["url"])), name=key)
+        actor = str(promise.get("actor") or "")
+        deps.spawn(_report(deps, key, cmd, str(promise["url"]), actor), name=key)
         count += 1
     return count

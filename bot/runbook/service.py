@@ -11,13 +11,13 @@ from typing import Any
 import handlers
 from bot.deps import Deps
 from bot.errors import NotFound, UsageError
-from bot.incidents import refs
 from bot.incidents.card import owe_card
 from bot.incidents.model import Incident, touch
 from bot.outbox import Post, Update, owe
 from bot.probes import Result, run_all
 from bot.runbook import report
 from bot.runbook.report import tally
+from bot.slack import ids
 from bot.store import Conflict, Tx, repo
 from handlers.scenario import Scenario
 
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 def _refs(number: int) -> tuple[str, str, str, str]:
-    return refs.lane(number), refs.card(number), refs.checklist(number), refs.diagnostics(number)
+    return ids.lane(number), ids.card_ref(number), ids.checklist_ref(number), ids.diagnostics_ref(number)
 
 
 async def owe_scenario_thread(deps: Deps, tx: Tx, inc: Incident, scenario: Scenario | None) -> None:
@@ -37,7 +37,7 @@ async def owe_scenario_thread(deps: Deps, tx: Tx, inc: Incident, scenario: Scena
         picker = report.scenario_picker(inc.number)
         await owe(
             tx,
-            Post(lane, picker.text, picker.blocks, thread_ref=card, ref=refs.picker(inc.number)),
+            Post(lane, picker.text, picker.blocks, thread_ref=card, ref=ids.picker_ref(inc.number)),
             at=now,
         )
     await _owe_checklist_and_report(deps, tx, inc.number, chosen)
@@ -58,14 +58,14 @@ async def _owe_checklist_and_report(deps: Deps, tx: Tx, number: int, scenario: S
 
 
 def start(deps: Deps, number: int, scenario: Scenario) -> None:
-    deps.spawn(run(deps, number, scenario), name=f"diagnostics:{number}")
+    deps.spawn(run_diagnostics(deps, number, scenario), name=f"diagnostics:{number}")
 
 
 async def _report_progress(
     deps: Deps, number: int, run_id: str, scenario: Scenario, message: Update, results: list[Result] | None
 ) -> bool:
     """Edit the report, unless another run took this one over (False). ``results`` when finished."""
-    diag = refs.diagnostics(number)
+    diag = ids.diagnostics_ref(number)
     async with deps.store.transaction() as tx:
         raw = await repo.get_value(tx, diag)
         state: dict[str, Any] = json.loads(raw) if raw else {}
@@ -88,7 +88,7 @@ async def _report_progress(
     return True
 
 
-async def run(deps: Deps, number: int, scenario: Scenario) -> list[Result]:
+async def run_diagnostics(deps: Deps, number: int, scenario: Scenario) -> list[Result]:
     """Run the scenario's probes side by side, editing the report as each one finishes."""
     lane, _, _, diag = _refs(number)
     run_id = uuid.uuid4().hex[:12]
@@ -100,7 +100,7 @@ async def run(deps: Deps, number: int, scenario: Scenario) -> list[Result]:
     results: list[Result] = []
     left = {p.key: p.name for p in probes}
     started = time.monotonic()
-    async for probe, found in run_all(probes, deps.catalog.timeout):
+    async for probe, found in run_all(probes, deps.catalog.timeout, observe=deps.catalog.observe):
         results.extend(found)
         left.pop(probe.key, None)
         elapsed = time.monotonic() - started
@@ -116,12 +116,12 @@ async def resume(deps: Deps, *, abandoned_after: float = 0.0) -> int:
     """Finish diagnostics left running: at start-up (``abandoned_after`` 0: every unfinished run), and
     periodically for runs silent for ``abandoned_after`` seconds (a store blip killed them)."""
     async with deps.store.transaction() as tx:
-        rows = await repo.values_with_prefix(tx, refs.DIAGNOSTICS_PREFIX)
+        rows = await repo.values_with_prefix(tx, ids.DIAGNOSTICS_PREFIX)
     running_here = {task.get_name() for task in deps.tasks if not task.done()}
     count = 0
     for key, raw in rows:
         state = json.loads(raw)
-        number = refs.diagnostics_number(key)
+        number = ids.diagnostics_number(key)
         if number is None or state.get("done") or f"diagnostics:{number}" in running_here:
             continue
         if deps.clock() - float(state.get("beat") or 0) < abandoned_after:
@@ -204,7 +204,9 @@ async def choose_scenario(deps: Deps, *, number: int, scenario_key: str, actor: 
             )
             await owe_card(deps, tx, changed)
             chosen = report.scenario_chosen(scenario, actor)
-            await owe(tx, Update(refs.lane(number), refs.picker(number), chosen.text, chosen.blocks), at=now)
+            await owe(
+                tx, Update(ids.lane(number), ids.picker_ref(number), chosen.text, chosen.blocks), at=now
+            )
             await _owe_checklist_and_report(deps, tx, number, scenario)
     except Conflict:
         return

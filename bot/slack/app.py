@@ -10,8 +10,8 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from bot.slack.listeners import actions, commands, lifecycle, threads
-from bot.slack.replies import report_unexpected
+from bot.logs import report_unexpected
+from bot.slack.listeners import actions, commands, lifecycle, remediation, threads
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,7 @@ def build_app(deps: Deps, *, client: AsyncWebClient, signing_secret: str) -> Asy
     actions.register(app, deps)
     actions.register_runbook(app, deps)
     threads.register(app, deps)
+    remediation.register(app, deps)
     lifecycle.register(app, deps)  # last: its catch-all acks what nothing above took
 
     @app.error

@@ -4,19 +4,31 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
 from urllib.parse import parse_qsl
 
+import httpx
+
 from bot.devtools import payloads
 from tests.processes import ThreadedSim
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def test_socket_mode_runs_commands_and_thread_mentions(tmp_path: Path) -> None:
     slack = ThreadedSim()
+    port = free_port()
     env = {
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", "/tmp"),
         "SLACK_BOT_TOKEN": "xoxb-socket-test",
@@ -79,6 +91,16 @@ def test_socket_mode_runs_commands_and_thread_mentions(tmp_path: Path) -> None:
             time.sleep(0.05)
         assert "Status: Identified" in card["text"]
         assert slack.sim.problems == []
+
+        # The HTTP side of Socket Mode: health, metrics and webhooks on PORT; Slack's route is not there.
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{base}/healthz").json()["ok"] is True
+        metrics = httpx.get(f"{base}/metrics").text
+        assert 'opsbot_requests_total{kind="command"} 2.0' in metrics
+        assert 'opsbot_requests_total{kind="event"} 1.0' in metrics
+        assert 'opsbot_open_incidents{severity="P1"} 1.0' in metrics
+        assert httpx.post(f"{base}/hooks/anything", content=b"{}").status_code == 404
+        assert httpx.post(f"{base}/slack/events", content=b"{}").status_code in (404, 405)
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -29,12 +29,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
         ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
     ) -> None:
         cmd = commands.parse_command(typed(command.get("text")), bot_user_id=context.bot_user_id)
-        reply = await incidents.run(
+        reply = await incidents.perform(
             deps,
             cmd,
             actor=command["user_id"],
             key=_command_key(command),
             response_url=command.get("response_url"),
+            channel=command.get("channel_id"),
         )
         await ack(response_type="ephemeral", **reply.as_kwargs())
 
@@ -43,7 +44,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @guarded(_reply_error)
     async def ops_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         cmd = ops.parse_ops_command(typed(command.get("text")))
-        reply = await ops.run(deps, cmd, response_url=command.get("response_url"))
+        reply = await ops.perform(
+            deps,
+            cmd,
+            response_url=command.get("response_url"),
+            actor=command["user_id"],
+            channel=command.get("channel_id"),
+        )
         await ack(response_type=reply.response_type, **reply.message.as_kwargs())
 
     app.command("/ops")(ops_command)

@@ -189,12 +189,10 @@ async def start_runtime(
         registry = Webhooks(
             webhook_sources(deps) if webhooks is None else webhooks, clock=clock, observe=metrics.webhook
         )
-        _add_chores(outbox, deps)
         if deliver:
             outbox.start()
             await stack.enter_async_context(scheduler)
-            await diagnostics.resume(deps)
-            await ops.resume(deps)
+            await _resume_owed_work(outbox, deps)
         owned = stack.pop_all()  # Runtime.close() owns them now; a failure above has closed them
     return Runtime(
         settings=settings,
@@ -210,10 +208,12 @@ async def start_runtime(
     )
 
 
-def _add_chores(outbox: Outbox, deps: Deps) -> None:
-    """Work only the delivery lease holder does, checked periodically in the delivery loop: resuming
-    diagnostics and ``/ops`` reports a dead run left (they spawn probe runs, which a scheduler handler,
-    being quick work inside its claiming transaction, should not)."""
+async def _resume_owed_work(outbox: Outbox, deps: Deps) -> None:
+    """Resume diagnostics and ``/ops`` reports a stopped process left, now and, by the delivery lease
+    holder, periodically in the delivery loop (they spawn probe runs, which a scheduler handler, being
+    quick work inside its claiming transaction, should not)."""
+    await diagnostics.resume(deps)
+    await ops.resume(deps)
     outbox.add_chore(
         Chore("resume diagnostics", RESUME_EVERY, lambda: diagnostics.resume(deps, abandoned_after=ABANDONED))
     )

@@ -24,10 +24,7 @@ from bot.outbox import Notify, Post, Respond, owe
 from bot.runbook import service as diagnostics
 from bot.slack import blocks
 from bot.slack.replies import explain
-from bot.store import Conflict, Tx, queue, repo
-
-# A thread message for a card this recent may have arrived before the card's ts was recorded.
-HOLD_UNKNOWN_THREADS_FOR = 600.0
+from bot.store import Conflict, Tx, repo
 
 
 @dataclass(frozen=True)
@@ -37,6 +34,16 @@ class Applied:
     incident: Incident | None
     reply: str
     duplicate: bool = False
+
+
+def _card_post(deps: Deps, inc: Incident, response_url: str | None) -> Post:
+    """The new incident's card, telling the declarer (if we can) where it landed, or why it could not."""
+    channel = deps.settings.incident_channel
+    link, archived = render.card_link(inc, "{permalink}"), render.channel_archived(channel)
+    notify = Notify(response_url, link, archived) if response_url else None
+    return Post(
+        lane(inc.number), channel=channel, ref=card_ref(inc.number), live=live_card(inc.number), notify=notify
+    )
 
 
 async def declare(
@@ -76,20 +83,7 @@ async def declare(
             text=f"declared {inc.severity.value}: {inc.title}",
             at=now,
         )
-        channel = deps.settings.incident_channel
-        notify = (
-            Notify(response_url, render.card_link(inc, "{permalink}"), render.channel_archived(channel))
-            if response_url
-            else None
-        )
-        card = Post(
-            lane(number),
-            channel=deps.settings.incident_channel,
-            ref=card_ref(number),
-            live=live_card(number),
-            notify=notify,
-        )
-        await owe(tx, card, at=now)
+        await owe(tx, _card_post(deps, inc, response_url), at=now)
         if after_declare is not None:
             await after_declare(tx, inc)
         return inc
@@ -302,59 +296,6 @@ async def show(deps: Deps, *, number: int) -> blocks.Message:
     return render.incident_detail(inc, events)
 
 
-async def incident_for_thread(deps: Deps, *, channel: str, thread_ts: str) -> Incident | None:
-    async with deps.store.transaction() as tx:
-        return await repo.incident_by_card(tx, channel, thread_ts)
-
-
-async def record_message(
-    deps: Deps, *, channel: str, thread_ts: str, ts: str, actor: str, text: str
-) -> Incident | None:
-    """Put a human message in an incident's thread on its timeline (once, whatever Slack redelivers).
-
-    A reply to a recent message no incident claims yet is held: it may be in the thread of a card whose
-    ts is being recorded right now, and joins that incident's timeline when it is."""
-    async with deps.store.transaction() as tx:
-        inc = await repo.incident_by_card(tx, channel, thread_ts)
-        if inc is not None:
-            await repo.add_event(
-                tx,
-                incident=inc.number,
-                kind="message",
-                actor=actor,
-                text=deps.redact(text),
-                at=_ts(ts),
-                slack_ts=ts,
-            )
-        elif deps.clock() - _ts(thread_ts) < HOLD_UNKNOWN_THREADS_FOR:
-            await queue.hold_message(
-                tx,
-                channel=channel,
-                thread_ts=thread_ts,
-                ts=ts,
-                actor=actor,
-                text=deps.redact(text),
-                at=deps.clock(),
-            )
-    return inc
-
-
-async def edit_message(deps: Deps, *, channel: str, thread_ts: str, ts: str, text: str) -> bool:
-    async with deps.store.transaction() as tx:
-        inc = await repo.incident_by_card(tx, channel, thread_ts)
-        return inc is not None and await repo.edit_message_event(
-            tx, incident=inc.number, slack_ts=ts, text=deps.redact(text), at=deps.clock()
-        )
-
-
-async def delete_message(deps: Deps, *, channel: str, thread_ts: str, ts: str) -> bool:
-    async with deps.store.transaction() as tx:
-        inc = await repo.incident_by_card(tx, channel, thread_ts)
-        return inc is not None and await repo.delete_message_event(
-            tx, incident=inc.number, slack_ts=ts, at=deps.clock()
-        )
-
-
 def scrub(cmd: c.Command, redact: Callable[[str], str]) -> c.Command:
     """The command with any secret someone pasted into its text replaced, before it is stored or shown."""
     changes = {
@@ -363,13 +304,6 @@ def scrub(cmd: c.Command, redact: Callable[[str], str]) -> c.Command:
         if isinstance(value := getattr(cmd, name, None), str) and (cleaned := redact(value)) != value
     }
     return cast(c.Command, dataclasses.replace(cast(Any, cmd), **changes)) if changes else cmd
-
-
-def _ts(ts: str) -> float:
-    try:
-        return float(ts)
-    except ValueError:
-        return 0.0
 
 
 async def perform(

@@ -20,6 +20,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions.directory import SlackDirectory
+from bot.alerts import vendors
 from bot.deps import Deps
 from bot.incidents.card import CARD, card_template
 from bot.jobs import housekeeping
@@ -27,6 +28,7 @@ from bot.jobs.scheduler import Handler, Recurring, Scheduler
 from bot.logs import Redactor, report_unexpected
 from bot.outbox import Chore, Outbox
 from bot.probes.catalog import Catalog
+from bot.public.routes import routes as public_routes
 from bot.runbook import ops
 from bot.runbook import service as diagnostics
 from bot.server.app import SlackOverHttp, opsbot_server, serving
@@ -36,6 +38,7 @@ from bot.slack.app import build_app
 from bot.slack.web import BODY_TIMEOUT, timing_middleware
 from bot.store import Store, open_store
 from bot.webhooks import Webhooks, WebhookSource
+from bot.webhooks import alerts as alert_webhooks
 
 log = logging.getLogger(__name__)
 
@@ -45,15 +48,24 @@ ABANDONED = 60.0  # a run or report silent this long died with its process or a 
 
 def job_handlers(deps: Deps) -> dict[str, Handler]:
     """Every timer kind this bot fires, and its handler: add a scheduled job here."""
-    return {housekeeping.KIND: housekeeping.prune(clock=deps.clock)}
+    return {
+        housekeeping.KIND: housekeeping.prune(clock=deps.clock),
+        vendors.WATCH_JOB: vendors.watch_handler(deps),
+    }
 
 
-RECURRING: tuple[Recurring, ...] = (housekeeping.HOURLY,)
+def recurring_jobs(settings: Settings) -> tuple[Recurring, ...]:
+    """Jobs on a schedule: add a recurring job here (its handler goes in ``job_handlers``)."""
+    try:
+        watch = vendors.watch_schedule(settings.status_watch_every)
+    except ValueError as exc:
+        raise SettingsError(f"STATUS_WATCH_EVERY: {str(exc).split(': ', 1)[-1]}") from None
+    return (housekeeping.HOURLY, *((watch,) if watch and settings.status_pages else ()))
 
 
 def webhook_sources(deps: Deps) -> list[WebhookSource[Any]]:
     """Every inbound webhook (``POST /hooks/<name>``): add a source here."""
-    return []
+    return [*alert_webhooks.sources(deps)]
 
 
 @dataclass
@@ -85,7 +97,11 @@ class Runtime:
                 body_timeout=body_timeout,
             )
         server = opsbot_server(
-            store=self.store, metrics=self.metrics, webhooks=self.webhooks, slack=over_http
+            store=self.store,
+            metrics=self.metrics,
+            webhooks=self.webhooks,
+            slack=over_http,
+            public=public_routes(self.deps),
         )
         return await self.stack.enter_async_context(serving(server, host=host, port=port))
 
@@ -112,12 +128,12 @@ async def _slack_client(settings: Settings, stack: AsyncExitStack) -> AsyncWebCl
     )
 
 
-def _scheduler(deps: Deps, options: Mapping[str, Any]) -> Scheduler:
+def _scheduler(deps: Deps, recurring: Sequence[Recurring], options: Mapping[str, Any]) -> Scheduler:
     return Scheduler(
         deps.store,
         handlers=job_handlers(deps),
         clock=deps.clock,
-        recurring=RECURRING,
+        recurring=recurring,
         on_error=report_unexpected,
         **options,
     )
@@ -161,6 +177,7 @@ async def start_runtime(
 ) -> Runtime:
     """Open the store (migrating it), build the clients and the app, start delivering and firing timers."""
     secret = _signing_secret(settings, signing_secret)
+    recurring = recurring_jobs(settings)  # a bad schedule stops start-up before anything is opened
     async with AsyncExitStack() as stack:
         store = store or open_store(settings.database_url.get_secret_value())
         stack.push_async_callback(store.close)
@@ -185,7 +202,7 @@ async def start_runtime(
         stack.push_async_callback(deps.cancel_background)
         app = build_app(deps, client=client, signing_secret=secret)
         app.middleware(timing_middleware(metrics.slack_request))
-        scheduler = _scheduler(deps, scheduler_options or {})
+        scheduler = _scheduler(deps, recurring, scheduler_options or {})
         registry = Webhooks(
             webhook_sources(deps) if webhooks is None else webhooks, clock=clock, observe=metrics.webhook
         )

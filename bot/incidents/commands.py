@@ -24,6 +24,7 @@ USAGE = {
     "reopen": "/incident reopen <INC-n>",
     "list": "/incident list [open|all] [before INC-n]",
     "show": "/incident show <INC-n>",
+    "publish": "/incident publish <INC-n> <customer-facing text...>",
     "help": "/incident help",
 }
 
@@ -39,6 +40,7 @@ EXAMPLES = {
     "reopen": "/incident reopen INC-12",
     "list": "/incident list all",
     "show": "/incident show INC-12",
+    "publish": "/incident publish INC-12 Some card payments fail; we are working on a fix.",
     "help": "/incident help",
 }
 
@@ -95,6 +97,14 @@ class Reopen:
 
 
 @dataclass(frozen=True)
+class Publish:
+    """Preview a customer-facing update for the status page (published by its button)."""
+
+    number: int
+    text: str
+
+
+@dataclass(frozen=True)
 class ListIncidents:
     include_resolved: bool = False
     before: int | None = None  # the next page: incidents numbered below this one
@@ -111,7 +121,17 @@ class Help:
 
 
 Command = (
-    Open | Transition | Note | SetSeverity | SetCommander | SetField | Reopen | ListIncidents | Show | Help
+    Open
+    | Transition
+    | Note
+    | SetSeverity
+    | SetCommander
+    | SetField
+    | Reopen
+    | ListIncidents
+    | Show
+    | Publish
+    | Help
 )
 
 _REF = re.compile(r"^(?:INC-?|#)?(\d{1,9})$", re.IGNORECASE)
@@ -256,6 +276,8 @@ def _parse_change(verb: str, number: int, args: list[str], usage: str, *, raw_af
         raise UsageError(f"`{verb}` needs some text.", usage)
     if verb == "note":
         return Note(number, text)
+    if verb == "publish":
+        return Publish(number, text)
     return SetField(number, verb, text)
 
 

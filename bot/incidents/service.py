@@ -21,6 +21,7 @@ from bot.incidents.card import card_ref, lane, live_card, owe_card
 from bot.incidents.guard import AdminCheckNeeded, ChangeCommand, admin_only
 from bot.incidents.model import Incident, Status, format_duration, touch, transition
 from bot.outbox import Notify, Post, Respond, owe
+from bot.public import service as public
 from bot.runbook import service as diagnostics
 from bot.slack import blocks
 from bot.slack.replies import explain
@@ -250,6 +251,7 @@ async def change(
             tx, incident=inc.number, kind=result.kind, actor=actor, text=result.summary, at=now
         )
         await owe_card(deps, tx, result.incident)
+        await public.on_status_change(deps, tx, result.incident)
         announcement = Post(
             lane(inc.number), result.announcement, thread_ref=card_ref(inc.number), broadcast=result.broadcast
         )
@@ -330,6 +332,8 @@ async def perform(
         return await list_incidents(deps, include_resolved=cmd.include_resolved, before=cmd.before)
     if isinstance(cmd, c.Show):
         return await show(deps, number=cmd.number)
+    if isinstance(cmd, c.Publish):
+        return await public.preview(deps, number=cmd.number, text=cmd.text, actor=actor)
     if isinstance(cmd, c.Open):
         scenario = handlers.classify(cmd.title, deps.settings.scenario_keywords)
 

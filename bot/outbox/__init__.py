@@ -14,6 +14,7 @@ committed before Slack gets its ack, then delivered here.
 from bot.outbox.deliverer import Chore, DeliveryHealth, Outbox
 from bot.outbox.errors import Failed, Retry, Stop
 from bot.outbox.messages import Ephemeral, Live, Notify, Post, Rendered, Respond, Template, Update, owe
+from bot.outbox.owe import post, respond, update
 from bot.outbox.rounds import MERGE_TEXT, Outcome, Prepared, due_batches, merge_replies
 
 __all__ = [
@@ -37,4 +38,7 @@ __all__ = [
     "due_batches",
     "merge_replies",
     "owe",
+    "post",
+    "respond",
+    "update",
 ]

@@ -43,9 +43,14 @@ class SlackOverHttp:
 
 
 def opsbot_server(
-    *, store: Store, metrics: Metrics, webhooks: Webhooks, slack: SlackOverHttp | None
+    *,
+    store: Store,
+    metrics: Metrics,
+    webhooks: Webhooks,
+    slack: SlackOverHttp | None,
+    public: RouteGroup = (),
 ) -> web.Application:
-    """opsbot's routes: Slack's (HTTP mode only), webhooks, health and metrics."""
+    """opsbot's routes: Slack's (HTTP mode only), webhooks, health, metrics and the public status page."""
     slack_group = (
         slack_routes(
             slack.bolt, slack.foreground, signing_secret=slack.signing_secret, body_timeout=slack.body_timeout
@@ -53,7 +58,9 @@ def opsbot_server(
         if slack is not None
         else []
     )
-    return build_server(slack_group, webhooks.routes(), health_routes(store), metrics_routes(metrics, store))
+    return build_server(
+        slack_group, webhooks.routes(), health_routes(store), metrics_routes(metrics, store), public
+    )
 
 
 @asynccontextmanager

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from bot.logs import report_unexpected
-from bot.slack.listeners import actions, commands, lifecycle, remediation, threads
+from bot.slack.listeners import actions, alerts, commands, lifecycle, public, remediation, threads
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,8 @@ def build_app(deps: Deps, *, client: AsyncWebClient, signing_secret: str) -> Asy
     actions.register(app, deps)
     actions.register_runbook(app, deps)
     threads.register(app, deps)
+    public.register(app, deps)
+    alerts.register(app, deps)
     remediation.register(app, deps)
     lifecycle.register(app, deps)  # last: its catch-all acks what nothing above took
 

@@ -10,6 +10,7 @@ PHRASINGS = [
     # checkout
     ("checkout broken", "checkout"),
     ("Checkout not working", "checkout"),
+    ("Checkout error rate above 5%", "checkout"),
     ("customers can't check out", "checkout"),
     ("cart page throws on add to cart", "checkout"),
     ("Checkout 500 errors", "checkout"),

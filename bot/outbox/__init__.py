@@ -13,8 +13,8 @@ committed before Slack gets its ack, then delivered here.
 
 from bot.outbox.deliverer import Chore, DeliveryHealth, Outbox
 from bot.outbox.errors import Failed, Retry, Stop
+from bot.outbox.keywords import post, respond, update
 from bot.outbox.messages import Ephemeral, Live, Notify, Post, Rendered, Respond, Template, Update, owe
-from bot.outbox.owe import post, respond, update
 from bot.outbox.rounds import MERGE_TEXT, Outcome, Prepared, due_batches, merge_replies
 
 __all__ = [

@@ -22,14 +22,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.actions.directory import SlackDirectory
 from bot.alerts import vendors
 from bot.deps import Deps
-from bot.incidents.card import CARD, card_renderer
+from bot.incidents.card import CARD, card_template
 from bot.jobs import housekeeping
 from bot.jobs.scheduler import Handler, Recurring, Scheduler
 from bot.logs import Redactor, report_unexpected
-from bot.outbox import Outbox
+from bot.outbox import Chore, Outbox
 from bot.probes.catalog import Catalog
 from bot.public import service as public
 from bot.public.routes import routes as public_routes
+from bot.runbook import ops
 from bot.runbook import service as diagnostics
 from bot.runbook.routing import ScenarioRouter
 from bot.server.app import SlackOverHttp, opsbot_server, serving
@@ -42,6 +43,9 @@ from bot.webhooks import Webhooks, WebhookSource
 from bot.webhooks import alerts as alert_webhooks
 
 log = logging.getLogger(__name__)
+
+RESUME_EVERY = 30.0  # how often the delivery lease holder looks for abandoned diagnostics and reports
+ABANDONED = 60.0  # a run or report silent this long died with its process or a store blip
 
 
 def job_handlers(deps: Deps) -> dict[str, Handler]:
@@ -154,7 +158,7 @@ async def _outbox(
         incident_channel=settings.incident_channel,
         clock=clock,
         on_error=report_unexpected,
-        renderers={CARD: card_renderer(settings.oncall_usergroup)},
+        templates={CARD: card_template(settings.oncall_usergroup)},
         **options,
     )
     stack.push_async_callback(outbox.stop)
@@ -215,7 +219,7 @@ async def start_runtime(
         if deliver:
             outbox.start()
             await stack.enter_async_context(scheduler)
-            await diagnostics.resume(deps)
+            await _resume_owed_work(outbox, deps)
         owned = stack.pop_all()  # Runtime.close() owns them now; a failure above has closed them
     return Runtime(
         settings=settings,
@@ -228,4 +232,18 @@ async def start_runtime(
         metrics=metrics,
         webhooks=registry,
         stack=owned,
+    )
+
+
+async def _resume_owed_work(outbox: Outbox, deps: Deps) -> None:
+    """Resume diagnostics and ``/ops`` reports a stopped process left, now and, by the delivery lease
+    holder, periodically in the delivery loop (they spawn probe runs, which a scheduler handler, being
+    quick work inside its claiming transaction, should not)."""
+    await diagnostics.resume(deps)
+    await ops.resume(deps)
+    outbox.add_chore(
+        Chore("resume diagnostics", RESUME_EVERY, lambda: diagnostics.resume(deps, abandoned_after=ABANDONED))
+    )
+    outbox.add_chore(
+        Chore("resume /ops reports", RESUME_EVERY, lambda: ops.resume(deps, abandoned_after=ABANDONED))
     )

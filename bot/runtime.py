@@ -21,19 +21,20 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions.directory import SlackDirectory
 from bot.alerts import vendors
+from bot.alerts.message import ALERT, alert_template
 from bot.clock import pagerduty
 from bot.clock import service as clock_service
 from bot.clock import timers as clock_timers
 from bot.deps import Deps
-from bot.incidents.card import CARD, card_renderer
+from bot.incidents.card import CARD, card_template
 from bot.jobs import housekeeping
 from bot.jobs.scheduler import Handler, Recurring, Scheduler
 from bot.logs import Redactor, report_unexpected
-from bot.outbox import Outbox, Sender
+from bot.outbox import Chore, Outbox
 from bot.probes.catalog import Catalog
 from bot.public import service as public
 from bot.public.routes import routes as public_routes
-from bot.runbook import routine
+from bot.runbook import ops, routine
 from bot.runbook import service as diagnostics
 from bot.runbook.routing import ScenarioRouter
 from bot.server.app import SlackOverHttp, opsbot_server, serving
@@ -49,6 +50,9 @@ log = logging.getLogger(__name__)
 # How often the scheduler looks for due timers: a timer fires within this (plus its own work) of its
 # due time. The look is one indexed query, however many timers are pending (benchmarks/timers.py).
 TIMER_POLL = 0.5
+
+RESUME_EVERY = 30.0  # how often the delivery lease holder looks for abandoned diagnostics and reports
+ABANDONED = 60.0  # a run or report silent this long died with its process or a store blip
 
 
 def job_handlers(deps: Deps) -> dict[str, Handler]:
@@ -158,15 +162,14 @@ async def _outbox(
 ) -> Outbox:
     # Slack's response_urls and PagerDuty; probes have their own client
     outbound = await stack.enter_async_context(httpx.AsyncClient(timeout=10.0))
-    senders: dict[str, Sender] = {}
+    pager = None
     if settings.pagerduty_routing_key is not None:
         pager = pagerduty.PagerDuty(
             outbound,
             url=settings.pagerduty_events_url,
             routing_key=settings.pagerduty_routing_key,
             clock=clock,
-        )
-        senders[pagerduty.PAGE] = pager.send
+        ).send
     outbox = Outbox(
         store,
         client,
@@ -174,8 +177,8 @@ async def _outbox(
         incident_channel=settings.incident_channel,
         clock=clock,
         on_error=report_unexpected,
-        renderers={CARD: card_renderer(settings), pagerduty.PAGE: pagerduty.render_links},
-        senders=senders,
+        templates={CARD: card_template(settings), ALERT: alert_template()},
+        pager=pager,
         **options,
     )
     stack.push_async_callback(outbox.stop)
@@ -187,6 +190,14 @@ def _wire_incidents(deps: Deps) -> None:
     (listed here, never self-registered)."""
     deps.router = ScenarioRouter(deps.settings.scenario_keywords)
     deps.subscribers = (clock_service.subscriber(deps), diagnostics.subscriber(deps), public.subscriber(deps))
+
+
+async def _open_store(settings: Settings, store: Store | None, stack: AsyncExitStack) -> Store:
+    """The given store or DATABASE_URL's, migrated; the stack closes it last."""
+    store = store or open_store(settings.database_url.get_secret_value())
+    stack.push_async_callback(store.close)
+    await store.migrate()
+    return store
 
 
 async def start_runtime(
@@ -205,10 +216,10 @@ async def start_runtime(
     secret = _signing_secret(settings, signing_secret)
     recurring = recurring_jobs(settings)  # a bad schedule stops start-up before anything is opened
     async with AsyncExitStack() as stack:
-        store = store or open_store(settings.database_url.get_secret_value())
-        stack.push_async_callback(store.close)
-        await store.migrate()
-        http = await stack.enter_async_context(http or httpx.AsyncClient(timeout=settings.probe_timeout_s))
+        store = await _open_store(settings, store, stack)
+        http = await stack.enter_async_context(
+            http or httpx.AsyncClient(timeout=httpx.Timeout(settings.probe_timeout_s))
+        )
         client = await _slack_client(settings, stack)
         metrics = Metrics(clock=clock)
         outbox = await _outbox(
@@ -234,7 +245,7 @@ async def start_runtime(
         if deliver:
             outbox.start()
             await stack.enter_async_context(scheduler)
-            await diagnostics.resume(deps)
+            await _resume_owed_work(outbox, deps)
         owned = stack.pop_all()  # Runtime.close() owns them now; a failure above has closed them
     return Runtime(
         settings=settings,
@@ -247,4 +258,18 @@ async def start_runtime(
         metrics=metrics,
         webhooks=registry,
         stack=owned,
+    )
+
+
+async def _resume_owed_work(outbox: Outbox, deps: Deps) -> None:
+    """Resume diagnostics and ``/ops`` reports a stopped process left, now and, by the delivery lease
+    holder, periodically in the delivery loop (they spawn probe runs, which a scheduler handler, being
+    quick work inside its claiming transaction, should not)."""
+    await diagnostics.resume(deps)
+    await ops.resume(deps)
+    outbox.add_chore(
+        Chore("resume diagnostics", RESUME_EVERY, lambda: diagnostics.resume(deps, abandoned_after=ABANDONED))
+    )
+    outbox.add_chore(
+        Chore("resume /ops reports", RESUME_EVERY, lambda: ops.resume(deps, abandoned_after=ABANDONED))
     )

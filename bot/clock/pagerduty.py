@@ -13,10 +13,8 @@ from typing import Any, Literal
 import httpx
 from pydantic import SecretStr
 
-from bot.incidents.card import card_ref
 from bot.incidents.model import Incident, Severity
-from bot.outbox import Failed, Retry
-from bot.store import Tx, repo
+from bot.outbox import Failed, Page, Retry
 
 PAGE = "page"  # the outbox kind for an outbound page
 Action = Literal["trigger", "acknowledge", "resolve"]
@@ -54,12 +52,6 @@ def card_link(channel: str, ts: str) -> str:
     return f"https://slack.com/archives/{channel}/p{ts.replace('.', '')}"
 
 
-async def render_links(tx: Tx, payload: dict[str, Any]) -> dict[str, Any]:
-    """The outbox's renderer for ``page`` items: where the card is, once it has been posted."""
-    found = await repo.get_ref(tx, card_ref(int(payload["incident"])))
-    return {"card": list(found) if found else None}
-
-
 class PagerDuty:
     """The outbox's sender for ``page`` items: posts one event to the Events API."""
 
@@ -76,14 +68,13 @@ class PagerDuty:
         self.routing_key = routing_key
         self.clock = clock
 
-    async def send(self, item: repo.OutboxItem, payload: dict[str, Any]) -> None:
+    async def send(self, page: Page, card: tuple[str, str] | None, owed_at: float) -> None:
         """Send the event, or raise Retry (429, 5xx, network) or Failed (400 and other refusals)."""
-        body = dict(payload["event"])
-        card = payload.get("card")
+        body = dict(page.event)
         if body["event_action"] == "trigger":
             if card:
                 body["links"] = [{"href": card_link(*card), "text": "Incident card in Slack"}]
-            elif self.clock() - item.created_at < CARD_WAIT:
+            elif self.clock() - owed_at < CARD_WAIT:
                 raise Retry("waiting for the card to link it", after=0.5)
         body["routing_key"] = self.routing_key.get_secret_value()
         try:

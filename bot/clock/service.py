@@ -22,6 +22,7 @@ from bot.incidents.commands import Acknowledge
 from bot.incidents.events import Changed, Declared, Escalated, Event, Subscriber, UnitOfWork
 from bot.incidents.model import Incident, Status, touch
 from bot.jobs import scheduler
+from bot.outbox import Page, owe
 from bot.slack.blocks import user
 from bot.store import Conflict, Tx, repo
 
@@ -184,14 +185,8 @@ async def owe_pagerduty(deps: Deps, tx: Tx, inc: Incident, action: pagerduty.Act
     if deps.settings.pagerduty_routing_key is None:
         return
     source = urlsplit(deps.settings.app_url).hostname if deps.settings.app_url else None
-    await outbox.page(
-        tx,
-        lane=f"pagerduty:{inc.number}",
-        at=deps.clock(),
-        render=pagerduty.PAGE,
-        incident=inc.number,
-        event=pagerduty.event(inc, action, source=source or OPSBOT),
-    )
+    event = pagerduty.event(inc, action, source=source or OPSBOT)
+    await owe(tx, Page(f"pagerduty:{inc.number}", inc.number, event), at=deps.clock())
 
 
 async def _locked(tx: Tx, number: int) -> Incident:

@@ -175,10 +175,10 @@ async def _tell(
     now = deps.clock()
     report = messages.watch_report(inc, _round(state, results, worse, finished=finished))
     await outbox.update(tx, lane=lane(inc.number), at=now, ref=key(inc.number), **report.as_kwargs())
-    where = {"thread_ref": card_ref(inc.number)}
+    thread = card_ref(inc.number)
     if worse:
         text = messages.regression_alert(inc, worse)
-        await outbox.post(tx, lane=lane(inc.number), at=now, text=text, broadcast=True, **where)
+        await outbox.post(tx, lane=lane(inc.number), at=now, text=text, broadcast=True, thread_ref=thread)
         await repo.append_event(
             tx,
             incident=inc.number,
@@ -189,4 +189,4 @@ async def _tell(
         )
     if finished and messages.all_green(results):
         text = messages.suggest_resolve(inc, watched_for=state.until - state.started)
-        await outbox.post(tx, lane=lane(inc.number), at=now, text=text, **where)
+        await outbox.post(tx, lane=lane(inc.number), at=now, text=text, thread_ref=thread)

@@ -6,23 +6,25 @@ delivery key (idempotency) and everything owed to Slack (outbox), and wakes the 
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
-from bot import outbox
 from bot.actions import permission
 from bot.deps import Deps
 from bot.errors import Forbidden, NotFound, OpsbotError, StaleAction, UsageError
 from bot.incidents import commands as c
-from bot.incidents import postmortem as pm
 from bot.incidents import render
-from bot.incidents.card import CARD, card_ref, lane, owe_card
+from bot.incidents.card import card_ref, lane, live_card, owe_card
 from bot.incidents.changes import Change, Context
-from bot.incidents.events import Changed, Declared, UnitOfWork, publish, run_committed
+from bot.incidents.events import Changed, Declared, UnitOfWork
 from bot.incidents.guard import AdminCheckNeeded, ChangeCommand, admin_only
 from bot.incidents.model import Incident, Status
+from bot.incidents.reports import postmortem, statistics
 from bot.incidents.routing import Route
+from bot.incidents.work import unit_of_work
+from bot.outbox import Notify, Post, Respond, owe
 from bot.settings import Settings
 from bot.slack import blocks
 from bot.slack.replies import explain
@@ -42,26 +44,21 @@ class Applied:
     duplicate: bool = False
 
 
-async def unit_of_work(deps: Deps, *, key: str, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
-    """One transaction: claim the delivery ``key``, do ``work``, let subscribers act on what it emitted.
+def _card_post(deps: Deps, inc: Incident, response_url: str | None) -> Post:
+    """The new incident's card, telling the declarer (if we can) where it landed, or why it could not."""
+    channel = card_channel(deps.settings, inc)
+    link, archived = render.card_link(inc, "{permalink}"), render.channel_archived(channel)
+    notify = Notify(response_url, link, archived) if response_url else None
+    return Post(
+        lane(inc.number), channel=channel, ref=card_ref(inc.number), live=live_card(inc.number), notify=notify
+    )
 
-    All of it commits together; then the outbox is woken and after-commit work (probes) starts.
-    Raises Conflict for a redelivery.
-    """
-    done: list[UnitOfWork] = []
 
-    async def body(tx: Tx) -> T:
-        uow = UnitOfWork(tx, deps.clock())
-        await repo.claim(tx, key, uow.now)  # a redelivery fails the next statement with Conflict
-        result = await work(uow)
-        await publish(uow, deps.subscribers)
-        done[:] = [uow]
-        return result
-
-    result = await deps.store.run(body)
-    deps.outbox.notify()
-    run_committed(done[0])
-    return result
+async def _status_moved_since(tx: Tx, inc: Incident, cmd: ChangeCommand, as_of: float) -> bool:
+    if not isinstance(cmd, c.Transition | c.Reopen):
+        return False
+    last = await repo.last_event_at(tx, inc.number, kind="status")
+    return last is not None and last > as_of
 
 
 def card_channel(settings: Settings, inc: Incident) -> str:
@@ -106,19 +103,15 @@ async def declare(
             restricted=route.restricted,
         )
         await repo.insert_incident(tx, inc)
-        said = f"declared {inc.severity.value}: {inc.title}"
-        await repo.append_event(tx, incident=number, kind="declared", actor=actor, text=said, at=now)
-        notify = {"notify_url": response_url, "notify_text": render.card_link(inc, "{permalink}")}
-        await outbox.post(
+        await repo.append_event(
             tx,
-            lane=lane(number),
-            at=now,
-            channel=card_channel(deps.settings, inc),
-            ref=card_ref(number),
             incident=number,
-            render=CARD,
-            **(notify if response_url else {}),
+            kind="declared",
+            actor=actor,
+            text=f"declared {inc.severity.value}: {inc.title}",
+            at=now,
         )
+        await owe(tx, _card_post(deps, inc, response_url), at=now)
         uow.emit(Declared(inc, actor))
         if linked is not None:
             await linked(uow, inc)
@@ -146,11 +139,14 @@ async def change_checked(
     key: str,
     response_url: str | None,
     expected_version: int | None = None,
+    as_of: float | None = None,
 ) -> Applied:
     """``change``, with ``incident_admins`` enforced; a user-group check (a Slack call) runs after the
     ack and the change then follows, its reply owed through ``response_url``."""
     try:
-        return await change(deps, actor=actor, cmd=cmd, key=key, expected_version=expected_version)
+        return await change(
+            deps, actor=actor, cmd=cmd, key=key, expected_version=expected_version, as_of=as_of
+        )
     except AdminCheckNeeded as needed:
         admins = deps.settings.incident_admins
         if not any(a.startswith("S") for a in admins) or not response_url:
@@ -175,7 +171,7 @@ async def _change_after_check(
         except OpsbotError as exc:
             text = explain(exc)
     async with deps.store.transaction() as tx:
-        await outbox.respond(tx, url=url, at=deps.clock(), text=text)
+        await owe(tx, Respond(url, text), at=deps.clock())
     deps.outbox.notify()
 
 
@@ -186,9 +182,12 @@ async def change(
     cmd: ChangeCommand,
     key: str,
     expected_version: int | None = None,
+    as_of: float | None = None,
     admin_checked: bool = False,
 ) -> Applied:
-    """Apply one change: card edited in place, the thread told, the timeline written, exactly once."""
+    """Apply one change: card edited in place, the thread told, the timeline written, exactly once.
+
+    ``as_of``: when the request was made (a thread message's ts); a change made since refuses it."""
     scenarios = deps.router.scenarios()
     confidential = frozenset(k for k in scenarios if deps.router.restricted(k))
     admins = deps.settings.incident_admins
@@ -199,9 +198,13 @@ async def change(
         inc = await repo.get_incident(tx, cmd.number, for_update=True)
         if inc is None:
             raise NotFound(f"There is no INC-{cmd.number}.", "/incident list")
-        reserved = admin_only(inc, cmd) if admins and not admin_checked and actor not in admins else None
-        if reserved is not None:
-            raise AdminCheckNeeded(reserved)
+        if as_of is not None and await _status_moved_since(tx, inc, cmd, as_of):
+            # A status move sent before the incident's latest status change (a redelivery held up
+            # somewhere): applying it now would undo what people did since. Notes and fields still apply.
+            raise StaleAction(
+                f"{inc.ref} changed after you sent that (it is now {inc.status.title}); nothing was done."
+                " Say it again if it still applies."
+            )
         reserved = admin_only(inc, cmd) if admins and not admin_checked and actor not in admins else None
         if reserved is not None:
             raise AdminCheckNeeded(reserved)
@@ -216,14 +219,10 @@ async def change(
             tx, incident=inc.number, kind=result.kind, actor=actor, text=result.summary, at=result.at or now
         )
         await owe_card(deps, tx, result.incident)
-        await outbox.post(
-            tx,
-            lane=lane(inc.number),
-            at=now,
-            thread_ref=card_ref(inc.number),
-            text=result.announcement,
-            broadcast=result.broadcast,
+        announcement = Post(
+            lane(inc.number), result.announcement, thread_ref=card_ref(inc.number), broadcast=result.broadcast
         )
+        await owe(tx, announcement, at=now)
         uow.emit(Changed(inc, result.incident, actor, result.kind))
         for event in result.events:
             uow.emit(event)
@@ -272,83 +271,14 @@ async def show(deps: Deps, *, number: int, page: int = 1) -> blocks.Message:
     return render.incident_detail(inc, events, page=page, pages=pages, total=total)
 
 
-async def postmortem_draft(deps: Deps, *, number: int) -> tuple[Incident, str]:
-    """The incident and its post-mortem draft (Markdown), from the record."""
-    async with deps.store.transaction() as tx:
-        inc = await repo.get_incident(tx, number)
-        if inc is None:
-            raise NotFound(f"There is no INC-{number}.", "/incident list")
-        events = await repo.timeline(tx, number)
-    title = deps.router.scenarios().get(inc.scenario or "")
-    return inc, pm.draft(inc, events, scenario_title=title)
-
-
-async def postmortem(deps: Deps, *, number: int, actor: str, key: str) -> blocks.Message:
-    """Upload the post-mortem draft to the incident's thread (once per request, whatever Slack resends)."""
-    inc, text = await postmortem_draft(deps, number=number)
-    if inc.is_open:
-        raise UsageError(
-            f"{inc.ref} is still {inc.status.title}; the draft needs its resolution.",
-            f"/incident resolve {inc.ref} [message...]",
-        )
-
-    async def owe(uow: UnitOfWork) -> None:
-        await outbox.upload(
-            uow.tx,
-            lane=lane(number),
-            at=uow.now,
-            thread_ref=card_ref(number),
-            filename=pm.filename(inc),
-            title=f"Post-mortem draft: {inc.ref}",
-            content=text,
-            text=f":page_facing_up: Post-mortem draft for *{inc.ref}*, asked for by {blocks.user(actor)}.",
-        )
-
-    try:
-        await unit_of_work(deps, key=key, work=owe)
-    except Conflict:
-        return blocks.Message(text="Already on its way (this request was delivered twice).")
-    return blocks.Message(text=f"Uploading the post-mortem draft to *{inc.ref}*'s thread.")
-
-
-async def incident_for_thread(deps: Deps, *, channel: str, thread_ts: str) -> Incident | None:
-    async with deps.store.transaction() as tx:
-        return await repo.incident_by_card(tx, channel, thread_ts)
-
-
-async def record_message(
-    deps: Deps, *, channel: str, thread_ts: str, ts: str, actor: str, text: str
-) -> Incident | None:
-    """Put a human message in an incident's thread on its timeline (once, whatever Slack redelivers)."""
-    async with deps.store.transaction() as tx:
-        inc = await repo.incident_by_card(tx, channel, thread_ts)
-        if inc is not None:
-            await repo.add_event(
-                tx,
-                incident=inc.number,
-                kind="message",
-                actor=actor,
-                text=deps.redact(text),
-                at=_ts(ts),
-                slack_ts=ts,
-            )
-    return inc
-
-
-async def edit_message(deps: Deps, *, channel: str, thread_ts: str, ts: str, text: str) -> bool:
-    async with deps.store.transaction() as tx:
-        inc = await repo.incident_by_card(tx, channel, thread_ts)
-        return inc is not None and await repo.edit_message_event(
-            tx, incident=inc.number, slack_ts=ts, text=deps.redact(text), at=deps.clock()
-        )
-
-
-async def delete_message(deps: Deps, *, channel: str, thread_ts: str, ts: str) -> bool:
-    async with deps.store.transaction() as tx:
-        inc = await repo.incident_by_card(tx, channel, thread_ts)
-        return inc is not None and await repo.delete_message_event(
-            tx, incident=inc.number, slack_ts=ts, at=deps.clock()
-        )
+def scrub(cmd: c.Command, redact: Callable[[str], str]) -> c.Command:
+    """The command with any secret someone pasted into its text replaced, before it is stored or shown."""
+    changes = {
+        name: cleaned
+        for name in ("title", "message", "text", "reason")
+        if isinstance(value := getattr(cmd, name, None), str) and (cleaned := redact(value)) != value
+    }
+    return cast(c.Command, dataclasses.replace(cast(Any, cmd), **changes)) if changes else cmd
 
 
 def _ts(ts: str) -> float:
@@ -365,6 +295,7 @@ async def perform(
     actor: str,
     key: str,
     response_url: str | None = None,
+    as_of: float | None = None,
     channel: str | None = None,
 ) -> blocks.Message:
     """Carry out one parsed ``/incident`` command (or thread mention); returns the private reply.
@@ -383,10 +314,14 @@ async def perform(
         return await show(deps, number=cmd.number, page=cmd.page)
     if isinstance(cmd, c.Postmortem):
         return await postmortem(deps, number=cmd.number, actor=actor, key=key)
+    if isinstance(cmd, c.Stats):
+        return await statistics(deps, days=cmd.days, key=key, channel=channel)
     if isinstance(cmd, c.Open):
         outcome = await declare(deps, actor=actor, cmd=cmd, key=key, response_url=response_url)
         return blocks.Message(text=outcome.reply)
     if isinstance(cmd, c.Publish):  # the status page's use case: the listener hands it there
         raise UsageError("Publish with the slash command: /incident publish INC-n <text>.")
-    outcome = await change_checked(deps, actor=actor, cmd=cmd, key=key, response_url=response_url)
+    outcome = await change_checked(
+        deps, actor=actor, cmd=cmd, key=key, response_url=response_url, as_of=as_of
+    )
     return blocks.Message(text=outcome.reply)

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from bot.errors import StoreUnavailable
 from bot.logs import Redactor
-from bot.store import Store, repo
+from bot.store import Store, queue
 
 
 def health_routes(store: Store) -> list[web.RouteDef]:
@@ -20,7 +20,7 @@ def health_routes(store: Store) -> list[web.RouteDef]:
             state = await store.ping()
             await store.writable()
             async with store.transaction() as tx:
-                counts = await repo.outbox_counts(tx)
+                counts = await queue.outbox_counts(tx)
         except (StoreUnavailable, OSError) as exc:
             why = getattr(exc, "cause", None) or Redactor()(str(exc)) or exc.__class__.__name__
             body = {"ok": False, "store": f"cannot write: {why}"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from bot.clock import messages
+from bot.outbox import Page, owe
 from bot.store import repo
 from tests.fakes.pagerduty import ROUTING_KEY, FakePagerDuty
 from tests.harness import Harness
@@ -137,13 +138,7 @@ async def test_pagerduty_retried_on_429_and_5xx_never_on_400_never_twice(
 
     # An event PagerDuty refuses (400) fails for good and is not retried.
     async with timed.runtime.store.transaction() as tx:
-        await repo.enqueue(
-            tx,
-            lane="pagerduty:99",
-            kind="page",
-            payload={"incident": 99, "render": "page", "event": {"event_action": "resolve"}},
-            at=timed.runtime.deps.clock(),
-        )
+        await owe(tx, Page("pagerduty:99", 99, {"event_action": "resolve"}), at=timed.runtime.deps.clock())
     timed.runtime.outbox.notify()
     await timed.settle()
     assert len(pd.received) == 4

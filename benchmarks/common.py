@@ -78,7 +78,11 @@ def start_opsbot(
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
-    ready = wait_http(f"{base}/healthz", proc)
+    try:
+        ready = wait_http(f"{base}/healthz", proc)
+    except RuntimeError:
+        stop(proc)  # never leave a server behind
+        raise
     return proc, base, ready
 
 

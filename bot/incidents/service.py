@@ -267,7 +267,7 @@ async def show(deps: Deps, *, number: int, page: int = 1) -> blocks.Message:
         total = await repo.timeline_count(tx, number)
         pages = max(1, -(-total // SHOW_PAGE))
         page = min(page, pages)
-        events = await repo.timeline(tx, number, offset=(page - 1) * SHOW_PAGE, limit=SHOW_PAGE)
+        events = await repo.timeline(tx, number, offset=(page - 1) * SHOW_PAGE, limit=SHOW_PAGE, total=total)
     return render.incident_detail(inc, events, page=page, pages=pages, total=total)
 
 

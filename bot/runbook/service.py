@@ -213,7 +213,7 @@ async def resume(deps: Deps, *, abandoned_after: float = 0.0) -> int:
     """Finish diagnostics left running: at start-up (``abandoned_after`` 0: every unfinished run), and
     periodically for runs silent for ``abandoned_after`` seconds (a store blip killed them)."""
     async with deps.store.transaction() as tx:
-        rows = await repo.values_with_prefix(tx, ids.DIAGNOSTICS_PREFIX)
+        rows = await repo.unfinished_diagnostics(tx)  # never the finished ones: one per incident ever
     running_here = {task.get_name() for task in deps.tasks if not task.done()}
     count = 0
     for key, raw in rows:

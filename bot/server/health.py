@@ -20,7 +20,7 @@ def health_routes(store: Store) -> list[web.RouteDef]:
             state = await store.ping()
             await store.writable()
             async with store.transaction() as tx:
-                counts = await queue.outbox_counts(tx)
+                undelivered = await queue.undelivered_count(tx)
         except (StoreUnavailable, OSError) as exc:
             why = getattr(exc, "cause", None) or Redactor()(str(exc)) or exc.__class__.__name__
             body = {"ok": False, "store": f"cannot write: {why}"}
@@ -28,7 +28,7 @@ def health_routes(store: Store) -> list[web.RouteDef]:
         body = {
             "ok": True,
             "store": state,
-            "outbox_pending": counts.get("pending", 0) + counts.get("sending", 0),
+            "outbox_pending": undelivered,
         }
         return web.Response(status=200, text=json.dumps(body), content_type="application/json")
 

@@ -103,7 +103,7 @@ class Metrics:
     async def _read_store(self, tx: Tx) -> None:
         now = self.clock()
 
-        outbox = await queue.outbox_counts(tx)
+        outbox = await queue.outbox_counts(tx, states=OUTBOX_STATES)
         for state in OUTBOX_STATES:
             self.outbox.labels(state=state).set(outbox.get(state, 0))
         self.open_incidents.clear()

@@ -246,6 +246,28 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         ],
     ),
     (
+        90,
+        "flat at scale: every user-facing query reads only what it shows",
+        [
+            # /incident list (open): the open incidents are few and the resolved ones pile up for
+            # ever; this index holds only the open ones.
+            """CREATE INDEX incidents_open ON incidents (number) WHERE status <> 'resolved'""",
+            # Migration 60 already made it; IF NOT EXISTS so this block stands on its own.
+            """CREATE INDEX IF NOT EXISTS timeline_incident_time ON timeline (incident, created_at, id)""",
+            # Start-up resumes only unfinished diagnostics: this index holds just those rows. The
+            # predicate is the exact text bot.runbook.service writes (json.dumps's own spacing).
+            """CREATE INDEX kv_diag_unfinished ON kv (key)
+                WHERE key LIKE 'diag:%' AND value LIKE '%"done": false%'""",
+            # Housekeeping deletes by age without reading every row it keeps.
+            """CREATE INDEX deliveries_age ON deliveries (received_at)""",
+            """CREATE INDEX outbox_age ON outbox (state, created_at)""",
+            # /metrics reads the deliveries since its last scrape.
+            """CREATE INDEX outbox_sent ON outbox (state, sent_at)""",
+            # Housekeeping forgets the diagnostics records of incidents resolved a week ago.
+            """CREATE INDEX incidents_resolved ON incidents (resolved_at)""",
+        ],
+    ),
+    (
         110,
         "the public status page: drafts, publications, public incidents",
         [
@@ -285,4 +307,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
 
 
 def statements(dialect: str, sql_list: list[str]) -> list[str]:
-    return [sql.replace("{id}", ID_COLUMN[dialect]) for sql in sql_list]
+    """The migration's statements for ``dialect``: psycopg reads a lone % as a placeholder, so a
+    literal one (a LIKE pattern) is doubled for PostgreSQL."""
+    pct = "%%" if dialect == "postgres" else "%"
+    return [sql.replace("{id}", ID_COLUMN[dialect]).replace("%", pct) for sql in sql_list]

@@ -5,6 +5,7 @@ a deliverer that lost the lease cannot change what the new holder owns."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,9 +145,24 @@ async def reset_in_doubt(
     )
 
 
-async def outbox_counts(tx: Tx) -> dict[str, int]:
-    rows = await tx.fetchall("SELECT state, count(*) AS n FROM outbox GROUP BY state")
+async def outbox_counts(tx: Tx, *, states: Sequence[str] | None = None) -> dict[str, int]:
+    """Items per state; with ``states``, only those are counted, in the index leading with state (so
+    the delivered history is not read unless asked for: tests and the console ask)."""
+    if states is None:
+        rows = await tx.fetchall("SELECT state, count(*) AS n FROM outbox GROUP BY state")
+    else:
+        marks = ",".join("?" * len(states))
+        rows = await tx.fetchall(
+            f"SELECT state, count(*) AS n FROM outbox WHERE state IN ({marks}) GROUP BY state", tuple(states)
+        )
     return {r["state"]: int(r["n"]) for r in rows}
+
+
+async def undelivered_count(tx: Tx) -> int:
+    """Items waiting or in flight: counted in an index leading with state (migration 90), so delivered
+    history, however long, is never read."""
+    row = await tx.fetchone("SELECT count(*) AS n FROM outbox WHERE state IN ('pending', 'sending')")
+    return int(row["n"]) if row else 0
 
 
 async def forget_sent(tx: Tx, before: float) -> int:

@@ -193,31 +193,47 @@ async def delete_message_event(tx: Tx, *, incident: int, slack_ts: str, at: floa
     return count > 0
 
 
-async def timeline(tx: Tx, incident: int, *, offset: int = 0, limit: int = 10_000) -> list[TimelineEvent]:
+_EVENT_COLUMNS = "id, incident, kind, actor, text, created_at, slack_ts, edited_at, deleted_at"
+
+
+def _event(r: Row) -> TimelineEvent:
+    return TimelineEvent(
+        id=int(r["id"]),
+        incident=int(r["incident"]),
+        kind=r["kind"],
+        actor=r["actor"],
+        text=r["text"],
+        created_at=float(r["created_at"]),
+        slack_ts=r["slack_ts"],
+        edited_at=None if r["edited_at"] is None else float(r["edited_at"]),
+        deleted_at=None if r["deleted_at"] is None else float(r["deleted_at"]),
+    )
+
+
+async def timeline(
+    tx: Tx, incident: int, *, offset: int = 0, limit: int = 10_000, total: int | None = None
+) -> list[TimelineEvent]:
     """An incident's events in the order they happened (an event added later for an earlier time
-    sorts by that time), ``limit`` of them from ``offset``."""
+    sorts by that time), ``limit`` of them from ``offset``. Given ``total`` (the count), a page in the
+    later half is read backwards from the end along (incident, created_at, id), so the latest page
+    reads only its own rows however long the timeline."""
+    if total is not None and offset > total - offset - limit:
+        back = max(0, total - offset - limit)
+        rows = await tx.fetchall(
+            f"SELECT {_EVENT_COLUMNS} FROM timeline WHERE incident = ?"
+            " ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?",
+            (incident, min(limit, total - offset), back),
+        )
+        return [_event(r) for r in reversed(rows)]
     rows = await tx.fetchall(
-        "SELECT id, incident, kind, actor, text, created_at, slack_ts, edited_at, deleted_at"
-        " FROM timeline WHERE incident = ? ORDER BY created_at, id LIMIT ? OFFSET ?",
+        f"SELECT {_EVENT_COLUMNS} FROM timeline WHERE incident = ? ORDER BY created_at, id LIMIT ? OFFSET ?",
         (incident, limit, offset),
     )
-    return [
-        TimelineEvent(
-            id=int(r["id"]),
-            incident=int(r["incident"]),
-            kind=r["kind"],
-            actor=r["actor"],
-            text=r["text"],
-            created_at=float(r["created_at"]),
-            slack_ts=r["slack_ts"],
-            edited_at=None if r["edited_at"] is None else float(r["edited_at"]),
-            deleted_at=None if r["deleted_at"] is None else float(r["deleted_at"]),
-        )
-        for r in rows
-    ]
+    return [_event(r) for r in rows]
 
 
 async def timeline_count(tx: Tx, incident: int) -> int:
+    """How many events an incident has (counted in the index, never reading the events)."""
     row = await tx.fetchone("SELECT count(*) AS n FROM timeline WHERE incident = ?", (incident,))
     return int(row["n"]) if row else 0
 
@@ -268,6 +284,28 @@ async def set_value(tx: Tx, key: str, value: str) -> None:
 
 async def delete_value(tx: Tx, key: str) -> bool:
     return await tx.execute("DELETE FROM kv WHERE key = ?", (key,)) == 1
+
+
+# The exact text json.dumps gives an unfinished diagnostics record (migration 90's partial index
+# kv_diag_unfinished has the same predicate, so only unfinished runs are ever read).
+UNFINISHED_DIAGNOSTICS = "key LIKE 'diag:%' AND value LIKE '%\"done\": false%'"
+
+
+async def unfinished_diagnostics(tx: Tx) -> list[tuple[str, str]]:
+    """The diagnostics records of runs not finished, read through the partial index of just those."""
+    where = UNFINISHED_DIAGNOSTICS.replace("%", "%%") if tx.dialect == "postgres" else UNFINISHED_DIAGNOSTICS
+    rows = await tx.fetchall(f"SELECT key, value FROM kv WHERE {where} ORDER BY key")
+    return [(r["key"], r["value"]) for r in rows]
+
+
+async def forget_finished_diagnostics(tx: Tx, *, resolved_from: float, resolved_before: float) -> int:
+    """Drop the finished diagnostics records of incidents resolved in [resolved_from, resolved_before):
+    looked up by resolution time, then by key, so the records kept are never read."""
+    return await tx.execute(
+        "DELETE FROM kv WHERE key IN (SELECT 'diag:' || number FROM incidents"
+        " WHERE resolved_at >= ? AND resolved_at < ?) AND value LIKE ?",
+        (resolved_from, resolved_before, '%"done": true%'),
+    )
 
 
 async def values_with_prefix(tx: Tx, prefix: str) -> list[tuple[str, str]]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.incidents.model import Status
 from bot.jobs import housekeeping
-from bot.jobs.scheduler import Scheduler, pending
+from bot.jobs.scheduler import Scheduler, Timer, pending
 from bot.store import Store, Tx, open_store, queue, repo
 from tests.jobs.test_scheduler import Clock
 
@@ -57,3 +59,29 @@ async def test_housekeeping_forgets_what_is_older_than_a_week(store: Store) -> N
     assert keys == {"new-delivery"}
     assert counts == {"sent": 1, "failed": 1}  # failed items stay, for inspection
     assert again.due == timer.due + 3600
+
+
+async def test_housekeeping_forgets_finished_diagnostics_resolved_a_week_ago(store: Store) -> None:
+    from tests.store.test_contract import incident
+
+    cases = {  # number: (resolved how long ago, diagnostics done)
+        1: (8 * DAY, True),
+        2: (8 * DAY, False),  # still running: kept
+        3: (1 * DAY, True),  # resolved recently: kept
+        4: (None, True),  # open: kept
+    }
+
+    async def seed(tx: Tx) -> None:
+        for number, (ago, done) in cases.items():
+            when = {} if ago is None else {"status": Status.RESOLVED, "status_times": {"resolved": NOW - ago}}
+            await repo.insert_incident(tx, incident(number, **when))
+            await repo.set_value(tx, f"diag:{number}", json.dumps({"scenario": "general", "done": done}))
+
+    await store.run(seed)
+    timer = Timer(id=1, kind=housekeeping.KIND, subject="", due=NOW, generation=1, payload={})
+    await store.run(lambda tx: housekeeping.prune(clock=Clock(NOW))(tx, timer))
+    async with store.transaction() as tx:
+        kept = [k for k, _ in await repo.values_with_prefix(tx, "diag:")]
+        unfinished = [k for k, _ in await repo.unfinished_diagnostics(tx)]
+    assert kept == ["diag:2", "diag:3", "diag:4"]
+    assert unfinished == ["diag:2"]

@@ -21,6 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions.directory import SlackDirectory
 from bot.alerts import vendors
+from bot.alerts.message import ALERT, alert_template
 from bot.deps import Deps
 from bot.incidents.card import CARD, card_template
 from bot.jobs import housekeeping
@@ -158,7 +159,7 @@ async def _outbox(
         incident_channel=settings.incident_channel,
         clock=clock,
         on_error=report_unexpected,
-        templates={CARD: card_template(settings.oncall_usergroup)},
+        templates={CARD: card_template(settings.oncall_usergroup), ALERT: alert_template()},
         **options,
     )
     stack.push_async_callback(outbox.stop)
@@ -196,6 +197,14 @@ def _wire_incidents(deps: Deps) -> None:
     deps.subscribers = (diagnostics.subscriber(deps), public.subscriber(deps))
 
 
+async def _open_store(settings: Settings, store: Store | None, stack: AsyncExitStack) -> Store:
+    """The given store or DATABASE_URL's, migrated; the stack closes it last."""
+    store = store or open_store(settings.database_url.get_secret_value())
+    stack.push_async_callback(store.close)
+    await store.migrate()
+    return store
+
+
 async def start_runtime(
     settings: Settings,
     *,
@@ -212,9 +221,7 @@ async def start_runtime(
     secret = _signing_secret(settings, signing_secret)
     recurring = recurring_jobs(settings)  # a bad schedule stops start-up before anything is opened
     async with AsyncExitStack() as stack:
-        store = store or open_store(settings.database_url.get_secret_value())
-        stack.push_async_callback(store.close)
-        await store.migrate()
+        store = await _open_store(settings, store, stack)
         http = await stack.enter_async_context(
             http or httpx.AsyncClient(timeout=httpx.Timeout(settings.probe_timeout_s))
         )

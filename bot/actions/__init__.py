@@ -1,7 +1,6 @@
 """Remediation: the runbook's fixes from Slack, behind a preview, a single-use confirm by an allowed
 person, a separate database role, a per-person rate limit and an audit log.
 
-- ``config``: remediation's settings (named actions, account fixes, rate limit; pure pydantic);
 - ``model``: what an action is, what its preview shows, what runs after Confirm (pure);
 - ``grammar``: the ``/ops`` words for actions (pure); ``ids``: the Confirm button's codec;
 - ``permission`` and ``directory``: who may, from Slack's user and user-group records (cached);

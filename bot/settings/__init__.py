@@ -8,11 +8,9 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -26,90 +24,41 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-from bot.actions.config import AuthSql, NamedAction, RateLimit
+from bot.settings.models import (
+    AlertRule as AlertRule,
+)
+from bot.settings.models import (
+    AuthSql as AuthSql,
+)
+from bot.settings.models import (
+    CommandArea as CommandArea,
+)
+from bot.settings.models import (
+    NamedAction as NamedAction,
+)
+from bot.settings.models import (
+    RateLimit as RateLimit,
+)
+from bot.settings.models import (
+    SqlCheck as SqlCheck,
+)
+from bot.settings.models import (
+    StatusComponent as StatusComponent,
+)
+from bot.settings.models import (
+    StatusPage as StatusPage,
+)
+from bot.settings.models import (
+    Thresholds as Thresholds,
+)
+from bot.settings.models import (
+    _default_components as _default_components,
+)
+from bot.settings.models import (
+    _default_status_pages as _default_status_pages,
+)
 
 DEFAULT_CONFIG_FILE = "opsbot.yml"
-
-
-class StatusPage(BaseModel):
-    """A dependency's public status page."""
-
-    name: str
-    url: str
-    kind: str = "statuspage"  # statuspage | stripe | slack
-    scenarios: list[str] = Field(default_factory=list)  # runbook scenarios that depend on this vendor
-
-
-class SqlCheck(BaseModel):
-    """A named read-only SQL check: the first column of the first row is the figure."""
-
-    name: str
-    sql: str
-    warn: float = 1
-    fail: float | None = None
-    scenarios: list[str] = Field(default_factory=list)
-
-
-class StatusComponent(BaseModel):
-    """A part of the shop customers know, and the runbook scenarios whose incidents affect it."""
-
-    name: str = Field(min_length=1, max_length=100)
-    scenarios: list[str] = Field(default_factory=list)
-
-
-def _default_components() -> list[StatusComponent]:
-    return [
-        StatusComponent(name="Website", scenarios=["site_down", "performance", "error_spike", "database"]),
-        StatusComponent(name="Checkout", scenarios=["checkout"]),
-        StatusComponent(name="Payments", scenarios=["payments"]),
-        StatusComponent(name="Sign-in", scenarios=["auth"]),
-    ]
-
-
-class AlertRule(BaseModel):
-    """A firing alert whose labels all match declares an incident of this severity by itself."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    source: Literal["sentry", "alertmanager", "grafana"]
-    match: dict[str, str] = Field(default_factory=dict)
-    declare: Literal["P0", "P1", "P2", "P3"]
-
-
-class Thresholds(BaseModel):
-    """Limits from the runbook's key metrics; each probe holds its figure against one."""
-
-    p95_latency_s: float = 3.0
-    db_connections_warn_pct: float = 80.0
-    db_connections_fail_pct: float = 95.0
-    long_query_minutes: float = 5.0
-    cache_hit_warn_pct: float = 99.0
-    error_rate_pct: float = 1.0
-    failed_charge_warn_pct: float = 5.0
-    failed_charge_fail_pct: float = 20.0
-    stripe_undelivered_warn: int = 1
-    stripe_undelivered_fail: int = 10
-    error_spike_factor: float = 3.0
-    seq_scan_ratio: float = 10.0
-
-
-CommandArea = Literal["incident", "ops", "actions"]
-
-
-def _default_status_pages() -> list[StatusPage]:
-    return [
-        StatusPage(name="GitHub", url="https://www.githubstatus.com", scenarios=["site_down"]),
-        StatusPage(name="Sentry", url="https://status.sentry.io", scenarios=["error_spike"]),
-        StatusPage(
-            name="Supabase",
-            url="https://status.supabase.com",
-            scenarios=["site_down", "database", "auth", "performance"],
-        ),
-        StatusPage(
-            name="Stripe", url="https://status.stripe.com", kind="stripe", scenarios=["checkout", "payments"]
-        ),
-        StatusPage(name="Slack", url="https://slack-status.com", kind="slack"),
-    ]
 
 
 class Settings(BaseSettings):

@@ -185,6 +185,30 @@ async def _outbox(
     return outbox
 
 
+def _deps(
+    settings: Settings,
+    *,
+    store: Store,
+    outbox: Outbox,
+    http: httpx.AsyncClient,
+    client: AsyncWebClient,
+    metrics: Metrics,
+    clock: Callable[[], float],
+) -> Deps:
+    """The ports every use case receives, with the incident core's wired in."""
+    deps = Deps(
+        settings=settings,
+        store=store,
+        outbox=outbox,
+        catalog=Catalog(settings, http, observe=metrics.probe_finished),
+        directory=SlackDirectory(client, ttl=settings.access_cache_s),
+        clock=clock,
+        redact=Redactor(settings.secrets()),
+    )
+    _wire_incidents(deps)
+    return deps
+
+
 def _wire_incidents(deps: Deps) -> None:
     """The incident core's ports: how titles route, and who hears what it does in its transaction
     (listed here, never self-registered)."""
@@ -225,16 +249,9 @@ async def start_runtime(
         outbox = await _outbox(
             settings, store=store, client=client, clock=clock, stack=stack, options=outbox_options or {}
         )
-        deps = Deps(
-            settings=settings,
-            store=store,
-            outbox=outbox,
-            catalog=Catalog(settings, http, observe=metrics.probe_finished),
-            directory=SlackDirectory(client, ttl=settings.access_cache_s),
-            clock=clock,
-            redact=Redactor(settings.secrets()),
+        deps = _deps(
+            settings, store=store, outbox=outbox, http=http, client=client, metrics=metrics, clock=clock
         )
-        _wire_incidents(deps)
         stack.push_async_callback(deps.cancel_background)
         app = build_app(deps, client=client, signing_secret=secret)
         app.middleware(timing_middleware(metrics.slack_request))

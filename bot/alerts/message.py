@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from bot.alerts import render
 from bot.outbox import Live, Post, Rendered, Template, Update, owe
+from bot.slack import ids
 from bot.store import Tx
 from bot.store import alerts as queries
 
@@ -13,7 +14,7 @@ ALERT = "alert"
 
 def alert_ref(alert_id: int) -> str:
     """The alert message's ref and lane: its repeats and edits go out in order."""
-    return f"alert:{alert_id}"
+    return ids.alert_ref(alert_id)
 
 
 async def owe_post(tx: Tx, alert_id: int, *, channel: str, at: float) -> None:

@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import (
     StaticSelectElement,
 )
 
+from bot.slack import ids
 from bot.slack.blocks import Message, clip, escape, timestamp, to_dicts, user
 from bot.store.alerts import AlertRecord
 
@@ -102,7 +103,7 @@ def _actions(rec: AlertRecord) -> list[Block]:
     ]
     return [
         ActionsBlock(
-            block_id=f"alert:{rec.id}",
+            block_id=ids.alert_block(rec.id),
             elements=[
                 ButtonElement(text="Open incident", action_id=ACTION_OPEN, value=value, style="primary"),
                 ButtonElement(text="Attach to an open incident", action_id=ACTION_ATTACH, value=value),

@@ -20,6 +20,7 @@ from bot.incidents.card import card_ref, lane
 from bot.incidents.events import UnitOfWork
 from bot.incidents.model import Incident, Severity, Status
 from bot.incidents.service import Applied, declare
+from bot.incidents.work import replied
 from bot.slack import blocks
 from bot.store import Tx, repo
 from bot.store import alerts as queries
@@ -148,15 +149,7 @@ async def attach(
         )
         return f"Attached to *INC-{number}*."
 
-    async def replying(tx: Tx) -> str:
-        reply = await body(tx)
-        if response_url:
-            await outbox.respond(tx, url=response_url, at=now, text=reply)
-        return reply
-
-    reply = await deps.store.run(replying)
-    deps.outbox.notify()
-    return reply
+    return await replied(deps, body, response_url=response_url, at=now)
 
 
 async def dismiss(
@@ -175,15 +168,7 @@ async def dismiss(
         await message.owe_edit(tx, alert_id, at=now)
         return "Dismissed."
 
-    async def replying(tx: Tx) -> str:
-        reply = await body(tx)
-        if response_url:
-            await outbox.respond(tx, url=response_url, at=now, text=reply)
-        return reply
-
-    reply = await deps.store.run(replying)
-    deps.outbox.notify()
-    return reply
+    return await replied(deps, body, response_url=response_url, at=now)
 
 
 async def offer_attach(deps: Deps, *, alert_id: int, response_url: str) -> None:

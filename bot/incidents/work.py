@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from bot import outbox
 from bot.deps import Deps
 from bot.incidents.events import UnitOfWork, publish, run_committed
 from bot.store import Tx, repo
@@ -33,3 +34,20 @@ async def unit_of_work(deps: Deps, *, key: str, work: Callable[[UnitOfWork], Awa
     deps.outbox.notify()
     run_committed(done[0])
     return result
+
+
+async def replied(
+    deps: Deps, body: Callable[[Tx], Awaitable[str]], *, response_url: str | None, at: float
+) -> str:
+    """Run ``body`` in one transaction and owe its reply through ``response_url`` in that same
+    transaction (so the person hears once, after the commit); then wake the outbox."""
+
+    async def replying(tx: Tx) -> str:
+        reply = await body(tx)
+        if response_url:
+            await outbox.respond(tx, url=response_url, at=at, text=reply)
+        return reply
+
+    reply = await deps.store.run(replying)
+    deps.outbox.notify()
+    return reply

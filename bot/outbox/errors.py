@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from bot.error_table import SLACK_PERMANENT
+
 
 class Retry(Exception):
     """Delivery may succeed later: after ``after`` seconds (Retry-After), or after a backoff.
@@ -24,30 +26,14 @@ class Stop(Exception):
     delivering, keep every item."""
 
 
-# Errors that no retry will fix: the item is marked failed and reported.
-PERMANENT = frozenset(
-    {
-        "invalid_blocks",
-        "invalid_blocks_format",
-        "msg_too_long",
-        "no_text",
-        "too_many_attachments",
-        "cant_update_message",
-        "message_not_found",
-        "edit_window_closed",
-        "invalid_arguments",
-        "thread_not_found",
-        "is_archived",
-        "channel_is_archived",
-        "invalid_ts_latest",
-        "expired_url",
-        "used_url",
-    }
-)
 # The workspace took the bot's access away: every call will fail the same way.
 FATAL = frozenset({"token_revoked", "invalid_auth", "account_inactive", "not_authed", "token_expired"})
-ARCHIVED = frozenset({"is_archived", "channel_is_archived"})
 NOT_IN_CHANNEL = frozenset({"not_in_channel", "channel_not_found"})
+ARCHIVED = frozenset({"is_archived", "channel_is_archived"})
+# Errors that no retry will fix: the item is marked failed and reported. The one table's permanent codes,
+# less those delivery answers otherwise: a revoked token stops delivery (FATAL), a channel the bot is not
+# in is joined and retried, and a missing scope or wrong token type is retried (a reinstall fixes them).
+PERMANENT = SLACK_PERMANENT - FATAL - NOT_IN_CHANNEL - {"missing_scope", "not_allowed_token_type"}
 # Why a look for an earlier attempt can never work (so the item is posted rather than stuck).
 CANNOT_LOOK = frozenset(
     {"missing_scope", "not_allowed_token_type", "not_in_channel", "channel_not_found", "thread_not_found"}

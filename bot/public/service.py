@@ -14,6 +14,7 @@ from bot.errors import Forbidden, NotFound, UsageError
 from bot.incidents.card import card_ref, lane
 from bot.incidents.events import Event, Resolved, Subscriber, UnitOfWork
 from bot.incidents.model import Incident, Severity
+from bot.incidents.work import replied
 from bot.public import render
 from bot.public.model import IMPACT_OF, ComponentSpec, PageInfo, PublicIncident
 from bot.slack.blocks import Message
@@ -108,15 +109,7 @@ async def publish(
         )
         return f"Published on the status page for {inc.ref}."
 
-    async def replying(tx: Tx) -> str:
-        reply = await body(tx)
-        if response_url:
-            await outbox.respond(tx, url=response_url, at=now, text=reply)
-        return reply
-
-    reply = await deps.store.run(replying)
-    deps.outbox.notify()
-    return reply
+    return await replied(deps, body, response_url=response_url, at=now)
 
 
 def subscriber(deps: Deps) -> Subscriber:

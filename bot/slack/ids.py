@@ -145,6 +145,16 @@ def picker_ref(number: int) -> str:
     return f"picker:{number}"
 
 
+def alert_ref(alert_id: int) -> str:
+    """An alert message's ref and lane: its repeats and edits go out in order."""
+    return f"alert:{alert_id}"
+
+
+def alert_block(alert_id: int) -> str:
+    """The block_id of an alert message's buttons."""
+    return f"alert:{alert_id}"
+
+
 DIAGNOSTICS_PREFIX = "diag:"
 
 

@@ -24,16 +24,6 @@ async def upsert(tx: Tx, *, kind: str, subject: str, due: float, payload: dict[s
     return int(row["generation"])
 
 
-async def insert_missing(tx: Tx, *, kind: str, subject: str, due: float, payload: dict[str, Any]) -> bool:
-    """Create the timer unless one exists already; True if it was created."""
-    touched = await tx.execute(
-        "INSERT INTO timers (kind, subject, due, generation, payload) VALUES (?, ?, ?, 1, ?)"
-        " ON CONFLICT (kind, subject) DO NOTHING",
-        (kind, subject, due, json.dumps(payload, sort_keys=True)),
-    )
-    return touched == 1
-
-
 async def delete(tx: Tx, *, kind: str, subject: str) -> None:
     await tx.execute("DELETE FROM timers WHERE kind = ? AND subject = ?", (kind, subject))
 

@@ -7,6 +7,7 @@ OpsbotError
 ├── StaleAction         a button pressed on a card that has changed since
 ├── Forbidden           the user may not do this
 ├── StoreUnavailable    the state store cannot be reached
+├── SchemaTooNew        the store was migrated by a newer opsbot than this one
 └── UpstreamError       Slack or another service failed
 """
 
@@ -58,6 +59,17 @@ class StoreUnavailable(OpsbotError):
             "opsbot cannot reach its state store right now, so nothing was recorded. "
             "Try again in a minute; if it persists, post in the incident channel by hand."
         )
+
+
+class SchemaTooNew(OpsbotError):
+    """The store holds migrations this code does not know: a newer opsbot migrated it."""
+
+    def __init__(self, unknown: list[int], latest: int) -> None:
+        super().__init__(
+            f"the state store's schema has migration(s) {', '.join(map(str, unknown))}, newer than this "
+            f"opsbot knows (up to {latest}); run the newer opsbot, or restore a backup from before it"
+        )
+        self.unknown = unknown
 
 
 class UpstreamError(OpsbotError):

@@ -12,6 +12,7 @@ from typing import Any
 import aiohttp
 import httpx
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import async_default_handlers
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
@@ -20,12 +21,14 @@ from bot.logs import Redactor
 from bot.outbox import Outbox
 from bot.probes.catalog import Catalog
 from bot.runbook import service as diagnostics
+from bot.server.health import Health, SlackAuth
+from bot.server.lifecycle import record_stop
 from bot.settings import Settings
 from bot.slack.app import build_app
 from bot.slack.replies import report_unexpected
 from bot.store import Store, open_store
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("opsbot.runtime")
 
 
 @dataclass
@@ -38,10 +41,16 @@ class Runtime:
     client: AsyncWebClient
     store: Store
     outbox: Outbox
+    health: Health
 
-    async def close(self) -> None:
+    async def close(self, *, grace: float = 0.0, clean: bool = False) -> None:
+        """Shut down; with ``grace``, the delivery round in progress may finish first (SIGTERM).
+        ``clean`` records the stop in the store, so the next start can say it was one."""
         await self.deps.cancel_background()
-        await self.outbox.stop()
+        await self.outbox.stop(grace=grace)
+        if clean:
+            with contextlib.suppress(Exception):
+                await record_stop(self.store, now=self.deps.clock())
         for client in (self.deps.catalog.http, self.outbox.http):
             with contextlib.suppress(Exception):
                 await client.aclose()
@@ -74,8 +83,13 @@ async def start_runtime(
     http = http or httpx.AsyncClient(timeout=httpx.Timeout(settings.probe_timeout_s))
     # One long-lived HTTP session: without it slack_sdk opens a new connection for every call.
     session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+    auth = SlackAuth()
     client = AsyncWebClient(
-        token=token, timeout=10, base_url=settings.slack_api_url or AsyncWebClient.BASE_URL, session=session
+        token=token,
+        timeout=10,
+        base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
+        session=session,
+        retry_handlers=[*async_default_handlers(), auth.watcher()],
     )
     outbox = Outbox(
         store,
@@ -85,6 +99,7 @@ async def start_runtime(
         clock=clock,
         on_error=report_unexpected,
         renderers={CARD: card_renderer(settings.oncall_usergroup)},
+        keep_for=settings.retention_days * 86400,
         **(outbox_options or {}),
     )
     deps = Deps(
@@ -96,7 +111,17 @@ async def start_runtime(
         redact=Redactor(settings.secrets()),
     )
     app = build_app(deps, client=client, signing_secret=secret)
+    health = Health(
+        store=store,
+        client=client,
+        auth=auth,
+        delivery_running=outbox.running,
+        max_pending_age_s=settings.ready_max_pending_age_s,
+        clock=clock,
+    )
     if deliver:
         outbox.start()
         await diagnostics.resume(deps)
-    return Runtime(settings=settings, deps=deps, app=app, client=client, store=store, outbox=outbox)
+    return Runtime(
+        settings=settings, deps=deps, app=app, client=client, store=store, outbox=outbox, health=health
+    )

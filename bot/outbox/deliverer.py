@@ -23,7 +23,7 @@ from bot.outbox.rounds import FollowUp, Outcome, Prepared, due_batches, merge_re
 from bot.slack.foreground import Foreground
 from bot.store import Store, Tx, repo
 
-log = logging.getLogger("bot.outbox")
+log = logging.getLogger("opsbot.outbox")
 
 LEASE = "outbox"
 # Renders a message from the store at delivery time: (transaction, payload) -> {"text": ..., "blocks": ...}.
@@ -95,7 +95,10 @@ class Outbox:
         lane_batch: int = 50,
         round_size: int = 500,
         foreground: Foreground | None = None,
+        keep_for: float = KEEP_FOR,
     ) -> None:
+        self.keep_for = keep_for
+        self._stopping = False
         self.foreground = foreground or Foreground()
         self.batch_window = batch_window
         self.lane_batch = lane_batch
@@ -131,20 +134,34 @@ class Outbox:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="opsbot-outbox")
 
-    async def stop(self) -> None:
+    def running(self) -> bool:
+        """The delivery task is alive (for readiness)."""
+        return self._task is not None and not self._task.done()
+
+    async def stop(self, *, grace: float = 0.0) -> None:
+        """Stop delivering. With ``grace``, the round in progress first finishes the message each lane is
+        sending (and no more) for up to ``grace`` seconds; then the lease is released. What is left
+        mid-send after that goes back to pending, marked in doubt, so nothing stays ``sending``."""
         task, self._task = self._task, None
         if task is not None:
+            self._stopping = True
+            self._wake.set()
+            if grace > 0:
+                await asyncio.wait({task}, timeout=grace)
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         if self._leader_until:
             with contextlib.suppress(Exception):
                 async with self.store.transaction() as tx:
+                    left = await repo.reset_in_doubt(tx)
                     await repo.release_lease(tx, LEASE, self.holder)
+                if left:
+                    log.warning("outbox: stopped with %d item(s) mid-send; checked before resending", left)
             self._leader_until = 0.0
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 worked = await self.run_once()
@@ -156,7 +173,7 @@ class Outbox:
                 if self._on_error:
                     self._on_error(exc)
                 worked = 0
-            if worked:
+            if worked or self._stopping:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
@@ -202,10 +219,11 @@ class Outbox:
         """Forget what no redelivery or restart can need any more: old delivery keys, sent items."""
         self._housekept_at = now
         async with self.store.transaction() as tx:
-            keys = await repo.forget_deliveries(tx, before=now - KEEP_FOR)
-            items = await repo.forget_sent(tx, before=now - KEEP_FOR)
+            keys = await repo.forget_deliveries(tx, before=now - self.keep_for)
+            items = await repo.forget_sent(tx, before=now - self.keep_for)
         if keys or items:
-            log.info("outbox: forgot %d delivery key(s) and %d sent item(s) older than a week", keys, items)
+            days = self.keep_for / 86400
+            log.info("outbox: forgot %d delivery key(s), %d sent item(s) over %g days old", keys, items, days)
 
     async def run_once(self) -> int:
         """One round: claim a batch from every lane, send them (lanes side by side, each lane in order),
@@ -231,8 +249,9 @@ class Outbox:
                 await outcome.record(tx, now=self.clock())
 
         await self.store.run(record)
+        finished = self.clock()
         for outcome in done:
-            outcome.report(self._on_error)
+            outcome.report(self._on_error, now=finished)
         return sum(1 for o in done if o.state in ("sent", "failed"))
 
     async def _prepare(self, tx: Tx, item: repo.OutboxItem) -> Prepared:
@@ -257,6 +276,9 @@ class Outbox:
         messages = merge_replies(batch)
         async with self._sem:
             for index, prepared in enumerate(messages):
+                if self._stopping:  # shutting down: finish what is in flight, leave the rest pending
+                    outcomes.extend(Outcome(m, "untouched") for p in messages[index:] for m in p.members)
+                    break
                 await self.foreground.quiet()
                 outcome = await self._attempt(prepared, posted)
                 outcomes.extend(outcome.fanned(prepared.members))

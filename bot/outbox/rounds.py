@@ -8,9 +8,10 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from bot.logs import iso
 from bot.store import Tx, repo
 
-log = logging.getLogger("bot.outbox")
+log = logging.getLogger("opsbot.outbox")
 
 
 FollowUp = Callable[[Tx], Awaitable[None]]
@@ -93,13 +94,23 @@ class Outcome:
         if self.follow_up is not None:
             await self.follow_up(tx)
 
-    def report(self, on_error: Callable[[BaseException], object] | None) -> None:
-        if self.state == "pending":
+    def report(self, on_error: Callable[[BaseException], object] | None, *, now: float) -> None:
+        """One log line: every delivery at INFO (what, which lane, latency since owed, outcome)."""
+        if self.state == "sent":
             log.info(
-                "outbox: item %d (%s) retry at %.2f: %s",
-                self.item.id,
+                "outbox: delivered %s %d (%s) %.2f s after it was owed: sent",
                 self.item.kind,
-                self.retry_at or 0,
+                self.item.id,
+                self.item.lane,
+                max(0.0, now - self.item.created_at),
+            )
+        elif self.state == "pending":
+            log.info(
+                "outbox: %s %d (%s) not delivered, retry at %s: %s",
+                self.item.kind,
+                self.item.id,
+                self.item.lane,
+                iso(self.retry_at or now),
                 self.error,
             )
         elif self.state == "failed":

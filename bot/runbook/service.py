@@ -18,7 +18,7 @@ from bot.runbook.report import tally
 from bot.store import Conflict, Tx, repo
 from handlers.scenario import Scenario
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("opsbot.runbook")
 
 
 def _refs(number: int) -> tuple[str, str, str, str]:

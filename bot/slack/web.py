@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
@@ -15,7 +16,12 @@ from bot.store import Store, repo
 EVENTS_PATH = "/slack/events"
 
 
-def build_web_app(app: AsyncApp, store: Store, foreground: Foreground | None = None) -> web.Application:
+def build_web_app(
+    app: AsyncApp,
+    store: Store,
+    foreground: Foreground | None = None,
+    routes: Sequence[web.RouteDef] = (),
+) -> web.Application:
     busy = foreground or Foreground()
 
     async def slack_events(request: web.Request) -> web.Response:
@@ -45,4 +51,5 @@ def build_web_app(app: AsyncApp, store: Store, foreground: Foreground | None = N
     web_app = web.Application()
     web_app.router.add_post(EVENTS_PATH, slack_events)
     web_app.router.add_get("/healthz", healthz)
+    web_app.router.add_routes(routes)  # /livez and /readyz (bot.server.health)
     return web_app

@@ -89,7 +89,7 @@ async def start_runtime(
         timeout=10,
         base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
         session=session,
-        retry_handlers=[*async_default_handlers(), auth.watcher()],
+        retry_handlers=[auth.watcher(), *async_default_handlers()],
     )
     outbox = Outbox(
         store,

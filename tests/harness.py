@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from bot.devtools import payloads
 from bot.devtools.slack_sim import BOT_USER, SlackSim
 from bot.runtime import Runtime, start_runtime
+from bot.server.health import routes
 from bot.settings import Settings
 from bot.slack.web import build_web_app
 from bot.store import repo
@@ -64,8 +65,9 @@ class Harness:
             http=fake_web.client(),
             outbox_options={"poll_interval": 0.05, "backoff_base": 0.01, "backoff_max": 0.2},
         )
+        health = routes(runtime.health)
         runner = web.AppRunner(
-            build_web_app(runtime.app, runtime.store, runtime.outbox.foreground), access_log=None
+            build_web_app(runtime.app, runtime.store, runtime.outbox.foreground, health), access_log=None
         )
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)

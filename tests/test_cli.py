@@ -42,7 +42,8 @@ def test_console_prints_help_of_both_commands(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "/incident open <P0|P1|P2|P3> <title...>" in result.stdout
     assert "/ops status [public]" in result.stdout
-    assert (tmp_path / "opsbot.db").exists()  # the embedded SQLite store, in the working directory
+    assert (tmp_path / "opsbot-console.db").exists()  # the console's own SQLite store
+    assert not (tmp_path / "opsbot.db").exists()  # never the store `opsbot serve` would use
 
 
 def test_console_runs_an_incident_end_to_end(tmp_path: Path) -> None:

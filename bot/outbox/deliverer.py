@@ -132,6 +132,7 @@ class Outbox:
 
     def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name="opsbot-outbox")
 
     def running(self) -> bool:

@@ -80,13 +80,16 @@ class SlackAuth:
 
 
 class AuthWatch(AsyncRetryHandler):
-    """Sees every Slack Web API response (slack_sdk's only per-response hook) and never retries."""
+    """Sees every Slack Web API response (slack_sdk's only per-response hook) and never retries.
+
+    Put it first among the client's handlers: the first handler that retries hides the response from
+    the rest."""
 
     def __init__(self, auth: SlackAuth) -> None:
         super().__init__(max_retry_count=0)
         self.auth = auth
 
-    async def _can_retry_async(
+    async def can_retry_async(
         self,
         *,
         state: RetryState,

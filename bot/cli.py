@@ -134,7 +134,18 @@ async def _run(command: str, args: argparse.Namespace, settings: Settings) -> in
 
 
 async def _migrate(store: Store) -> int:
+    from bot.store.schema import LATEST, schema_state
+
     applied = await store.migrate()
+    newer = (await store.run(schema_state)).unknown
+    if newer:
+        # An older release may serve on a compatible newer schema, but never migrates it.
+        print(
+            f"opsbot: the state store has migration(s) {', '.join(map(str, newer))}, newer than this "
+            f"opsbot knows (up to {LATEST}); migrate with the newest release",
+            file=sys.stderr,
+        )
+        return 1
     state = await store.ping()
     print(f"opsbot: applied migrations {applied}; {state}" if applied else f"opsbot: up to date; {state}")
     return 0

@@ -67,7 +67,7 @@ class SchemaTooNew(OpsbotError):
     def __init__(self, unknown: list[int], latest: int) -> None:
         super().__init__(
             f"the state store's schema has migration(s) {', '.join(map(str, unknown))}, newer than this "
-            f"opsbot knows (up to {latest}); run the newer opsbot, or restore a backup from before it"
+            f"opsbot knows (up to {latest}) and not declared compatible with it; run the newer opsbot"
         )
         self.unknown = unknown
 

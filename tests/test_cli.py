@@ -261,6 +261,8 @@ def test_schema_newer_than_the_code_is_refused_by_migrate_and_serve(tmp_path: Pa
     assert run("migrate", env=env, cwd=tmp_path).returncode == 0
     with sqlite3.connect(db) as conn:
         conn.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'future', 0)")
+        # The newer release declared that no release before 9999 can run on its schema.
+        conn.execute("UPDATE kv SET value = '9999' WHERE key = 'schema:compatible_from'")
     for args, extra in (
         (("migrate",), {}),
         (("serve",), {"SLACK_BOT_TOKEN": "xoxb-x", "SLACK_SIGNING_SECRET": "s", "PORT": str(_free_port())}),
@@ -269,6 +271,39 @@ def test_schema_newer_than_the_code_is_refused_by_migrate_and_serve(tmp_path: Pa
         assert result.returncode == 1, result
         (line,) = result.stderr.strip().splitlines()
         assert "migration(s) 9999, newer than this opsbot knows" in line and "Traceback" not in result.stderr
+
+
+def test_newer_but_compatible_schema_serves_and_only_migrate_refuses(tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    env = {"DATABASE_URL": f"sqlite:///{db}"}
+    assert run("migrate", env=env, cwd=tmp_path).returncode == 0
+    with sqlite3.connect(db) as conn:  # a newer release added a table: expand only, compatible
+        conn.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'future', 0)")
+    refused = run("migrate", env=env, cwd=tmp_path)
+    assert refused.returncode == 1 and "migrate with the newest release" in refused.stderr
+    port = _free_port()
+    serve_env = {**env, "SLACK_BOT_TOKEN": "xoxb-x", "SLACK_SIGNING_SECRET": "s", "PORT": str(port)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve"],
+        env={**serve_env, "PATH": os.environ["PATH"]},
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/livez", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        body = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).json()
+        schema = next(c for c in body["checks"] if c["name"] == "schema")
+        assert schema == {"name": "schema", "ok": True, "detail": "current"}
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert "migration(s) 9999 come from a newer opsbot that declared this one compatible" in err
 
 
 async def test_retention_days_applies_to_delivery_keys_and_sent_items(tmp_path: Path) -> None:

@@ -47,6 +47,11 @@ async def test_schema_newer_than_the_code(bot: Harness) -> None:
             "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, 'from the future', 0)",
             (LATEST + 1000,),
         )
+    assert (await ready(bot))[0] == 200  # declared compatible (expand only): this release keeps serving
+    async with bot.runtime.store.transaction() as tx:
+        await tx.execute(
+            "UPDATE kv SET value = ? WHERE key = 'schema:compatible_from'", (str(LATEST + 1000),)
+        )
     status, checks = await ready(bot)
     assert status == 503 and not checks["schema"][0]
     assert f"{LATEST + 1000}, newer than this opsbot knows" in checks["schema"][1]

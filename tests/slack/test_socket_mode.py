@@ -10,8 +10,10 @@ import time
 from pathlib import Path
 from urllib.parse import parse_qsl
 
+import httpx
+
 from bot.devtools import payloads
-from tests.processes import ThreadedSim
+from tests.processes import ThreadedSim, free_port
 
 
 def test_socket_mode_runs_commands_and_thread_mentions(tmp_path: Path) -> None:
@@ -24,6 +26,8 @@ def test_socket_mode_runs_commands_and_thread_mentions(tmp_path: Path) -> None:
         "SLACK_API_URL": slack.sim.api_url,
         "DATABASE_URL": f"sqlite:///{tmp_path}/socket.db",
         "STATUS_PAGES": "[]",
+        "HOST": "127.0.0.1",
+        "PORT": str(port := free_port()),
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "socket"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -43,6 +47,10 @@ def test_socket_mode_runs_commands_and_thread_mentions(tmp_path: Path) -> None:
 
         ack = command("help")
         assert "/incident open <P0|P1|P2|P3> <title...>" in ack["payload"]["text"]
+        # The platform's probes reach a Socket Mode instance on PORT too.
+        assert httpx.get(f"http://127.0.0.1:{port}/livez", timeout=5).status_code == 200
+        ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
+        assert ready.status_code == 200 and ready.json()["ok"] is True, ready.text
         ack = command("open P1 checkout broken")
         assert "Declared *INC-1*" in ack["payload"]["text"]
         card = None

@@ -118,3 +118,32 @@ def test_console_script_check(installed: Path, tmp_path: Path) -> None:
     assert "Traceback" not in checked.stderr
     unknown = _sh(installed / "opsbot", "check", "no-such-scenario", cwd=tmp_path, env=_env(tmp_path))
     assert unknown.returncode == 3 and "OPSBOT UNKNOWN" in unknown.stdout
+
+
+def test_procfile_migrates_in_the_release_phase() -> None:
+    assert (ROOT / "Procfile").read_text().splitlines() == ["web: opsbot serve", "release: opsbot migrate"]
+
+
+def test_systemd_unit_in_the_deployment_docs(tmp_path: Path) -> None:
+    import configparser
+    import re
+
+    from bot.cli import REQUEST_GRACE_S
+    from bot.settings import Settings
+
+    docs = (ROOT / "docs/deployment.md").read_text()
+    (unit,) = re.findall(r"```ini\n(.*?)```", docs, re.S)
+    parsed = configparser.ConfigParser(strict=True, interpolation=None)
+    parsed.optionxform = str  # type: ignore[assignment,method-assign]
+    parsed.read_string(unit)
+    service = parsed["Service"]
+    assert service["ExecStart"].endswith("/bin/opsbot serve") and service["KillSignal"] == "SIGTERM"
+    budget = REQUEST_GRACE_S + Settings.model_fields["shutdown_grace_s"].default + 1
+    assert float(service["TimeoutStopSec"]) > budget  # systemd must not SIGKILL a clean stop
+    # systemd's own check where systemd is installed, with the executable pointed at a real install.
+    if shutil.which("systemd-analyze") is None:
+        return
+    real = unit.replace("/opt/opsbot/.venv/bin/opsbot", str(Path(sys.executable).parent / "opsbot"))
+    (tmp_path / "opsbot.service").write_text(real)
+    verified = _sh("systemd-analyze", "verify", tmp_path / "opsbot.service", cwd=tmp_path)
+    assert verified.returncode == 0 and verified.stderr == "", verified.stderr

@@ -97,6 +97,26 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
         ],
     ),
+    (
+        30,
+        "durable timers",
+        [
+            # One row per (kind, subject): scheduling again moves the timer and bumps its generation,
+            # so a handler that is already running can tell it has been superseded.
+            """CREATE TABLE timers (
+                id {id},
+                kind TEXT NOT NULL,
+                subject TEXT NOT NULL,
+                due DOUBLE PRECISION NOT NULL,
+                generation BIGINT NOT NULL DEFAULT 1,
+                payload TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                last_error TEXT,
+                UNIQUE (kind, subject)
+            )""",
+            """CREATE INDEX timers_due ON timers (due)""",
+        ],
+    ),
 ]
 
 

@@ -276,7 +276,8 @@ async def test_unreachable_store_raises_store_unavailable() -> None:
 
 def test_migrations_are_numbered_in_order() -> None:
     versions = [v for v, _, _ in MIGRATIONS]
-    assert versions == list(range(1, len(versions) + 1))
+    # Gaps are allowed (each feature area numbers in its own block); order and uniqueness are not optional.
+    assert versions == sorted(set(versions)) and versions[0] == 1
 
 
 def test_two_migrates_at_once_on_postgres_leave_one_schema(pg_url: str) -> None:
@@ -294,14 +295,15 @@ def test_two_migrates_at_once_on_postgres_leave_one_schema(pg_url: str) -> None:
     outputs = [p.communicate(timeout=60) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs
     said = sorted(out for out, _ in outputs)
-    assert said[0].startswith("opsbot: applied migrations [1, 2]") and "up to date" in said[1], said
+    every = [v for v, _, _ in MIGRATIONS]
+    assert said[0].startswith(f"opsbot: applied migrations {every}") and "up to date" in said[1], said
 
     import psycopg
 
     with psycopg.connect(pg_url) as conn:
         versions = [r[0] for r in conn.execute("SELECT version FROM schema_migrations ORDER BY version")]
         tables = {r[0] for r in conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")}
-    assert versions == [1, 2]
+    assert versions == every
     assert {
         "incidents",
         "timeline",
@@ -311,6 +313,7 @@ def test_two_migrates_at_once_on_postgres_leave_one_schema(pg_url: str) -> None:
         "leases",
         "kv",
         "checklist",
+        "timers",
         "counters",
         "schema_migrations",
     } <= tables

@@ -1,0 +1,1 @@
+"""Timed and background work: durable timers (scheduler), recurring housekeeping, the lease."""

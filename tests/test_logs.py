@@ -79,3 +79,18 @@ async def test_an_incident_lifecycle_logs_under_one_tree(
         for m in delivered
     ), delivered
     assert not any(re.search(r"\b1[6-9]\d{8}(\.\d+)?\b", m) for m in messages)  # no raw epoch times
+
+
+def test_every_logger_is_in_the_opsbot_tree() -> None:
+    from pathlib import Path
+
+    root = Path(__file__).parents[1] / "bot"
+    names = {
+        (path.relative_to(root.parent).as_posix(), name)
+        for path in root.rglob("*.py")
+        if path.name != "logs.py"  # the set-up: the root logger and third-party levels
+        for name in re.findall(r"logging\.getLogger\(([^)]*)\)", path.read_text())
+    }
+    assert names
+    stray = {(path, name) for path, name in names if not re.fullmatch(r'"opsbot(\.[a-z_.]+)?"', name)}
+    assert stray == set(), "loggers outside opsbot.*: " + repr(sorted(stray))

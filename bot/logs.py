@@ -128,6 +128,8 @@ def setup_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # Python's warnings go through logging too, so a JSON log stays JSON on every line.
+    logging.captureWarnings(True)
     for noisy in ("slack_bolt", "slack_sdk", "httpx", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
     # The pool logs every failed reconnect; opsbot says it once, as "the state store is unreachable".

@@ -59,6 +59,20 @@ class Runtime:
         await self.store.close()
 
 
+def slack_client(settings: Settings, auth: SlackAuth) -> AsyncWebClient:
+    """The Web API client every Slack call goes through; ``auth`` watches its answers for refusals."""
+    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
+    # One long-lived HTTP session: without it slack_sdk opens a new connection for every call.
+    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+    return AsyncWebClient(
+        token=token,
+        timeout=10,
+        base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
+        session=session,
+        retry_handlers=[auth.watcher(), *async_default_handlers()],
+    )
+
+
 async def start_runtime(
     settings: Settings,
     *,
@@ -70,7 +84,6 @@ async def start_runtime(
     signing_secret: str | None = None,
 ) -> Runtime:
     """Open the store (migrating it), build the clients and the app, start delivering."""
-    token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     secret = signing_secret or (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     )
@@ -81,16 +94,8 @@ async def start_runtime(
     store = store or open_store(settings.database_url.get_secret_value())
     await store.migrate()
     http = http or httpx.AsyncClient(timeout=httpx.Timeout(settings.probe_timeout_s))
-    # One long-lived HTTP session: without it slack_sdk opens a new connection for every call.
-    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
     auth = SlackAuth()
-    client = AsyncWebClient(
-        token=token,
-        timeout=10,
-        base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
-        session=session,
-        retry_handlers=[auth.watcher(), *async_default_handlers()],
-    )
+    client = slack_client(settings, auth)
     outbox = Outbox(
         store,
         client,

@@ -7,6 +7,7 @@ import io
 import json
 import logging
 import re
+import warnings
 from collections.abc import Iterator
 
 import pytest
@@ -21,6 +22,7 @@ TOKEN = "xoxb-1234567890-secret-token"
 def clean_root() -> Iterator[None]:
     yield
     logging.getLogger().handlers.clear()
+    logging.captureWarnings(False)
 
 
 def test_text_lines_have_iso_utc_times(clean_root: None) -> None:
@@ -42,8 +44,10 @@ def test_json_lines_parse_one_by_one_with_tracebacks_inside(clean_root: None) ->
         raise RuntimeError(f"refused {TOKEN}")
     except RuntimeError:
         log.exception("call failed")
+    warnings.warn("a library's deprecation", UserWarning, stacklevel=1)
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
-    assert [line["message"] for line in lines] == ["multi\nline [redacted]", "call failed"]
+    assert [line["message"] for line in lines[:2]] == ["multi\nline [redacted]", "call failed"]
+    assert lines[2]["logger"] == "py.warnings" and "a library's deprecation" in lines[2]["message"]
     assert lines[1]["level"] == "ERROR" and "RuntimeError: refused [redacted]" in lines[1]["exc"]
     assert TOKEN not in stream.getvalue()
     assert all(re.match(r"^\d{4}-\d\d-\d\dT[\d:.]+Z$", line["time"]) for line in lines)

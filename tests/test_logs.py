@@ -64,6 +64,7 @@ async def test_an_incident_lifecycle_logs_under_one_tree(
         await bot.command("open P1 checkout broken")
         await bot.command("update INC-1 identified Stripe timeouts")
         await bot.command("resolve INC-1 fixed")
+        await bot.command("severity INC-1 P9")
         await bot.settle()
     finally:
         await bot.close()
@@ -76,6 +77,7 @@ async def test_an_incident_lifecycle_logs_under_one_tree(
         "handled /incident open (INC-1): ok",
         "handled /incident update (INC-1): ok",
         "handled /incident resolve (INC-1): ok",
+        "handled /incident severity (INC-1): refused (UsageError)",
     ]
     delivered = [m for m in messages if m.startswith("outbox: delivered ")]
     assert any(

@@ -16,6 +16,7 @@ from slack_bolt.response import BoltResponse
 
 from bot.errors import UsageError
 from bot.slack.listeners.actions import parse_button
+from bot.slack.replies import OUTCOMES
 
 log = logging.getLogger("opsbot.requests")
 
@@ -48,9 +49,11 @@ def _button_incident(value: str) -> str | None:
     return f"INC-{number}"
 
 
-def outcome(response: BoltResponse) -> str:
-    """``ok``, or the HTTP status Slack got."""
-    return "ok" if response.status == 200 else f"http {response.status}"
+def outcome(response: BoltResponse, noted: list[str]) -> str:
+    """``ok``; what the listener explained to the user (refused, stale, error); or the HTTP status."""
+    if response.status != 200:
+        return f"http {response.status}"
+    return noted[-1] if noted else "ok"
 
 
 class LoggedApp(AsyncApp):
@@ -58,7 +61,12 @@ class LoggedApp(AsyncApp):
 
     async def async_dispatch(self, req: AsyncBoltRequest) -> BoltResponse:
         started = time.perf_counter()
-        response = await super().async_dispatch(req)
+        noted: list[str] = []
+        token = OUTCOMES.set(noted)
+        try:
+            response = await super().async_dispatch(req)
+        finally:
+            OUTCOMES.reset(token)
         what, incident = describe(req.body if isinstance(req.body, dict) else {})
         if incident is None and isinstance(response.body, str):
             found = _INCIDENT.search(response.body)
@@ -68,6 +76,6 @@ class LoggedApp(AsyncApp):
             what,
             f" ({incident})" if incident else "",
             (time.perf_counter() - started) * 1000,
-            outcome(response),
+            outcome(response, noted),
         )
         return response

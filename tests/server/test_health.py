@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from bot.store.schema import LATEST
 from tests.harness import Harness
+from tests.processes import Served, ThreadedSim
 
 
 @pytest.fixture
@@ -110,3 +113,25 @@ async def test_store_that_cannot_write(bot: Harness) -> None:
     status, checks = await ready(bot)
     assert status == 503 and checks["store"][0] is False and checks["store"][1].startswith("cannot write")
     assert await live(bot) == 200  # a store outage must not make the platform restart the process
+
+
+def test_serve_checks_the_token_at_start(tmp_path: Path) -> None:
+    slack = ThreadedSim()
+    # Refused at start and at the first probe's recheck; accepted after that.
+    slack.run(lambda: slack.sim.fail("auth.test", status=200, error="invalid_auth", times=2))
+    served = Served(f"sqlite:///{tmp_path}/s.db", slack.sim, tmp_path).start()
+    try:
+        ready = httpx.get(f"{served.base}/readyz", timeout=5)
+        checks = {c["name"]: c for c in ready.json()["checks"]}
+        assert ready.status_code == 503 and checks["slack_token"]["detail"] == "invalid_auth"
+        assert httpx.get(f"{served.base}/livez", timeout=5).status_code == 200
+        # A new token (here: Slack accepts it again) is seen on the next probe, without a restart.
+        assert httpx.get(f"{served.base}/readyz", timeout=5).status_code == 200
+        calls = slack.run(lambda: [c.method for c in slack.sim.calls if c.method == "auth.test"])
+        assert len(calls) == 3  # at start, then at each probe until accepted, then no more
+        assert httpx.get(f"{served.base}/readyz", timeout=5).status_code == 200
+        assert len(slack.run(lambda: [c for c in slack.sim.calls if c.method == "auth.test"])) == 3
+    finally:
+        served.stop()
+        slack.stop()
+    assert "the bot token is refused (invalid_auth)" in served.log.read_text()

@@ -68,7 +68,8 @@ class LoggedApp(AsyncApp):
         finally:
             OUTCOMES.reset(token)
         what, incident = describe(req.body if isinstance(req.body, dict) else {})
-        if incident is None and isinstance(response.body, str):
+        if incident is None and what == "/incident open" and isinstance(response.body, str):
+            # The number is new: the reply to a declaration is the first place that names it.
             found = _INCIDENT.search(response.body)
             incident = f"INC-{found.group(1)}" if found else None
         log.info(

@@ -87,7 +87,11 @@ def test_socket_mode_runs_commands_and_thread_mentions(tmp_path: Path) -> None:
             time.sleep(0.05)
         assert "Status: Identified" in card["text"]
         assert slack.sim.problems == []
-    finally:
         proc.terminate()
+        assert proc.wait(timeout=20) == 0  # SIGTERM: the same graceful stop as `serve`
+        assert proc.stdout is not None and b"opsbot: stopped cleanly" in proc.stdout.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
         proc.wait(timeout=10)
         slack.stop()

@@ -155,7 +155,9 @@ class Outbox:
         if self._leader_until:
             with contextlib.suppress(Exception):
                 async with self.store.transaction() as tx:
-                    left = await repo.reset_in_doubt(tx)
+                    # Only while still the holder: otherwise 'sending' rows are another instance's.
+                    still = await repo.lease_holder(tx, LEASE) == self.holder
+                    left = await repo.reset_in_doubt(tx) if still else 0
                     await repo.release_lease(tx, LEASE, self.holder)
                 if left:
                     log.warning("outbox: stopped with %d item(s) mid-send; checked before resending", left)

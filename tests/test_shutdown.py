@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import socket
 import time
@@ -105,3 +106,42 @@ def test_sigterm_under_load(store_url: str, slack: ThreadedSim, tmp_path: Path) 
     assert notes == [f":memo: <@U0ONCALL>: step {i}" for i in range(6)]  # each once, in order
     delivered = [m for m in messages + said if m.startswith("outbox: delivered ")]
     assert delivered and all(" after it was owed: sent" in m for m in delivered)
+
+
+def test_sigterm_while_slack_hangs_is_bounded_by_the_grace(tmp_path: Path, slack: ThreadedSim) -> None:
+    url = f"sqlite:///{tmp_path}/hang.db"
+    first = Served(url, slack.sim, tmp_path, SHUTDOWN_GRACE_S="1").start()
+    try:
+        assert first.command("open P1 checkout broken", sim=slack.sim).status_code == 200
+        first.wait_drained()
+        slack.run(lambda: slack.sim.fail("chat.postMessage", status=200, delay=8, times=1))
+        assert first.command("note INC-1 sent while Slack hangs", sim=slack.sim).status_code == 200
+        time.sleep(0.5)  # the note's post is waiting on Slack
+        assert first.proc is not None
+        started = time.monotonic()
+        first.proc.send_signal(signal.SIGTERM)
+        code = first.proc.wait(timeout=30)
+        took = time.monotonic() - started
+    finally:
+        first.stop()
+    assert code == 0 and took < 5, f"exit {code} after {took:.1f} s"  # grace 1 s, not Slack's 8 s
+    assert store_rows(url, "SELECT id FROM outbox WHERE state = 'sending'") == []
+    log = first.log.read_text()
+    # The hanging post and what its lane had claimed behind it (the card's edit).
+    assert re.search(r"stopped with \d item\(s\) mid-send; checked before resending", log), log
+    assert "opsbot: stopped cleanly" in log
+
+    time.sleep(8)  # whatever Slack was doing with the cut-off post has finished
+    second = Served(url, slack.sim, tmp_path).start()
+    try:
+        second.wait_drained(within=15)
+    finally:
+        second.stop()
+    notes = slack.run(
+        lambda: [
+            m["text"]
+            for m in slack.sim.messages["C0INCIDENT"].values()
+            if m.get("thread_ts") and "sent while Slack hangs" in m.get("text", "")
+        ]
+    )
+    assert len(notes) == 1  # posted once, whether or not the cut-off attempt had reached Slack

@@ -41,8 +41,10 @@ def _parser() -> argparse.ArgumentParser:
     group = manifest.add_mutually_exclusive_group()
     group.add_argument("--url", help="public base URL, e.g. https://opsbot.example.com")
     group.add_argument("--socket", action="store_true", help="the Socket Mode variant")
-    check = sub.add_parser("check", help="run diagnostics; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN")
-    check.add_argument("scenario", nargs="?", help="a runbook scenario (default: every probe)")
+    # Listed for --help; `opsbot check` parses its own arguments, as a monitoring plugin must.
+    sub.add_parser(
+        "check", help="run diagnostics; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN", add_help=False
+    )
     outbox = sub.add_parser("outbox", help="inspect, retry or purge undelivered Slack messages")
     action = outbox.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = action.add_parser("list", help="items in a state, newest first (default: failed)")
@@ -75,17 +77,23 @@ def _require(settings: Settings, *names: str) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one ``opsbot`` command; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["check"]:
+        from bot.runbook.check import main as check_main
+
+        return check_main(argv[1:])
     args = _parser().parse_args(argv)
     command = args.command or "serve"
     if command == "manifest":
         from bot.slack.manifest import build_manifest, render_manifest
 
-        sys.stdout.write(render_manifest(build_manifest(url=args.url, socket=args.socket)))
+        try:
+            manifest = build_manifest(url=args.url, socket=args.socket)
+        except ValueError as exc:
+            print(f"opsbot manifest: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+        sys.stdout.write(render_manifest(manifest))
         return 0
-    if command == "check":
-        from bot.runbook.check import main as check_main
-
-        return check_main(args.scenario)
     try:
         settings = load_settings()
         redactor = Redactor(settings.secrets())
@@ -218,10 +226,17 @@ async def _serve(settings: Settings) -> int:
     from bot.server.lifecycle import record_start
     from bot.slack.web import build_web_app
 
+    assert settings.slack_signing_secret is not None  # _require checked it
     runtime = await start_runtime(settings)
     await record_start(runtime.store, now=runtime.deps.clock())
     await runtime.health.auth.check(runtime.client)
-    web_app = build_web_app(runtime.app, runtime.store, runtime.outbox.foreground, routes(runtime.health))
+    web_app = build_web_app(
+        runtime.app,
+        runtime.store,
+        runtime.outbox.foreground,
+        signing_secret=settings.slack_signing_secret.get_secret_value(),
+        routes=routes(runtime.health),
+    )
     # shutdown_timeout bounds how long requests in flight (or bodies still arriving) hold a stop.
     runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=REQUEST_GRACE_S)
     await runner.setup()

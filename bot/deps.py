@@ -28,6 +28,18 @@ class Deps:
     clock: Callable[[], float] = time.time
     redact: Callable[[str], str] = str  # removes secrets from what people type, before it is stored
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
+    delivery_stopped: str | None = None  # why delivery stopped for good (until a restart), if it did
+
+    def stop_delivery(self, cause: str) -> None:
+        """Stop delivering (owed items stay in the store) until a restart with a working token.
+
+        A minimal hook until the outbox has its own ``stop_for(cause)`` and health status.
+        """
+        if self.delivery_stopped is not None:
+            return
+        self.delivery_stopped = cause
+        log.error("delivery stopped: %s; owed messages are kept until a restart with a working token", cause)
+        self.spawn(self.outbox.stop(), name="outbox-stop")
 
     def spawn(self, work: Coroutine[Any, Any, Any], *, name: str) -> None:
         """Run slow work after the ack (diagnostics, reports), keeping a handle so it is not lost."""

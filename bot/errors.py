@@ -52,9 +52,18 @@ class Forbidden(OpsbotError):
 
 
 class StoreUnavailable(OpsbotError):
-    """The state store could not be reached."""
+    """The state store could not be reached, or cannot be written (``cause`` says why, for people)."""
+
+    def __init__(self, detail: str, *, cause: str | None = None) -> None:
+        super().__init__(detail)
+        self.cause = cause
 
     def user_message(self) -> str:
+        if self.cause:
+            return (
+                f"opsbot cannot write to its state store: {self.cause}. Nothing was recorded. "
+                "Tell whoever runs opsbot; meanwhile post in the incident channel by hand."
+            )
         return (
             "opsbot cannot reach its state store right now, so nothing was recorded. "
             "Try again in a minute; if it persists, post in the incident channel by hand."

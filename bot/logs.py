@@ -13,18 +13,36 @@ ROOT = "opsbot"  # every logger of opsbot's own is opsbot.<area>
 
 REDACTED = "[redacted]"
 
-# Shapes of secrets even when they are not ours: Slack tokens, Stripe keys, passwords in URLs, DSN keys.
+# Shapes of secrets even when they are not ours (Slack, Stripe, GitHub, Sentry, AWS, JWTs, passwords in
+# URLs and command lines). Each matches the secret itself, so the words around it stay readable.
 _PATTERNS = [
-    re.compile(r"xox[abposer]-[0-9A-Za-z-]{6,}"),
-    re.compile(r"xapp-[0-9A-Za-z-]{6,}"),
-    re.compile(r"\b(?:sk|rk)_(?:live|test)_[0-9A-Za-z]{6,}"),
+    re.compile(r"\bxox[abposer]-[0-9A-Za-z-]{6,}"),
+    re.compile(r"\bxapp-[0-9A-Za-z-]{6,}"),
+    re.compile(r"\b(?:sk|rk|pk)_(?:live|test)_[0-9A-Za-z]{6,}"),
     re.compile(r"\bwhsec_[0-9A-Za-z]{6,}"),
+    re.compile(r"\bgithub_pat_[0-9A-Za-z_]{20,}"),
     re.compile(r"\bgh[pousr]_[0-9A-Za-z]{10,}"),
-    re.compile(r"\bsntrys_[0-9A-Za-z_=+/.-]{10,}"),
-    re.compile(r"(?<=://)[^/\s:@]+:[^/\s@]+(?=@)"),  # user:password@ in any URL
+    re.compile(r"\bsntry[su]_[0-9A-Za-z_=+/.-]{10,}"),
+    re.compile(r"\b(?:AKIA|ASIA|AIDA|AROA)[0-9A-Z]{16}\b"),
+    # an AWS secret access key written next to its name (aws_secret_access_key=..., "SecretAccessKey": ...)
+    re.compile(r"(?i)secret_?(?:access_?)?key[\"']?\s*[:=]\s*[\"']?(?P<s>[0-9A-Za-z/+=]{30,})"),
+    re.compile(r"\beyJ[0-9A-Za-z_-]{5,}\.eyJ[0-9A-Za-z_-]{5,}\.[0-9A-Za-z_-]*"),  # a JWT
+    # user:password@ in any URL; the password may hold '/' and ':' (only '@' ends it)
+    re.compile(r"(?<=://)[^/\s:@]+:[^\s@]+(?=@[^\s@]+)"),
+    re.compile(r"(?<=://)[0-9a-f]{16,}(?=@)"),  # a Sentry DSN's key
+    re.compile(r"(?:^|\s)(?:-u|--user)(?:\s+|=)[\"']?(?P<s>[^\s:\"']+:[^\s\"']+)"),  # curl -u user:password
     re.compile(r"(?i)(?<=password=)[^&\s]+"),
     re.compile(r"(?i)(?<=Bearer )[0-9A-Za-z._~+/=-]{8,}"),
 ]
+
+
+def _replace(match: re.Match[str]) -> str:
+    """The match with its secret replaced: the group named ``s`` when there is one, else all of it."""
+    if "s" not in match.re.groupindex:
+        return REDACTED
+    start, end = match.span("s")
+    whole = match.group(0)
+    return whole[: start - match.start()] + REDACTED + whole[end - match.start() :]
 
 
 class Redactor:
@@ -38,7 +56,7 @@ class Redactor:
             if secret in text:
                 text = text.replace(secret, REDACTED)
         for pattern in _PATTERNS:
-            text = pattern.sub(REDACTED, text)
+            text = pattern.sub(_replace, text)
         return text
 
     def scrub(self, value: Any) -> Any:

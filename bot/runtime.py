@@ -121,6 +121,7 @@ async def start_runtime(
         client=client,
         auth=auth,
         delivery_running=outbox.running,
+        delivery_stopped_for=lambda: deps.delivery_stopped,
         max_pending_age_s=settings.ready_max_pending_age_s,
         clock=clock,
     )

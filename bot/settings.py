@@ -6,6 +6,7 @@ Nothing else in opsbot reads ``os.environ``. Secrets are ``SecretStr`` so they n
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -117,8 +118,10 @@ class Settings(BaseSettings):
     def _database_scheme(cls, value: SecretStr) -> SecretStr:
         url = value.get_secret_value()
         if not url.startswith(("sqlite://", "postgresql://", "postgres://")):
-            scheme = url.split(":", 1)[0] if ":" in url else url[:20]
-            raise ValueError(f"must start with sqlite:/// or postgresql:// (got a {scheme!r} URL)")
+            # Only a real scheme is echoed: what precedes a ':' may as well be a user or a password.
+            scheme = re.match(r"([A-Za-z][A-Za-z0-9+.-]{0,20})://", url)
+            got = f"a {scheme.group(1)!r} URL" if scheme else "a value with no scheme"
+            raise ValueError(f"must start with sqlite:/// or postgresql:// (got {got})")
         return value
 
     @field_validator("incident_channel")

@@ -7,22 +7,40 @@ highest score wins, ties go to the scenario listed first. No match: the general 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 
+from bot.probes.specs import Check, check_specs
 from handlers import auth, checkout, database, error_spike, payments, performance, site_down
 from handlers.scenario import Scenario, Step, steps
 
+
 # Order settles ties, the more specific scenario first: "slow checkout" is a performance problem,
 # "checkout 500 errors" a checkout one, "500 errors" alone the site being down.
-SCENARIOS: dict[str, Scenario] = {
-    "performance": performance.SCENARIO,
-    "auth": auth.SCENARIO,
-    "payments": payments.SCENARIO,
-    "checkout": checkout.SCENARIO,
-    "database": database.SCENARIO,
-    "site_down": site_down.SCENARIO,
-    "error_spike": error_spike.SCENARIO,
-}
+def check_registry(scenarios: Mapping[str, Scenario]) -> dict[str, Scenario]:
+    """The registry, once every scenario is sound: its key, its probe specs, its checklist steps."""
+    for key, scenario in scenarios.items():
+        owner = f"scenario {key!r}"
+        if scenario.key != key:
+            raise ValueError(f"{owner} is filed under the wrong key ({scenario.key!r})")
+        check_specs(scenario.probes, owner=owner)
+        step_keys = [step.key for step in scenario.steps()]
+        if len(set(step_keys)) != len(step_keys):
+            raise ValueError(f"{owner} has two checklist steps with one key")
+    return dict(scenarios)
+
+
+SCENARIOS: dict[str, Scenario] = check_registry(
+    {
+        "performance": performance.SCENARIO,
+        "auth": auth.SCENARIO,
+        "payments": payments.SCENARIO,
+        "checkout": checkout.SCENARIO,
+        "database": database.SCENARIO,
+        "site_down": site_down.SCENARIO,
+        "error_spike": error_spike.SCENARIO,
+    }
+)
 
 ESCALATE_NOW = (
     "Site down for > 15 minutes · data breach suspected · cannot resolve within SLA · "
@@ -44,8 +62,9 @@ GENERAL = Scenario(
         "Check dependencies' status pages",
     ),
     resolution=steps("r", "Pick the matching runbook scenario to get its checklist"),
-    probes=("status_pages", "app", "sentry.spike", "deploys"),
+    probes=(Check.STATUS_PAGES, Check.APP, Check.SENTRY_SPIKE, Check.DEPLOYS),
 )
+check_registry({GENERAL.key: GENERAL})
 
 __all__ = ["ESCALATE_NOW", "ESCALATION_PATH", "GENERAL", "SCENARIOS", "Scenario", "Step", "classify", "get"]
 
@@ -53,7 +72,8 @@ _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
 
 
 def _tokens(text: str) -> list[str]:
-    return _WORD.findall(text.lower().replace("’", "'"))
+    # NFKC first: a title typed in fullwidth letters routes like the same title in ASCII.
+    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold().replace("’", "'"))
 
 
 def _contains(tokens: Sequence[str], phrase: Sequence[str]) -> bool:

@@ -1,5 +1,6 @@
 """Runbook 4: User authentication issues."""
 
+from bot.probes.specs import Check, StatusPage
 from handlers.scenario import Scenario, steps
 
 SCENARIO = Scenario(
@@ -44,5 +45,5 @@ SCENARIO = Scenario(
         "Verify the user's email (auth.users.email_confirmed_at)",
         "Trigger a password reset",
     ),
-    probes=("app", "status:supabase", "sentry.issues", "db.connections"),
+    probes=(Check.APP, StatusPage("supabase"), Check.SENTRY_ISSUES, Check.DB_CONNECTIONS),
 )

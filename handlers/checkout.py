@@ -1,5 +1,6 @@
 """Runbook 2: Checkout not working."""
 
+from bot.probes.specs import Check, StatusPage
 from handlers.scenario import Scenario, steps
 
 SCENARIO = Scenario(
@@ -37,5 +38,12 @@ SCENARIO = Scenario(
         "Database issue: check for constraint violations",
     ),
     prevention="Implement retry logic and a circuit breaker for Stripe",
-    probes=("status:stripe", "app", "stripe.charges", "stripe.events", "db.checks", "sentry.issues"),
+    probes=(
+        StatusPage("stripe"),
+        Check.APP,
+        Check.STRIPE_CHARGES,
+        Check.STRIPE_EVENTS,
+        Check.DB_CHECKS,
+        Check.SENTRY_ISSUES,
+    ),
 )

@@ -1,5 +1,6 @@
 """Runbook 6: Database connection errors / pool exhausted."""
 
+from bot.probes.specs import Check, StatusPage
 from handlers.scenario import Scenario, steps
 
 SCENARIO = Scenario(
@@ -39,5 +40,5 @@ SCENARIO = Scenario(
         "End queries running over 5 minutes (pg_terminate_backend)",
         "Increase the connection pool size (Database → Advanced)",
     ),
-    probes=("db.connections", "db.long-queries", "db.blocked", "status:supabase"),
+    probes=(Check.DB_CONNECTIONS, Check.DB_LONG_QUERIES, Check.DB_BLOCKED, StatusPage("supabase")),
 )

@@ -1,5 +1,6 @@
 """Runbook 7: High error rate in Sentry."""
 
+from bot.probes.specs import Check
 from handlers.scenario import Scenario, steps
 
 SCENARIO = Scenario(
@@ -36,5 +37,5 @@ SCENARIO = Scenario(
         "Code issue: fix the bug, deploy, mark the Sentry issue resolved",
         "External service: degrade gracefully, add better error messages",
     ),
-    probes=("sentry.spike", "sentry.issues", "deploys", "app"),
+    probes=(Check.SENTRY_SPIKE, Check.SENTRY_ISSUES, Check.DEPLOYS, Check.APP),
 )

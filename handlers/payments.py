@@ -1,5 +1,6 @@
 """Runbook 5: Payment processing failures (Stripe payments and webhooks)."""
 
+from bot.probes.specs import Check, StatusPage
 from handlers.scenario import Scenario, steps
 
 SCENARIO = Scenario(
@@ -37,5 +38,5 @@ SCENARIO = Scenario(
         "Re-sync the webhook secret from the Stripe dashboard",
         "Retry failed webhooks from the Stripe dashboard",
     ),
-    probes=("status:stripe", "stripe.webhooks", "stripe.events", "stripe.charges"),
+    probes=(StatusPage("stripe"), Check.STRIPE_WEBHOOKS, Check.STRIPE_EVENTS, Check.STRIPE_CHARGES),
 )

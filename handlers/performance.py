@@ -1,5 +1,6 @@
 """Runbook 3: Slow performance / high latency."""
 
+from bot.probes.specs import Check
 from handlers.scenario import Scenario, steps
 
 SCENARIO = Scenario(
@@ -43,5 +44,12 @@ SCENARIO = Scenario(
         "Quick fix: clear the CDN cache",
         "Quick fix: restart edge functions (redeploy)",
     ),
-    probes=("app", "db.slow-queries", "db.long-queries", "db.index-hints", "db.cache", "db.connections"),
+    probes=(
+        Check.APP,
+        Check.DB_SLOW_QUERIES,
+        Check.DB_LONG_QUERIES,
+        Check.DB_INDEX_HINTS,
+        Check.DB_CACHE,
+        Check.DB_CONNECTIONS,
+    ),
 )

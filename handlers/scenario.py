@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from bot.probes.specs import ProbeSpec
+
 
 @dataclass(frozen=True)
 class Step:
@@ -19,7 +21,7 @@ class Scenario:
     keywords: dict[str, int]  # word or phrase -> weight (3 strong, 2 medium, 1 weak)
     investigation: tuple[Step, ...]
     resolution: tuple[Step, ...]
-    probes: tuple[str, ...]
+    probes: tuple[ProbeSpec, ...]  # checked when the registry is built (handlers.check_registry)
     escalate_if: str | None = None
     prevention: str | None = None
     runbook_section: str = ""

@@ -1,5 +1,6 @@
 """Runbook 1: Site is down / 500 errors."""
 
+from bot.probes.specs import Check
 from handlers.scenario import Scenario, steps
 
 SCENARIO = Scenario(
@@ -42,5 +43,5 @@ SCENARIO = Scenario(
         "Or fix the edge function error; it deploys automatically",
     ),
     escalate_if="Issue persists after rollback",
-    probes=("app", "status_pages", "db.connections", "deploys", "sentry.spike"),
+    probes=(Check.APP, Check.STATUS_PAGES, Check.DB_CONNECTIONS, Check.DEPLOYS, Check.SENTRY_SPIKE),
 )

@@ -67,7 +67,15 @@ class Harness:
         )
         health = routes(runtime.health)
         runner = web.AppRunner(
-            build_web_app(runtime.app, runtime.store, runtime.outbox.foreground, health), access_log=None
+            build_web_app(
+                runtime.app,
+                runtime.store,
+                runtime.outbox.foreground,
+                signing_secret=SECRET,
+                body_timeout=1.0,
+                routes=health,
+            ),
+            access_log=None,
         )
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)

@@ -140,12 +140,25 @@ def test_manifest_for_url_and_socket() -> None:
         c["url"] == "https://ops.example.org/slack/events" and c["description"] and c["usage_hint"]
         for c in http["features"]["slash_commands"]
     )
-    assert set(http["settings"]["event_subscriptions"]["bot_events"]) == {"message.channels", "app_mention"}
+    assert set(http["settings"]["event_subscriptions"]["bot_events"]) == {
+        "message.channels",
+        "message.groups",  # private incident channels: thread messages reach the timeline
+        "app_mention",
+        "app_uninstalled",
+        "tokens_revoked",
+    }
     assert http["settings"]["interactivity"]["is_enabled"] is True
     socket_mode = yaml.safe_load(run("manifest", "--socket").stdout)
     assert socket_mode["settings"]["socket_mode_enabled"] is True
     assert "request_url" not in socket_mode["settings"]["event_subscriptions"]
     assert all("url" not in c for c in socket_mode["features"]["slash_commands"])
+
+
+def test_manifest_refuses_a_url_that_is_not_https() -> None:
+    for url in ("http://ops.example.org", "ops.example.org", "ftp://x", "https://"):
+        result = run("manifest", "--url", url)
+        assert result.returncode == 2 and result.stdout == ""
+        assert "https://" in result.stderr
 
 
 def test_manifest_scopes_are_the_ones_the_bot_uses() -> None:
@@ -154,6 +167,7 @@ def test_manifest_scopes_are_the_ones_the_bot_uses() -> None:
         "commands",
         "chat:write",
         "channels:history",
+        "groups:history",
         "channels:read",
         "channels:join",
         "groups:read",

@@ -18,6 +18,8 @@ from urllib.parse import parse_qsl
 
 from aiohttp import WSMsgType, web
 
+from bot.devtools.slack_limits import refusal
+
 BOT_USER = "U0OPSBOT"
 BOT_ID = "B0OPSBOT"
 TEAM = "T0OPSBOT"
@@ -60,6 +62,7 @@ class Channel:
     is_private: bool = False
     is_member: bool = True
     can_join: bool = True
+    is_archived: bool = False
 
 
 class SlackSim:
@@ -215,6 +218,9 @@ class SlackSim:
         if faulty is not None:
             call.status = faulty.status
             return faulty
+        if refused := refusal(params):
+            call.status = 400
+            return web.Response(status=400, text=refused)
         self.changed.set()
         return web.Response(text="ok")
 
@@ -303,10 +309,14 @@ class SlackSim:
         channel = self._channel(p)
         if channel is None or (channel.is_private and not channel.is_member):
             return {"ok": False, "error": "channel_not_found"}
+        if channel.is_archived:
+            return {"ok": False, "error": "is_archived"}
         if not channel.is_member:
             return {"ok": False, "error": "not_in_channel"}
         if not p.get("text") and not p.get("blocks"):
             return {"ok": False, "error": "no_text"}
+        if refused := refusal(p):
+            return {"ok": False, "error": refused}
         thread_ts = p.get("thread_ts")
         if thread_ts and thread_ts not in self.messages[channel.id]:
             return {"ok": False, "error": "thread_not_found"}
@@ -332,6 +342,8 @@ class SlackSim:
         msg = self.messages.get(channel.id if channel else "", {}).get(str(p.get("ts")))
         if channel is None or msg is None:
             return {"ok": False, "error": "message_not_found"}
+        if refused := refusal(p):
+            return {"ok": False, "error": refused}
         msg["text"] = p.get("text", "")
         msg["blocks"] = Call("", p, None).blocks
         msg["edited"] = {"user": BOT_USER, "ts": self._next_ts()}
@@ -341,6 +353,8 @@ class SlackSim:
         channel = self._channel(p)
         if channel is None:
             return {"ok": False, "error": "channel_not_found"}
+        if refused := refusal(p):
+            return {"ok": False, "error": refused}
         return {"ok": True, "message_ts": self._next_ts()}
 
     def _m_chat_getPermalink(self, p: dict[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from bot.errors import UsageError
@@ -21,7 +22,7 @@ USAGE = {
     "eta": "/incident eta <INC-n> <text...>",
     "resolve": "/incident resolve <INC-n> [message...]",
     "reopen": "/incident reopen <INC-n>",
-    "list": "/incident list [open|all]",
+    "list": "/incident list [open|all] [before INC-n]",
     "show": "/incident show <INC-n>",
     "help": "/incident help",
 }
@@ -96,6 +97,7 @@ class Reopen:
 @dataclass(frozen=True)
 class ListIncidents:
     include_resolved: bool = False
+    before: int | None = None  # the next page: incidents numbered below this one
 
 
 @dataclass(frozen=True)
@@ -125,19 +127,37 @@ def help_text() -> str:
     return "\n".join(lines)
 
 
+def _word(word: str) -> str:
+    """A keyword as typed in any width (NFKC: a fullwidth OPEN is ``open``), lower case."""
+    return unicodedata.normalize("NFKC", word).strip().lower()
+
+
 def parse_incident_ref(word: str, usage: str) -> int:
-    match = _REF.match(word.strip())
+    match = _REF.match(_word(word))
     if not match or int(match.group(1)) == 0:
         raise UsageError(f"`{_clip(word)}` is not an incident. Name it as INC-12, #12 or 12.", usage)
     return int(match.group(1))
 
 
-def parse_command(text: str) -> Command:
-    """Parse the text after ``/incident``."""
+SLACKBOT = "USLACKBOT"
+
+
+def parse_command(text: str, *, bot_user_id: str | None = None) -> Command:
+    """Parse the text after ``/incident`` (``bot_user_id``: who may never be commander besides Slackbot)."""
+    return _not_a_bot(_parse_command(text), bot_user_id)
+
+
+def _not_a_bot(cmd: Command, bot_user_id: str | None) -> Command:
+    if isinstance(cmd, SetCommander) and cmd.user_id in {SLACKBOT, bot_user_id}:
+        raise UsageError("A bot cannot command an incident; name a person.", USAGE["commander"])
+    return cmd
+
+
+def _parse_command(text: str) -> Command:
     words = text.split()
     if not words:
         return Help()
-    verb, rest = words[0].lower(), words[1:]
+    verb, rest = _word(words[0]), words[1:]
     if verb in ("help", "?"):
         return Help()
     if verb in ("open", "declare", "new"):
@@ -156,12 +176,16 @@ def parse_command(text: str) -> Command:
     return _parse_change(verb, number, rest[1:], usage, raw_after_ref=_after(text, 2))
 
 
-def parse_thread_command(text: str, number: int) -> Command:
+def parse_thread_command(text: str, number: int, *, bot_user_id: str | None = None) -> Command:
     """Parse a mention in an incident's thread, where the incident is implied."""
+    return _not_a_bot(_parse_thread_command(text, number), bot_user_id)
+
+
+def _parse_thread_command(text: str, number: int) -> Command:
     words = text.split()
     if not words:
         raise UsageError("Tell me what to do.", THREAD_USAGE)
-    verb = words[0].lower()
+    verb = _word(words[0])
     if verb == "help":
         return Help()
     if Status.parse(verb) is not None:
@@ -177,7 +201,7 @@ def _parse_open(rest: list[str]) -> Open:
     usage = USAGE["open"]
     if not rest:
         raise UsageError("Say the severity and a title.", usage)
-    severity = Severity.parse(rest[0])
+    severity = Severity.parse(_word(rest[0]))
     if severity is None:
         raise UsageError(f"`{_clip(rest[0])}` is not a severity; use P0, P1, P2 or P3.", usage)
     title = " ".join(rest[1:]).strip()
@@ -189,17 +213,25 @@ def _parse_open(rest: list[str]) -> Open:
 
 
 def _parse_list(rest: list[str]) -> ListIncidents:
-    scope = rest[0].lower() if rest else "open"
-    if scope not in ("open", "all") or len(rest) > 1:
-        raise UsageError(f"`{_clip(' '.join(rest))}` is not a list scope; use open or all.", USAGE["list"])
-    return ListIncidents(include_resolved=scope == "all")
+    usage = USAGE["list"]
+    words = list(rest)
+    scope = "open"
+    if words and _word(words[0]) in ("open", "all"):
+        scope = _word(words.pop(0))
+    before = None
+    if len(words) == 2 and _word(words[0]) == "before":
+        before = parse_incident_ref(words[1], usage)
+        words = []
+    if words:
+        raise UsageError(f"`{_clip(' '.join(rest))}` is not a list scope; use open or all.", usage)
+    return ListIncidents(include_resolved=scope == "all", before=before)
 
 
 def _parse_change(verb: str, number: int, args: list[str], usage: str, *, raw_after_ref: str) -> Command:
     if verb == "update":
         if not args:
             raise UsageError("Say the new status.", usage)
-        status = Status.parse(args[0])
+        status = Status.parse(_word(args[0]))
         if status is None:
             raise UsageError(f"`{_clip(args[0])}` is not a status.", usage)
         return Transition(number, status, _message(_after(raw_after_ref, 1)))
@@ -210,7 +242,7 @@ def _parse_change(verb: str, number: int, args: list[str], usage: str, *, raw_af
     if verb == "show":
         return Show(number)
     if verb == "severity":
-        severity = Severity.parse(args[0]) if len(args) == 1 else None
+        severity = Severity.parse(_word(args[0])) if len(args) == 1 else None
         if severity is None:
             raise UsageError(f"`{_clip(' '.join(args)) or 'nothing'}` is not a severity.", usage)
         return SetSeverity(number, severity)

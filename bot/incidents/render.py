@@ -7,6 +7,7 @@ message that Slack would reject fails here, in tests, rather than at 3 a.m.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.models.blocks import (
@@ -109,20 +110,46 @@ def invite_needed(channel: str) -> str:
     )
 
 
-def incident_list(incidents: Sequence[Incident], *, now: float, include_resolved: bool) -> Message:
-    """``/incident list``: age, severity and status of each."""
+@dataclass(frozen=True)
+class More:
+    """How many incidents a list page left out (``capped``: at least that many)."""
+
+    count: int
+    capped: bool = False
+
+
+def channel_archived(channel: str) -> str:
+    """Told to the declarer when the incident channel is archived: the incident exists, its card does not."""
+    where = f"<#{channel}>" if channel.startswith(("C", "G")) else escape(channel)
+    return (
+        f"I can't post the incident card in {where}: the channel is archived. The incident is recorded; "
+        "unarchive the channel (or set INCIDENT_CHANNEL to a live one) and follow it with `/incident show`."
+    )
+
+
+def incident_list(
+    incidents: Sequence[Incident], *, now: float, include_resolved: bool, more: More | None = None
+) -> Message:
+    """``/incident list``: age, severity and status of each; the next page named when there is one."""
     if not incidents:
         scope = "incidents" if include_resolved else "open incidents"
         return Message(text=f"No {scope}. :tada:")
-    lines = [f"*{'All' if include_resolved else 'Open'} incidents* ({len(incidents)})"]
+    lines = [f"*{'All' if include_resolved else 'Open'} incidents*"]
     for inc in incidents:
         age = format_duration(inc.duration(now))
         lines.append(
             f"• *{inc.ref}* {inc.severity.value} · {inc.status.emoji} {inc.status.title} · "
             f"{age} · {escape(inc.title)} · {user(inc.commander)}"
         )
+    if more is not None:
+        scope = "all " if include_resolved else ""
+        count = f"{more.count}+" if more.capped else str(more.count)
+        lines.append(f"…and {count} more: `/incident list {scope}before {incidents[-1].ref}`")
     text = "\n".join(lines)
-    return Message(text=text, blocks=to_dicts([SectionBlock(text=MarkdownTextObject(text=text[:3000]))]))
+    return Message(
+        text=text,
+        blocks=to_dicts([SectionBlock(text=MarkdownTextObject(text=c)) for c in chunk_lines(lines)]),
+    )
 
 
 _KIND_LABEL = {
@@ -160,8 +187,7 @@ def incident_detail(inc: Incident, events: Sequence[TimelineEvent], *, limit: in
     header = f"*Timeline* ({len(lines)} events" + (f", {skipped} earlier not shown)" if skipped else ")")
     chunks = chunk_lines(shown) if shown else ["_Nothing yet._"]
     blocks: list[dict[str, Any]] = card.blocks[:-1]  # no buttons in a private copy
-    blocks.append(DividerBlock().to_dict())
-    blocks.append(SectionBlock(text=MarkdownTextObject(text=header)).to_dict())
-    blocks.extend(SectionBlock(text=MarkdownTextObject(text=c)).to_dict() for c in chunks[:40])
+    timeline: list[Block] = [DividerBlock(), SectionBlock(text=MarkdownTextObject(text=header))]
+    timeline.extend(SectionBlock(text=MarkdownTextObject(text=c)) for c in chunks)
     text = card.text + "\n\nTimeline:\n" + "\n".join(shown)
-    return Message(text=text[:39000], blocks=blocks)
+    return Message(text=text, blocks=blocks + to_dicts(timeline))

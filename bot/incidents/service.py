@@ -211,10 +211,27 @@ async def change(
     return Outcome(result.incident, f"Done: {result.announcement}")
 
 
-async def list_incidents(deps: Deps, *, include_resolved: bool) -> blocks.Message:
+LIST_PAGE = 25
+COUNT_AT_MOST = 1000  # "1000+ more": the count stays bounded however long the history
+
+
+async def list_incidents(deps: Deps, *, include_resolved: bool, before: int | None = None) -> blocks.Message:
+    """One page of ``/incident list``, newest first, saying how many more there are and how to see them."""
     async with deps.store.transaction() as tx:
-        incidents = await repo.list_incidents(tx, include_resolved=include_resolved)
-    return render.incident_list(incidents, now=deps.clock(), include_resolved=include_resolved)
+        incidents = await repo.list_incidents(
+            tx, include_resolved=include_resolved, before=before, limit=LIST_PAGE
+        )
+        more = 0
+        if len(incidents) == LIST_PAGE:
+            more = await repo.count_incidents(
+                tx, include_resolved=include_resolved, before=incidents[-1].number, at_most=COUNT_AT_MOST
+            )
+    return render.incident_list(
+        incidents,
+        now=deps.clock(),
+        include_resolved=include_resolved,
+        more=render.More(more, capped=more >= COUNT_AT_MOST) if more else None,
+    )
 
 
 async def show(deps: Deps, *, number: int) -> blocks.Message:
@@ -291,7 +308,7 @@ async def run(
     if isinstance(cmd, c.Help):
         return blocks.Message(text=c.help_text())
     if isinstance(cmd, c.ListIncidents):
-        return await list_incidents(deps, include_resolved=cmd.include_resolved)
+        return await list_incidents(deps, include_resolved=cmd.include_resolved, before=cmd.before)
     if isinstance(cmd, c.Show):
         return await show(deps, number=cmd.number)
     if isinstance(cmd, c.Open):

@@ -10,7 +10,7 @@ committed before Slack gets its ack, then delivered here.
 """
 
 from bot.outbox.deliverer import Failed, Outbox, Renderer, Retry
-from bot.outbox.owe import post, respond, update
+from bot.outbox.owe import ephemeral, post, respond, update
 from bot.outbox.rounds import MERGE_TEXT, Outcome, Prepared, due_batches, merge_replies
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "Renderer",
     "Retry",
     "due_batches",
+    "ephemeral",
     "merge_replies",
     "post",
     "respond",

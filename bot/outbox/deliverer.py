@@ -50,6 +50,8 @@ PERMANENT = {
     "expired_url",
     "used_url",
 }
+EPHEMERAL_ARGS = ("channel", "user", "text", "blocks", "thread_ts")
+ARCHIVED = {"is_archived", "channel_is_archived"}
 NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found"}
 # Why a look for an earlier attempt can never work (so the item is posted rather than stuck).
 CANNOT_LOOK = {
@@ -315,6 +317,9 @@ class Outbox:
         if item.kind == "respond":
             await self._respond(p)
             return None
+        if item.kind == "ephemeral":
+            await self._call("chat_postEphemeral", **{k: p.get(k) for k in EPHEMERAL_ARGS})
+            return None
         if item.kind == "post":
             return await self._post(prepared, posted)
         if item.kind == "update":
@@ -359,6 +364,12 @@ class Outbox:
         except Retry as exc:
             if str(exc) in NOT_IN_CHANNEL and not thread_ts:
                 await self._join_or_ask(item, channel, p)
+            raise
+        except Failed as exc:
+            if str(exc) in ARCHIVED and p.get("notify_url"):
+                from bot.incidents.render import channel_archived
+
+                await self._tell(p["notify_url"], channel_archived(p["channel"]))  # the item fails once
             raise
         ts = str(response["ts"])
         posted_channel = str(response.get("channel") or channel)
@@ -433,6 +444,12 @@ class Outbox:
             async with self.store.transaction() as tx:
                 await respond(tx, url=p["notify_url"], at=self.clock(), text=invite_needed(p["channel"]))
             self.notify()
+
+    async def _tell(self, url: str, text: str) -> None:
+        """Owe the person behind ``url`` a private word about a message that cannot be delivered."""
+        async with self.store.transaction() as tx:
+            await respond(tx, url=url, at=self.clock(), text=text)
+        self.notify()
 
     async def _channel(self, name: str) -> str:
         """A channel ID for ``name``: IDs pass through, ``#name`` is looked up once and remembered."""

@@ -24,3 +24,16 @@ async def respond(tx: Tx, *, url: str, at: float, text: str, **payload: Any) -> 
     await repo.enqueue(
         tx, lane="respond", kind="respond", payload={"url": url, "text": text, **payload}, at=at
     )
+
+
+async def ephemeral(
+    tx: Tx, *, lane: str, at: float, channel: str, user: str, text: str, **payload: Any
+) -> None:
+    """Owe a message only ``user`` sees in ``channel`` (``thread_ts`` to show it in a thread)."""
+    await repo.enqueue(
+        tx,
+        lane=lane,
+        kind="ephemeral",
+        payload={"channel": channel, "user": user, "text": text, **payload},
+        at=at,
+    )

@@ -103,6 +103,13 @@ def describe(exc: BaseException) -> str:
     if isinstance(exc, ValueError | KeyError | TypeError):
         return f"unexpected answer ({exc.__class__.__name__})"
     name = exc.__class__.__name__
+    if exc.__class__.__module__.startswith("psycopg"):
+        # The server's message is the diagnosis ("remaining connection slots are reserved…",
+        # 'database "x" does not exist'); it is shown with anything secret-shaped taken out.
+        from bot.logs import Redactor
+
+        said = " ".join(str(exc).split())
+        return f"{name}: {Redactor()(said)[:300]}" if said else name
     module = exc.__class__.__module__.split(".")[0]
     return f"{module}.{name}" if module not in ("builtins",) else name
 
@@ -121,13 +128,24 @@ async def run_one(probe: Probe, within: float) -> list[Result]:
         if not results:
             results = [unknown(probe.name, "no answer")]
     elapsed = time.monotonic() - started
-    return [_with_elapsed(r, elapsed) for r in results]
+    return [_finished(r, elapsed) for r in results]
 
 
-def _with_elapsed(result: Result, elapsed: float) -> Result:
+def _finished(result: Result, elapsed: float) -> Result:
+    """With its time, and with secret-shaped text taken out: providers echo what they were sent
+    (a Sentry issue titled with a token, a query holding a password) and results reach Slack."""
     from dataclasses import replace
 
-    return replace(result, elapsed=elapsed)
+    from bot.logs import Redactor
+
+    clean = Redactor()
+    return replace(
+        result,
+        elapsed=elapsed,
+        summary=clean(result.summary),
+        figure=clean(result.figure) if result.figure else result.figure,
+        details=tuple(clean(d) for d in result.details),
+    )
 
 
 async def run_all(probes: Sequence[Probe], within: float) -> AsyncIterator[tuple[Probe, list[Result]]]:

@@ -15,6 +15,7 @@ from bot.probes import postgres as pg
 from bot.probes import sentry as se
 from bot.probes import statuspage as sp
 from bot.probes import stripe as st
+from bot.probes.specs import Check, ProbeSpec, StatusPage, check_specs
 from bot.settings import Settings
 
 DB_REPORTS: dict[str, tuple[str, Callable[..., Awaitable[Result]]]] = {
@@ -28,19 +29,19 @@ DB_REPORTS: dict[str, tuple[str, Callable[..., Awaitable[Result]]]] = {
 }
 
 # What `/ops status` runs: health, not the longer reports.
-STATUS_KEYS = (
-    "status_pages",
-    "app",
-    "db.connections",
-    "db.long-queries",
-    "db.blocked",
-    "db.cache",
-    "db.checks",
-    "stripe.webhooks",
-    "stripe.events",
-    "stripe.charges",
-    "sentry.spike",
-    "sentry.issues",
+STATUS_KEYS: tuple[ProbeSpec, ...] = (
+    Check.STATUS_PAGES,
+    Check.APP,
+    Check.DB_CONNECTIONS,
+    Check.DB_LONG_QUERIES,
+    Check.DB_BLOCKED,
+    Check.DB_CACHE,
+    Check.DB_CHECKS,
+    Check.STRIPE_WEBHOOKS,
+    Check.STRIPE_EVENTS,
+    Check.STRIPE_CHARGES,
+    Check.SENTRY_SPIKE,
+    Check.SENTRY_ISSUES,
 )
 
 
@@ -54,23 +55,25 @@ class Catalog:
     def timeout(self) -> float:
         return self.settings.probe_timeout_s
 
-    def probes(self, keys: Sequence[str], *, scenario: str | None = None) -> list[Probe]:
-        """The probes for ``keys``, expanding groups (every status page, every endpoint, SQL checks)."""
+    def probes(self, specs: Sequence[ProbeSpec], *, scenario: str | None = None) -> list[Probe]:
+        """The probes for ``specs``, expanding groups (every status page, every endpoint, SQL checks)."""
         found: list[Probe] = []
-        for key in keys:
-            found.extend(self._expand(key, scenario))
+        for spec in check_specs(specs, owner=scenario or "probes"):
+            found.extend(self._expand(spec, scenario))
         unique: dict[str, Probe] = {}
         for probe in found:
             unique.setdefault(probe.key, probe)
         return list(unique.values())
 
-    def _expand(self, key: str, scenario: str | None) -> list[Probe]:
+    def _expand(self, spec: ProbeSpec, scenario: str | None) -> list[Probe]:
         s = self.settings
-        if key == "status_pages":
+        if isinstance(spec, StatusPage):
+            wanted = spec.name.lower()
+            pages = [self._status_page(p.name) for p in s.status_pages if p.name.lower() == wanted]
+            return pages or [self._missing(f"status:{wanted}", f"{spec.name} status", "STATUS_PAGES")]
+        key = spec.value
+        if spec is Check.STATUS_PAGES:
             return [self._status_page(page.name) for page in s.status_pages]
-        if key.startswith("status:"):
-            wanted = key.split(":", 1)[1].lower()
-            return [self._status_page(p.name) for p in s.status_pages if p.name.lower() == wanted]
         if key == "app":
             urls = [u for u in [s.app_url, *s.app_endpoints] if u]
             if not urls:
@@ -106,7 +109,7 @@ class Catalog:
                     ),
                 )
             ]
-        raise KeyError(key)
+        raise AssertionError(f"no probe for {spec!r}")  # every Check has a branch above
 
     def _missing(self, key: str, name: str, setting: str) -> Probe:
         async def run() -> Result:

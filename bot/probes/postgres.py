@@ -5,12 +5,13 @@ OPS_DATABASE_URL is meant for a monitoring role (pg_monitor); nothing here write
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import psycopg
+from pglast import parser
+from pglast.parser import ParseError, Token
 from psycopg.rows import dict_row
 
 from bot.incidents.model import format_duration
@@ -19,16 +20,47 @@ from bot.settings import SqlCheck, Thresholds
 
 Row = dict[str, Any]
 
-_LITERAL = re.compile(r"'(?:[^']|'')*'|\$([A-Za-z_]*)\$.*?\$\1\$", re.DOTALL)
-_NUMBER = re.compile(r"(?<![\w$.])-?\d+(?:\.\d+)?\b")
+# Tokens that can carry customer data: string, bit-string and numeric constants, and comments.
+_DATA_TOKENS = {"SCONST", "USCONST", "BCONST", "XCONST", "ICONST", "FCONST", "C_COMMENT", "SQL_COMMENT"}
+_NUMERIC = {"ICONST", "FCONST"}
 
 
 def redact_sql(query: str, limit: int = 160) -> str:
-    """A query excerpt with string literals and numbers replaced, so no customer data leaks."""
-    text = _LITERAL.sub("'…'", query)
-    text = _NUMBER.sub("N", text)
-    text = " ".join(text.split())
+    """A query excerpt with literals, numbers and comments replaced, so no customer data leaks.
+
+    PostgreSQL's own lexer (pglast) finds the tokens, so E'...', $tag$...$tag$, U&'...' and nested
+    comments are what PostgreSQL says they are. pg_stat_activity cuts query text at 1,024 bytes, so
+    whatever the lexer cannot finish (an unterminated literal, comment or anything it refuses) is
+    treated as a literal that runs to the end.
+    """
+    out: list[str] = []
+    pos = 0
+    try:
+        tokens = parser.scan(query)
+        stop = len(query)
+    except ParseError as exc:
+        stop = exc.args[1] if len(exc.args) > 1 and isinstance(exc.args[1], int) else 0
+        tokens = _scan_prefix(query[:stop])
+    for token in tokens:
+        if token.name not in _DATA_TOKENS:
+            continue
+        out.append(query[pos : token.start])
+        out.append("N" if token.name in _NUMERIC else "'…'")
+        pos = token.end + 1
+    out.append(query[pos:stop])
+    if stop < len(query):
+        out.append("'…'")
+    text = " ".join("".join(out).split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _scan_prefix(prefix: str) -> list[Token]:
+    try:
+        return list(parser.scan(prefix))
+    except ParseError:  # the prefix alone fails too: show none of it rather than guess
+        return (
+            [Token(start=0, end=max(0, len(prefix) - 1), name="SCONST", kind="NO_KEYWORD")] if prefix else []
+        )
 
 
 class Target:

@@ -15,6 +15,7 @@ from bot.deps import Deps
 from bot.errors import UsageError
 from bot.probes import Probe, gather
 from bot.probes.catalog import DB_REPORTS, STATUS_KEYS
+from bot.probes.specs import Check
 from bot.runbook import report
 from bot.slack import blocks
 
@@ -133,9 +134,9 @@ def plan(deps: Deps, cmd: OpsCommand) -> tuple[str, list[Probe]]:
     if isinstance(cmd, OpsDb):
         if cmd.report == "long-queries" and cmd.minutes is not None:
             return "Database: long-queries", [catalog.long_queries(cmd.minutes)]
-        return f"Database: {cmd.report}", catalog.probes([f"db.{cmd.report}"])
+        return f"Database: {cmd.report}", catalog.probes([Check(f"db.{cmd.report}")])
     if isinstance(cmd, OpsDeploys):
-        return "Recent deploys", catalog.probes(["deploys"])
+        return "Recent deploys", catalog.probes([Check.DEPLOYS])
     raise AssertionError(cmd)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from slack_sdk.models.blocks import (
     Block,
@@ -10,14 +11,13 @@ from slack_sdk.models.blocks import (
     ContextBlock,
     MarkdownTextObject,
     Option,
-    PlainTextObject,
     SectionBlock,
     StaticSelectElement,
 )
 
 import handlers
 from bot.probes import Result, State, sort_results
-from bot.slack.blocks import Message, chunk_lines, escape, to_dicts, user
+from bot.slack.blocks import Message, chunk_lines, escape, option, to_dicts, user
 from handlers.scenario import Scenario, Step
 
 ACTION_CHECKLIST = "checklist_toggle"
@@ -53,7 +53,7 @@ def tally(results: Sequence[Result]) -> str:
 
 
 def _sections(lines: Sequence[str]) -> list[SectionBlock]:
-    return [SectionBlock(text=MarkdownTextObject(text=chunk)) for chunk in chunk_lines(lines)][:45]
+    return [SectionBlock(text=MarkdownTextObject(text=chunk)) for chunk in chunk_lines(lines)]
 
 
 def diagnostics_message(
@@ -73,7 +73,7 @@ def diagnostics_message(
         + [result_line(r, markdown=False) for r in sort_results(results)]
         + [f"{n}: running" for n in pending]
     )
-    return Message(text=text[:39000], blocks=to_dicts(blocks))
+    return Message(text=text, blocks=to_dicts(blocks))
 
 
 def status_message(
@@ -85,7 +85,7 @@ def status_message(
     text = "\n".join(
         [f"{title}: {tally(results)}"] + [result_line(r, markdown=False) for r in sort_results(results)]
     )
-    return Message(text=text[:39000], blocks=to_dicts(blocks[:50]))
+    return Message(text=text, blocks=to_dicts(blocks))
 
 
 def running_message(what: str, count: int) -> Message:
@@ -95,7 +95,7 @@ def running_message(what: str, count: int) -> Message:
 
 
 def _options(items: Sequence[Step]) -> list[Option]:
-    return [Option(value=s.key, text=MarkdownTextObject(text=escape(s.text)[:75])) for s in items]
+    return [option(value=s.key, text=escape(s.text), markdown=True) for s in items]
 
 
 def checklist_message(number: int, scenario: Scenario, checked: Mapping[str, str]) -> Message:
@@ -115,9 +115,10 @@ def checklist_message(number: int, scenario: Scenario, checked: Mapping[str, str
         options = _options(items[:10])
         initial = [o for o, s in zip(options, items[:10], strict=True) if s.key in checked]
         box = CheckboxesElement(action_id=ACTION_CHECKLIST, options=options, initial_options=initial or None)
+        shown = [s.key for s in items[:10] if s.key in checked]
         blocks.append(
             SectionBlock(
-                block_id=f"checklist:{number}:{section}",
+                block_id=checklist_block_id(number, section, shown),
                 text=MarkdownTextObject(text=f"*{label}*"),
                 accessory=box,
             )
@@ -134,16 +135,38 @@ def checklist_message(number: int, scenario: Scenario, checked: Mapping[str, str
     blocks.append(ContextBlock(elements=[MarkdownTextObject(text="\n".join(notes))]))
     done = [f"✓ {escape(s.text)} ({user(checked[s.key])})" for s in scenario.steps() if s.key in checked]
     if done:
-        blocks.append(ContextBlock(elements=[MarkdownTextObject(text="\n".join(done)[:2900])]))
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text="\n".join(done))]))
     return Message(text="\n".join(text_lines), blocks=to_dicts(blocks))
+
+
+@dataclass(frozen=True)
+class ChecklistBlock:
+    """What a checklist's block_id says: the incident, the section, and which boxes it showed ticked."""
+
+    number: int
+    section: str
+    shown_checked: frozenset[str] | None  # None: a block from before this was recorded
+
+
+def checklist_block_id(number: int, section: str, checked: Sequence[str]) -> str:
+    """``checklist:12:investigation:i1.i3``: a click is then read against the view the person had.
+
+    A new id for every state also makes Slack clients show the new ticks instead of their own."""
+    return f"checklist:{number}:{section}:{'.'.join(checked)}"
+
+
+def parse_checklist_block(block_id: str) -> ChecklistBlock | None:
+    """The checklist block_id's parts, or None when it is not one."""
+    parts = block_id.split(":")
+    if len(parts) not in (3, 4) or parts[0] != "checklist" or not parts[1].isdigit():
+        return None
+    shown = frozenset(k for k in parts[3].split(".") if k) if len(parts) == 4 else None
+    return ChecklistBlock(int(parts[1]), parts[2], shown)
 
 
 def scenario_picker(number: int) -> Message:
     """Shown when no scenario matched the title: choosing one posts its checklist and diagnostics."""
-    options = [
-        Option(value=f"{number}:{key}", text=PlainTextObject(text=s.title[:75]))
-        for key, s in handlers.SCENARIOS.items()
-    ]
+    options = [option(value=f"{number}:{key}", text=s.title) for key, s in handlers.SCENARIOS.items()]
     select = StaticSelectElement(
         action_id=ACTION_SCENARIO, placeholder="Pick a runbook scenario", options=options
     )

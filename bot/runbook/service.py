@@ -102,9 +102,20 @@ async def resume(deps: Deps) -> int:
 
 
 async def toggle_checklist(
-    deps: Deps, *, number: int, section: str, selected: set[str], actor: str, key: str
+    deps: Deps,
+    *,
+    number: int,
+    section: str,
+    selected: set[str],
+    shown_checked: frozenset[str] | None,
+    actor: str,
+    key: str,
 ) -> None:
-    """Record who checked or unchecked which step; everyone sees the same checklist."""
+    """Apply what this person changed (read against the boxes they saw) to the stored checklist.
+
+    A click carries every box the person's view has ticked; someone else may have ticked another since
+    that view was drawn, so only the boxes this person flipped are changed, never the whole list.
+    """
     now = deps.clock()
     try:
         async with deps.store.transaction() as tx:
@@ -115,27 +126,23 @@ async def toggle_checklist(
             scenario = handlers.get(inc.scenario)
             steps = scenario.investigation if section == "investigation" else scenario.resolution
             checked = await repo.checked_items(tx, number)
+            seen = shown_checked if shown_checked is not None else frozenset(checked)
             for step in steps:
-                if step.key in selected and step.key not in checked:
-                    await repo.set_check(tx, incident=number, item=step.key, user=actor, at=now)
-                    await repo.append_event(
-                        tx,
-                        incident=number,
-                        kind="checklist",
-                        actor=actor,
-                        text=f"checked: {step.text}",
-                        at=now,
-                    )
-                elif step.key not in selected and step.key in checked:
-                    await repo.set_check(tx, incident=number, item=step.key, user=None, at=now)
-                    await repo.append_event(
-                        tx,
-                        incident=number,
-                        kind="checklist",
-                        actor=actor,
-                        text=f"unchecked: {step.text}",
-                        at=now,
-                    )
+                flipped = (step.key in selected) != (step.key in seen)
+                if not flipped or (step.key in selected) == (step.key in checked):
+                    continue  # not this person's change, or already as they want it
+                ticked = step.key in selected
+                await repo.set_check(
+                    tx, incident=number, item=step.key, user=actor if ticked else None, at=now
+                )
+                await repo.append_event(
+                    tx,
+                    incident=number,
+                    kind="checklist",
+                    actor=actor,
+                    text=f"{'checked' if ticked else 'unchecked'}: {step.text}",
+                    at=now,
+                )
             checked = await repo.checked_items(tx, number)
             lane, _, checklist, _ = _refs(number)
             message = report.checklist_message(number, scenario, checked)

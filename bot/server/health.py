@@ -26,8 +26,8 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import StoreUnavailable
-from bot.store import Store, Tx, repo
-from bot.store.schema import schema_problem
+from bot.store import Store, Tx
+from bot.store.schema import probe_write, schema_problem
 
 log = logging.getLogger("opsbot.health")
 
@@ -110,6 +110,7 @@ class DeliveryHealth:
     Defined here until the delivery branch's ``outbox.health()`` lands on main; then this becomes that."""
 
     running: bool  # this instance's deliverer task is alive
+    stopped_for: str | None  # why delivery was stopped on purpose (token revoked, app uninstalled)
     oldest_pending_age_s: float | None  # the oldest undelivered item's wait, across every instance
 
 
@@ -131,12 +132,14 @@ class Health:
         auth: SlackAuth,
         delivery_running: Callable[[], bool],
         max_pending_age_s: float,
+        delivery_stopped_for: Callable[[], str | None] = lambda: None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.client = client
         self.auth = auth
         self.delivery_running = delivery_running
+        self.delivery_stopped_for = delivery_stopped_for
         self.max_pending_age_s = max_pending_age_s
         self.clock = clock
 
@@ -144,7 +147,7 @@ class Health:
         now = self.clock()
 
         async def probe(tx: Tx) -> tuple[str | None, float | None]:
-            await repo.set_value(tx, "health:written_at", f"{now:.3f}")  # proves the store takes writes
+            await probe_write(tx)  # a store that answers reads may still refuse writes
             return await schema_problem(tx), await oldest_pending(tx)
 
         try:
@@ -157,7 +160,8 @@ class Health:
             return failed, Check("schema", False, "unknown"), None
         schema = Check("schema", problem is None, problem or "current")
         age = None if oldest is None else max(0.0, now - oldest)
-        return Check("store", True, "writable"), schema, DeliveryHealth(self.delivery_running(), age)
+        delivery = DeliveryHealth(self.delivery_running(), self.delivery_stopped_for(), age)
+        return Check("store", True, "writable"), schema, delivery
 
     async def readiness(self) -> list[Check]:
         """Every readiness check, in a fixed order."""
@@ -167,7 +171,9 @@ class Health:
         if delivery is None:
             return [*checks, Check("delivery", False, "unknown: the store is unreachable")]
         age = delivery.oldest_pending_age_s
-        if not delivery.running:
+        if delivery.stopped_for:
+            checks.append(Check("delivery", False, f"stopped: {delivery.stopped_for}"))
+        elif not delivery.running:
             checks.append(Check("delivery", False, "the deliverer has stopped"))
         elif age is not None and age > self.max_pending_age_s:
             bound = self.max_pending_age_s

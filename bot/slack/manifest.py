@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
@@ -19,8 +20,20 @@ def load_manifest() -> dict[str, Any]:
     return data
 
 
+def check_url(url: str) -> str:
+    """``url`` when it can be Slack's request URL (https, with a host); ValueError saying why otherwise."""
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError(
+            f"the URL must start with https:// and name a host (Slack only calls HTTPS), got {url!r}"
+        )
+    return url
+
+
 def build_manifest(*, url: str | None = None, socket: bool = False) -> dict[str, Any]:
     manifest = load_manifest()
+    if url is not None:
+        check_url(url)
     base = (url or _PLACEHOLDER).rstrip("/")
     features = manifest["features"]
     settings = manifest["settings"]

@@ -56,6 +56,9 @@ class Store(Protocol):
 
         ``body`` may only use the transaction it is given (SQLite runs it on the store's own thread)."""
 
+    async def writable(self) -> None:
+        """Raise StoreUnavailable (naming the cause) when the store cannot take a write now."""
+
     async def ping(self) -> str:
         """A one-line description of the store's state; raises StoreUnavailable."""
 

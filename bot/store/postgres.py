@@ -13,7 +13,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from bot.errors import StoreUnavailable
 from bot.store import Conflict, Row, Tx
-from bot.store.schema import LATEST, apply_migrations, schema_version
+from bot.store.schema import LATEST, apply_migrations, probe_write, schema_version
 
 T = TypeVar("T")
 
@@ -24,6 +24,17 @@ MIGRATION_LOCK = 0x0B5B07
 @functools.lru_cache(maxsize=512)
 def _pg(sql: str) -> str:
     return sql.replace("?", "%s")
+
+
+# SQLSTATE classes that mean the server cannot serve us now: connection exception, insufficient
+# resources (too many connections, disk full), operator intervention (shutdown, terminated backend).
+_OUTAGE_CLASSES = ("08", "53", "57")
+
+
+def _outage(exc: psycopg.Error) -> bool:
+    """True for errors of reaching the server (no SQLSTATE: the connection itself failed)."""
+    state = exc.sqlstate
+    return state is None or state[:2] in _OUTAGE_CLASSES
 
 
 class PostgresTx:
@@ -81,6 +92,9 @@ class PostgresStore:
                 "connect_timeout": max(1, int(self._timeout)),
             },
             reconnect_timeout=0,
+            # A pooled connection the server ended (a restart, pg_terminate_backend, an idle timeout)
+            # is found and replaced before it is handed out, not by the command that gets it.
+            check=AsyncConnectionPool.check_connection,
         )
         await self._pool.open(wait=False)
 
@@ -98,8 +112,13 @@ class PostgresStore:
                 yield PostgresTx(conn)
         except PoolTimeout as exc:
             raise StoreUnavailable("no PostgreSQL connection within the timeout") from exc
-        except psycopg.OperationalError as exc:
-            raise StoreUnavailable(f"PostgreSQL: {exc.__class__.__name__}") from exc
+        except psycopg.errors.ReadOnlySqlTransaction as exc:
+            raise StoreUnavailable(str(exc), cause="PostgreSQL accepts only reads (a standby?)") from exc
+        except psycopg.Error as exc:
+            if not _outage(exc):
+                raise  # a data error (a value too large, say) is a bug to report, not an outage
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise StoreUnavailable(f"PostgreSQL: {exc.__class__.__name__}: {first}") from exc
 
     async def run(self, body: Callable[[Tx], Awaitable[T]]) -> T:
         async with self.transaction() as tx:
@@ -111,6 +130,9 @@ class PostgresStore:
             # Serialises concurrent `opsbot migrate` runs; released when this transaction ends.
             await tx.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
             return await apply_migrations(tx)
+
+    async def writable(self) -> None:
+        await self.run(probe_write)
 
     async def ping(self) -> str:
         async with self.transaction() as tx:

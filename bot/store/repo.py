@@ -97,10 +97,30 @@ async def incident_by_card(tx: Tx, channel: str, ts: str) -> Incident | None:
     return _incident(row) if row else None
 
 
-async def list_incidents(tx: Tx, *, include_resolved: bool, limit: int = 50) -> list[Incident]:
-    where = "" if include_resolved else " WHERE status <> 'resolved'"
-    rows = await tx.fetchall(f"SELECT * FROM incidents{where} ORDER BY number DESC LIMIT ?", (limit,))
+def _list_filter(include_resolved: bool, before: int | None) -> tuple[str, tuple[Any, ...]]:
+    clauses = ["number < ?"]
+    params: tuple[Any, ...] = (before if before is not None else 2**62,)
+    if not include_resolved:
+        clauses.append("status <> 'resolved'")
+    return " WHERE " + " AND ".join(clauses), params
+
+
+async def list_incidents(
+    tx: Tx, *, include_resolved: bool, limit: int = 50, before: int | None = None
+) -> list[Incident]:
+    """Newest first; ``before`` pages on (keyset by number, so a page costs the same however far back)."""
+    where, params = _list_filter(include_resolved, before)
+    rows = await tx.fetchall(f"SELECT * FROM incidents{where} ORDER BY number DESC LIMIT ?", (*params, limit))
     return [_incident(r) for r in rows]
+
+
+async def count_incidents(tx: Tx, *, include_resolved: bool, before: int | None, at_most: int) -> int:
+    """How many incidents a list has below ``before``, counting no further than ``at_most``."""
+    where, params = _list_filter(include_resolved, before)
+    row = await tx.fetchone(
+        f"SELECT count(*) AS n FROM (SELECT 1 FROM incidents{where} LIMIT ?) AS page", (*params, at_most)
+    )
+    return int(row["n"]) if row else 0
 
 
 async def set_card(tx: Tx, number: int, channel: str, ts: str) -> None:

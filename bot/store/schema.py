@@ -99,3 +99,12 @@ async def schema_version(tx: Tx) -> int:
 async def schema_problem(tx: Tx) -> str | None:
     """Why this code cannot use the store's schema (missing or incompatible newer migrations), or None."""
     return (await schema_state(tx)).problem()
+
+
+async def probe_write(tx: Tx) -> None:
+    """A real write (one row, overwritten each time): a store that answers reads may still refuse writes."""
+    await tx.execute(
+        "INSERT INTO kv (key, value) VALUES ('store:writable', ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        (str(time.time()),),
+    )

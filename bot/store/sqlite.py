@@ -18,23 +18,38 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 from bot.errors import StoreUnavailable
 from bot.store import Conflict, Row, Tx
-from bot.store.schema import LATEST, apply_migrations, schema_version
+from bot.store.schema import LATEST, apply_migrations, probe_write, schema_version
 
 T = TypeVar("T")
 
 
 def _mapped(exc: BaseException) -> BaseException:
-    """An SQLite error that means the store cannot be used right now, as StoreUnavailable."""
+    """An SQLite error that means the store cannot be used right now, as StoreUnavailable naming why."""
     text = str(exc)
+    if not isinstance(exc, sqlite3.DatabaseError) or isinstance(exc, sqlite3.IntegrityError):
+        return exc
+    if "readonly" in text or "read-only" in text:
+        return StoreUnavailable(text, cause="the SQLite file is read-only")
+    if "malformed" in text or "not a database" in text:
+        return StoreUnavailable(text, cause=f"the SQLite file is damaged ({text})")
+    if "full" in text:
+        return StoreUnavailable(text, cause="the disk holding the SQLite file is full")
     if isinstance(exc, sqlite3.OperationalError) and any(
         word in text for word in ("locked", "unable to open", "disk")
     ):
         return StoreUnavailable(text)
     return exc
+
+
+def _raise_mapped(exc: sqlite3.Error) -> NoReturn:
+    mapped = _mapped(exc)
+    if mapped is exc:
+        raise exc
+    raise mapped from exc
 
 
 def _consume(future: asyncio.Future[Any]) -> None:
@@ -130,8 +145,8 @@ class SqliteStore:
         SQLite thread in half, so a transaction's lock is always released by its COMMIT or ROLLBACK."""
         try:
             return await asyncio.shield(self._submit(work))
-        except sqlite3.OperationalError as exc:
-            raise _mapped(exc) from exc
+        except sqlite3.DatabaseError as exc:
+            _raise_mapped(exc)
 
     def _abandon(self, begun: asyncio.Future[sqlite3.Connection]) -> None:
         """A BEGIN whose caller was cancelled before it heard back: roll it back once it lands."""
@@ -194,8 +209,8 @@ class SqliteStore:
         except asyncio.CancelledError:
             begun.add_done_callback(self._abandon)
             raise
-        except sqlite3.OperationalError as exc:
-            raise _mapped(exc) from exc
+        except sqlite3.DatabaseError as exc:
+            _raise_mapped(exc)
         tx = _RemoteTx(self, SqliteTx(conn))
         try:
             yield tx
@@ -234,7 +249,8 @@ class SqliteStore:
             self._conn = await self._there(connect())
         except sqlite3.Error as exc:
             self._stop_thread()
-            raise StoreUnavailable(f"cannot open SQLite file {self.path}: {exc}") from exc
+            cause = getattr(_mapped(exc), "cause", None)
+            raise StoreUnavailable(f"cannot open SQLite file {self.path}: {exc}", cause=cause) from exc
         if self.path != ":memory:":
             self._checkpointer = asyncio.create_task(self._checkpoints(), name="opsbot-sqlite-checkpoint")
 
@@ -290,6 +306,9 @@ class SqliteStore:
     async def migrate(self) -> list[int]:
         await self.open()
         return await self.run(apply_migrations)
+
+    async def writable(self) -> None:
+        await self.run(probe_write)
 
     async def ping(self) -> str:
         version = await self.run(schema_version)

@@ -360,3 +360,37 @@ async def test_user_text_cannot_ping_the_whole_channel(bot: Harness) -> None:
     text = card_text(bot.card(1))
     assert "<!channel>" not in text and "&lt;!channel&gt;" in text
     assert BOT_USER  # the stand-in's bot user exists
+
+
+async def test_list_pages_and_says_how_many_more(bot: Harness) -> None:
+    from bot.incidents.model import Incident, Severity, Status
+
+    title = "payments degraded for EU customers " * 4  # 140 characters: a long page cut mid-word before
+    async with bot.runtime.store.transaction() as tx:
+        for n in range(1, 61):
+            await repo.insert_incident(
+                tx,
+                Incident(
+                    number=n,
+                    title=title.strip(),
+                    severity=Severity.P2,
+                    status=Status.INVESTIGATING,
+                    commander="U0ONCALL",
+                    declared_by="U0ONCALL",
+                    created_at=1e9,
+                    updated_at=1e9,
+                ),
+            )
+    first = await bot.command("list")
+    sections = [b["text"]["text"] for b in first["blocks"]]
+    shown = "\n".join(sections)
+    assert "INC-60" in shown and "INC-36" in shown and "INC-35" not in shown
+    assert "…and 35 more: `/incident list before INC-36`" in shown
+    assert all(
+        line.endswith("<@U0ONCALL>") or "more" in line or "incidents" in line for line in shown.split("\n")
+    )
+    assert all(len(s) <= 3000 for s in sections)
+    second = await bot.command("list before INC-36")
+    assert "INC-35" in second["text"] and "INC-11" in second["text"] and "10 more" in second["text"]
+    last = await bot.command("list open before INC-11")
+    assert "INC-1*" in last["text"] and "more" not in last["text"]

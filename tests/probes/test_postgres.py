@@ -11,6 +11,7 @@ import pytest
 from bot.probes import State, gather
 from bot.probes import postgres as pg
 from bot.probes.catalog import Catalog
+from bot.probes.specs import Check
 from bot.settings import Settings, SqlCheck, Thresholds
 
 
@@ -163,7 +164,7 @@ async def test_unreachable_database_is_unknown() -> None:
     import httpx
 
     async with httpx.AsyncClient() as http:
-        results = await gather(Catalog(settings, http).probes(["db.connections"]), within=3)
+        results = await gather(Catalog(settings, http).probes([Check.DB_CONNECTIONS]), within=3)
     assert results[0].state is State.UNKNOWN
     assert "s3cret" not in results[0].summary
 
@@ -176,6 +177,15 @@ def redact_cases() -> list[tuple[str, str]]:
         ),
         ("UPDATE t SET note = 'it''s fine' WHERE x = $$secret$$", "UPDATE t SET note = '…' WHERE x = '…'"),
         ("SELECT $1, col2 FROM t3", "SELECT $1, col2 FROM t3"),
+        # pg_stat_activity cuts at 1,024 bytes: what is left open is a literal to the end
+        ("INSERT INTO cards VALUES ('4242 4242 4242 4242', 'jo", "INSERT INTO cards VALUES ('…', '…'"),
+        ("SELECT E'it\\'s 4242 4242'", "SELECT '…'"),
+        ("SELECT E'cut \\' 4242", "SELECT '…'"),
+        ("SELECT $tag$ ssn 123-45-6789", "SELECT '…'"),
+        ("SELECT $tag$ a $tag$, $$b$$", "SELECT '…', '…'"),
+        ("SELECT 1 /* customer jo@x.io */ FROM t -- card 4242", "SELECT N '…' FROM t '…'"),
+        ("SELECT 1 /* customer jo@x.io", "SELECT N '…'"),
+        ("SELECT U&'d\\0061t' , B'1010', X'1F'", "SELECT '…' , '…', '…'"),
     ]
 
 
@@ -190,3 +200,17 @@ def _probe(name: str, fn, *args):  # type: ignore[no-untyped-def]
     from bot.probes import Probe
 
     return Probe(name, name, partial(fn, *args))
+
+
+async def test_database_errors_show_the_servers_diagnosis_without_secrets(pg_url: str) -> None:
+    import httpx
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(pg_url)
+    missing = make_conninfo(**{**params, "dbname": "no_such_shop", "password": "s3cret-pw"})
+    settings = Settings(ops_database_url=missing, probe_timeout_s=3)
+    async with httpx.AsyncClient() as http:
+        (result,) = await gather(Catalog(settings, http).probes([Check.DB_CONNECTIONS]), within=5)
+    assert result.state is State.UNKNOWN
+    assert 'database "no_such_shop" does not exist' in result.summary, result.summary
+    assert "s3cret-pw" not in result.summary

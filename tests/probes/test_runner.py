@@ -83,3 +83,18 @@ async def test_worst_and_sorting() -> None:
     assert worst(results) is State.FAIL
     assert worst([r for r in results if r.state in (State.OK, State.UNKNOWN)]) is State.UNKNOWN
     assert worst([r for r in results if r.state is State.NOT_CONFIGURED]) is State.OK
+
+
+async def test_secret_shaped_text_from_a_provider_never_leaves_a_probe() -> None:
+    from bot.probes import Probe, Result, State, run_one
+
+    token = "ghp_abcdefghijklmnop0123456789ABCDEFGH"
+
+    async def leaky() -> Result:
+        return Result(
+            "Sentry new issues", State.WARN, f"KeyError {token}", details=(f"auth failed for {token}",)
+        )
+
+    (result,) = await run_one(Probe("sentry.issues", "Sentry new issues", leaky), 1.0)
+    assert token not in result.summary and token not in " ".join(result.details)
+    assert result.summary.startswith("KeyError")

@@ -30,8 +30,10 @@ class StatusServer:
         }
         self.loop = asyncio.new_event_loop()
         self.url = ""
+        self.delay = 0.0
 
     async def _handle(self, request: web.Request) -> web.Response:
+        await asyncio.sleep(self.delay)
         body = self.pages.get(request.path)
         if body is None:
             return web.Response(status=404, text="<html>404</html>", content_type="text/html")
@@ -127,3 +129,35 @@ def test_scenario_check_and_usage_errors(server: StatusServer) -> None:
 def test_plugin_precedence(states: list[State], code: int) -> None:
     got, _ = status_lines([Result(f"r{i}", s, "x") for i, s in enumerate(states)], None, 0.1)
     assert got == code
+
+
+def test_nothing_configured_is_unknown_not_ok() -> None:
+    result = check(env={"STATUS_PAGES": "[]"})
+    assert result.returncode == 3, result.stdout
+    assert result.stdout.startswith("OPSBOT UNKNOWN - no checks configured")
+
+
+def test_a_pipe_in_provider_text_is_not_read_as_performance_data(server: StatusServer) -> None:
+    summary = statuspage_summary("minor")
+    summary["status"]["description"] = "Degraded | partial outage"
+    server.pages["/gh/api/v2/summary.json"] = summary
+    result = check(env=server.env())
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("OPSBOT WARNING - GitHub status: Degraded / partial outage |")
+    assert lines[0].count("|") == 1 and all("|" not in line for line in lines[1:])
+
+
+def test_usage_errors_are_unknown_with_a_status_line() -> None:
+    for args in (["--bogus"], ["-t", "soon"], ["a", "b"]):
+        result = check(*args, env={"STATUS_PAGES": "[]"})
+        assert result.returncode == 3, (args, result.stdout, result.stderr)
+        assert result.stdout.startswith("OPSBOT UNKNOWN - usage:"), result.stdout
+
+
+def test_timeout_option_gives_unknown(server: StatusServer) -> None:
+    server.delay = 5.0
+    result = check("-t", "1", env=server.env())
+    assert result.returncode == 3
+    first = result.stdout.splitlines()[0]
+    assert first.startswith("OPSBOT UNKNOWN") and ("timed out" in first)

@@ -60,12 +60,16 @@ async def test_checklist_checkboxes_are_remembered_for_everyone(ops_bot: Harness
     await ops_bot.command("open P1 checkout broken")
     await ops_bot.settle()
     checklist = next(m for m in ops_bot.thread(1) if m["text"].startswith("Runbook:"))
-    section = next(b for b in checklist["blocks"] if b.get("block_id") == "checklist:1:investigation")
+    section = next(
+        b for b in checklist["blocks"] if str(b.get("block_id")).startswith("checklist:1:investigation")
+    )
     from bot.devtools import payloads as p
 
     async def tick(value: str, user: str) -> None:
         current = next(m for m in ops_bot.thread(1) if m["text"].startswith("Runbook:"))
-        block = next(b for b in current["blocks"] if b.get("block_id") == "checklist:1:investigation")
+        block = next(
+            b for b in current["blocks"] if str(b.get("block_id")).startswith("checklist:1:investigation")
+        )
         element = p.toggled(block["accessory"], value)
         body = p.block_action(
             action=element,
@@ -92,6 +96,46 @@ async def test_checklist_checkboxes_are_remembered_for_everyone(ops_bot: Harness
         "checked: Check orders that failed in the last hour",
         "unchecked: Check Stripe status",
     ]
+
+
+async def test_a_tick_from_an_older_view_changes_only_its_own_box(ops_bot: Harness) -> None:
+    from bot.devtools import payloads as p
+
+    await ops_bot.command("open P1 checkout broken")
+    await ops_bot.settle()
+
+    def view() -> tuple[dict, dict]:
+        message = next(m for m in ops_bot.thread(1) if m["text"].startswith("Runbook:"))
+        block = next(
+            b for b in message["blocks"] if str(b.get("block_id")).startswith("checklist:1:investigation")
+        )
+        return message, block
+
+    async def tick(seen: tuple[dict, dict], value: str, user: str) -> None:
+        message, block = seen
+        body = p.block_action(
+            action=p.toggled(block["accessory"], value),
+            block_id=block["block_id"],
+            user=user,
+            channel="C0INCIDENT",
+            message_ts=message["ts"],
+            response_url=ops_bot.sim.response_url(user),
+        )
+        assert (await ops_bot.post(body, "application/x-www-form-urlencoded")).status_code == 200
+        await ops_bot.settle()
+
+    bobs_view = view()  # Bob's client has not redrawn yet
+    await tick(view(), "i1", "U0ALICE")
+    await tick(bobs_view, "i2", "U0BOB")
+    async with ops_bot.runtime.store.transaction() as tx:
+        assert await repo.checked_items(tx, 1) == {"i1": "U0ALICE", "i2": "U0BOB"}
+        events = [(e.actor, e.text) for e in await repo.timeline(tx, 1) if e.kind == "checklist"]
+    assert [actor for actor, _ in events] == ["U0ALICE", "U0BOB"]
+    assert not any(text.startswith("unchecked") for _, text in events)
+    alices_view = view()  # redrawn with both ticks; Alice unticks hers, Bob's stays
+    await tick(alices_view, "i1", "U0ALICE")
+    async with ops_bot.runtime.store.transaction() as tx:
+        assert await repo.checked_items(tx, 1) == {"i2": "U0BOB"}
 
 
 async def test_unmatched_title_gets_general_checklist_and_a_picker(ops_bot: Harness) -> None:

@@ -58,7 +58,12 @@ def test_checklist_has_checkboxes_with_shared_state() -> None:
     scenario = handlers.SCENARIOS["checkout"]
     message = report.checklist_message(4, scenario, {"i1": "U0DANA", "r2": "U0ALEX"})
     sections = [b for b in message.blocks if b.get("accessory", {}).get("type") == "checkboxes"]
-    assert [s["block_id"] for s in sections] == ["checklist:4:investigation", "checklist:4:resolution"]
+    assert [s["block_id"] for s in sections] == ["checklist:4:investigation:i1", "checklist:4:resolution:r2"]
+    parsed = report.parse_checklist_block(sections[0]["block_id"])
+    assert parsed == report.ChecklistBlock(4, "investigation", frozenset({"i1"}))
+    assert report.parse_checklist_block("checklist:4:investigation") == report.ChecklistBlock(
+        4, "investigation", None
+    )
     assert [o["value"] for o in sections[0]["accessory"]["initial_options"]] == ["i1"]
     assert [o["value"] for o in sections[1]["accessory"]["initial_options"]] == ["r2"]
     assert "[x] Check Stripe status" in message.text and "[ ] Check orders that failed" in message.text

@@ -135,3 +135,13 @@ def test_serve_checks_the_token_at_start(tmp_path: Path) -> None:
         served.stop()
         slack.stop()
     assert "the bot token is refused (invalid_auth)" in served.log.read_text()
+
+
+async def test_delivery_stopped_because_slack_revoked_the_token(bot: Harness) -> None:
+    assert (await ready(bot))[0] == 200
+    revoked = {"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["U0OPSBOT"]}, "event_ts": "1.0"}
+    await bot.event(revoked)
+    status, checks = await ready(bot)
+    assert status == 503 and checks["delivery"][0] is False
+    assert checks["delivery"][1].startswith("stopped: tokens_revoked")
+    assert await live(bot) == 200

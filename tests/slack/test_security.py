@@ -184,3 +184,54 @@ def test_no_setting_turns_signature_checks_off() -> None:
     with pytest.raises(Exception, match="extra"):
         Settings.model_validate({"request_verification_enabled": False})
     assert httpx  # imported for the harness client
+
+
+PASTED = {
+    "github_pat": "github_pat_11ABCDEFG0123456789_abcdefghijklmnopqrstuvwxyz0123456789ABCD",
+    "ghp": "ghp_abcdefghijklmnop0123456789ABCDEFGH",
+    "gho": "gho_abcdefghijklmnop0123456789ABCDEFGH",
+    "ghs": "ghs_abcdefghijklmnop0123456789ABCDEFGH",
+    "sentry_user": "sntryu_0123456789abcdef0123456789abcdef0123456789abcdef",
+    "dsn_key": "0123456789abcdef0123456789abcdef",
+    "aws_id": "AKIAIOSFODNN7EXAMPLE",
+    "aws_temp": "ASIAIOSFODNN7EXAMPLE",
+    "aws_secret": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    "url_password": "pa/ss:w0rd",
+    "curl_password": "hunter2-curl",
+    "stripe": "sk_live_abcdefghijkl0123",
+    "slack": "xoxp-1234-5678-abcdefghij",
+}
+
+
+def pasted_text() -> str:
+    p = PASTED
+    return (
+        f"tried {p['github_pat']} and {p['ghp']} {p['gho']} {p['ghs']}; sentry {p['sentry_user']} "
+        f"dsn https://{p['dsn_key']}@o1.ingest.sentry.io/42 aws {p['aws_id']} {p['aws_temp']} "
+        f"aws_secret_access_key={p['aws_secret']} jwt {p['jwt']} "
+        f"db postgresql://app:{p['url_password']}@db.internal:5432/shop "
+        f"curl -u admin:{p['curl_password']} https://api.internal stripe {p['stripe']} slack {p['slack']}"
+    )
+
+
+def test_redactor_catches_every_pasted_shape() -> None:
+    cleaned = Redactor()(pasted_text())
+    for name, secret in PASTED.items():
+        assert secret not in cleaned, name
+    assert "tried" in cleaned and "o1.ingest.sentry.io/42" in cleaned and "db.internal:5432/shop" in cleaned
+
+
+async def test_pasted_secrets_reach_no_card_thread_or_store(bot: Harness) -> None:
+    await bot.command("open P2 login errors")
+    await bot.command(f"note INC-1 {pasted_text()}")
+    await bot.settle()
+    await bot.say_in_thread(1, f"and in the thread: {pasted_text()}")
+    sent = json.dumps([c.params for c in bot.sim.calls])
+    async with bot.runtime.store.transaction() as tx:
+        stored = json.dumps([e.text for e in await repo.timeline(tx, 1)])
+        stored += json.dumps(await tx.fetchall("SELECT * FROM deliveries"))
+        stored += json.dumps(await tx.fetchall("SELECT payload FROM outbox"))
+    for name, secret in PASTED.items():
+        assert secret not in sent, name
+        assert secret not in stored, name

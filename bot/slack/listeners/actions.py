@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot.deps import Deps
 from bot.errors import UsageError
@@ -14,16 +15,21 @@ from bot.incidents import service as incidents
 from bot.incidents.model import Status
 from bot.runbook import report
 from bot.runbook import service as diagnostics
+from bot.slack.answers import owe_response
 from bot.slack.replies import guarded
 
 
-async def _reply_error(text: str, kwargs: dict[str, Any]) -> None:
-    ack: AsyncAck | None = kwargs.get("ack")
-    if ack is not None and ack.response is None:
-        await ack()
-    respond: AsyncRespond | None = kwargs.get("respond")
-    if respond is not None:
-        await respond(text=text, response_type="ephemeral", replace_original=False)
+def _error_reply(deps: Deps) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
+    async def reply(text: str, kwargs: dict[str, Any]) -> None:
+        # Owed through the outbox, never sent before the ack: a slow Slack would make it retry.
+        url = (kwargs.get("body") or {}).get("response_url")
+        if url:
+            await owe_response(deps, url=url, text=text)
+        ack: AsyncAck | None = kwargs.get("ack")
+        if ack is not None and ack.response is None:
+            await ack()
+
+    return reply
 
 
 def parse_button(value: str) -> tuple[int, int, str]:
@@ -39,10 +45,8 @@ def _key(body: dict[str, Any]) -> str:
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    @guarded(_reply_error)
-    async def status_button(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
-    ) -> None:
+    @guarded(_error_reply(deps))
+    async def status_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         number, version, word = parse_button(action.get("value", ""))
         status = Status.parse(word)
         if status is None:
@@ -56,10 +60,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
         )
         await ack()
 
-    @guarded(_reply_error)
-    async def take_command(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
-    ) -> None:
+    @guarded(_error_reply(deps))
+    async def take_command(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         number, version, _ = parse_button(action.get("value", ""))
         await incidents.change(
             deps,
@@ -77,28 +79,25 @@ def register(app: AsyncApp, deps: Deps) -> None:
 def register_runbook(app: AsyncApp, deps: Deps) -> None:
     """Checklist checkboxes and the scenario picker in an incident's thread."""
 
-    @guarded(_reply_error)
-    async def checklist(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
-    ) -> None:
-        parts = str(action.get("block_id", "")).split(":")
-        if len(parts) != 3 or not parts[1].isdigit():
+    @guarded(_error_reply(deps))
+    async def checklist(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        block = report.parse_checklist_block(str(action.get("block_id", "")))
+        if block is None:
             raise UsageError("That checklist is from an old message.")
         selected = {o["value"] for o in action.get("selected_options") or []}
         await diagnostics.toggle_checklist(
             deps,
-            number=int(parts[1]),
-            section=parts[2],
+            number=block.number,
+            section=block.section,
             selected=selected,
+            shown_checked=block.shown_checked,
             actor=body["user"]["id"],
             key=_key(body),
         )
         await ack()
 
-    @guarded(_reply_error)
-    async def pick_scenario(
-        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any], respond: AsyncRespond
-    ) -> None:
+    @guarded(_error_reply(deps))
+    async def pick_scenario(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         value = str((action.get("selected_option") or {}).get("value", ""))
         number, _, key = value.partition(":")
         if not number.isdigit():

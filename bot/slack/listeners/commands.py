@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
-from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncRespond
 
 from bot.deps import Deps
 from bot.incidents import commands
 from bot.incidents import service as incidents
 from bot.runbook import ops
+from bot.slack.inbound import typed
 from bot.slack.replies import guarded
 
 
@@ -23,8 +25,10 @@ async def _reply_error(text: str, kwargs: dict[str, Any]) -> None:
 
 def register(app: AsyncApp, deps: Deps) -> None:
     @guarded(_reply_error)
-    async def incident_command(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
-        cmd = commands.parse_command(command.get("text") or "")
+    async def incident_command(
+        ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
+    ) -> None:
+        cmd = commands.parse_command(typed(command.get("text")), bot_user_id=context.bot_user_id)
         reply = await incidents.run(
             deps,
             cmd,
@@ -38,7 +42,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
     @guarded(_reply_error)
     async def ops_command(ack: AsyncAck, command: dict[str, Any]) -> None:
-        cmd = ops.parse_ops_command(command.get("text") or "")
+        cmd = ops.parse_ops_command(typed(command.get("text")))
         reply = await ops.run(deps, cmd, response_url=command.get("response_url"))
         await ack(response_type=reply.response_type, **reply.message.as_kwargs())
 
@@ -46,5 +50,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 
 def _command_key(command: dict[str, Any]) -> str:
+    """Short and free of what was typed: the text may hold a secret, and PostgreSQL caps index entries."""
     # trigger_id is unique per invocation and repeats when Slack delivers the same one again.
-    return f"command:{command.get('trigger_id') or command.get('user_id')}:{command.get('text')}"
+    trigger = command.get("trigger_id")
+    if trigger:
+        return f"command:{trigger}"
+    said = f"{command.get('user_id')}\n{command.get('channel_id')}\n{command.get('text')}"
+    return "command:" + hashlib.sha256(said.encode()).hexdigest()[:32]

@@ -6,15 +6,18 @@ import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from bot.incidents import commands
 from bot.incidents import service as incidents
+from bot.slack.answers import owe_ephemeral
+from bot.slack.blocks import Message
+from bot.slack.inbound import typed
 from bot.slack.replies import guarded
 
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^>]*)?>")
 HUMAN_SUBTYPES = {None, "thread_broadcast", "file_share"}
+NOT_IN_A_THREAD = "Mention me in an incident card's thread to change that incident, or use `/incident help`."
 
 
 def mentioned_command(text: str, bot_user_id: str | None) -> str | None:
@@ -27,46 +30,36 @@ def mentioned_command(text: str, bot_user_id: str | None) -> str | None:
     return None
 
 
-async def _run_mention(
-    deps: Deps, event: dict[str, Any], bot_user_id: str | None, client: AsyncWebClient
-) -> None:
-    text = mentioned_command(event.get("text") or "", bot_user_id)
+async def _run_mention(deps: Deps, event: dict[str, Any], bot_user_id: str | None) -> None:
+    text = mentioned_command(typed(event.get("text")), bot_user_id)
     thread_ts = event.get("thread_ts")
     if text is None or not event.get("user"):
         return
     inc = None
     if thread_ts and thread_ts != event.get("ts"):
         inc = await incidents.incident_for_thread(deps, channel=event["channel"], thread_ts=thread_ts)
+    where = {"channel": event["channel"], "user": event["user"], "thread_ts": thread_ts}
     if inc is None:
-        await client.chat_postEphemeral(
-            channel=event["channel"],
-            user=event["user"],
-            thread_ts=thread_ts,
-            text="Mention me in an incident card's thread to change that incident, or use `/incident help`.",
-        )
+        await owe_ephemeral(deps, message=Message(text=NOT_IN_A_THREAD), **where)
         return
-    cmd = commands.parse_thread_command(text, inc.number)
+    cmd = commands.parse_thread_command(text, inc.number, bot_user_id=bot_user_id)
     # Keyed on the message, so a redelivered app_mention changes nothing twice.
     reply = await incidents.run(
         deps, cmd, actor=event["user"], key=f"mention:{event['channel']}:{event['ts']}"
     )
     if isinstance(cmd, commands.Show | commands.Help):
-        await client.chat_postEphemeral(
-            channel=event["channel"], user=event["user"], thread_ts=thread_ts, **reply.as_kwargs()
-        )
+        await owe_ephemeral(deps, message=reply, **where)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    # Our own client (not Bolt's per-request copy), so every call the bot makes has one shape.
-    client = deps.outbox.client
-
     async def _reply_error(text: str, kwargs: dict[str, Any]) -> None:
         event = kwargs.get("event") or {}
         if event.get("user") and event.get("channel"):
-            await client.chat_postEphemeral(
+            await owe_ephemeral(
+                deps,
                 channel=event["channel"],
                 user=event["user"],
-                text=text,
+                message=Message(text=text),
                 thread_ts=event.get("thread_ts") or event.get("ts"),
             )
 
@@ -82,7 +75,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                     channel=channel,
                     thread_ts=msg["thread_ts"],
                     ts=msg["ts"],
-                    text=msg.get("text") or "",
+                    text=typed(msg.get("text")),
                 )
             return
         if subtype == "message_deleted":
@@ -104,12 +97,12 @@ def register(app: AsyncApp, deps: Deps) -> None:
             thread_ts=thread_ts,
             ts=event["ts"],
             actor=event["user"],
-            text=event.get("text") or "",
+            text=typed(event.get("text")),
         )
 
     @guarded(_reply_error)
     async def on_mention(event: dict[str, Any], context: AsyncBoltContext) -> None:
-        await _run_mention(deps, event, context.bot_user_id, client)
+        await _run_mention(deps, event, context.bot_user_id)
 
     app.event("message")(on_message)
     app.event("app_mention")(on_mention)

@@ -1,0 +1,59 @@
+"""Private answers a listener owes a person: owed through the outbox, so none is a Slack call before the ack.
+
+A listener acks within Slack's three seconds only if it makes no Slack call of its own; what it has
+to say goes into the store and the outbox delivers it (retried on a 429, once whatever Slack redelivers).
+When the store itself is the problem, the answer is sent in the background, after the ack.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot import outbox
+from bot.deps import Deps
+from bot.errors import StoreUnavailable
+from bot.slack.blocks import Message
+
+log = logging.getLogger("opsbot.slack")
+
+LANE = "private"
+
+
+async def owe_ephemeral(
+    deps: Deps, *, channel: str, user: str, message: Message, thread_ts: str | None = None
+) -> None:
+    """Owe ``user`` a message only they see in ``channel`` (in the thread ``thread_ts``)."""
+    text = message.text
+    extra: dict[str, Any] = {"blocks": message.blocks} if message.blocks else {}
+    if thread_ts:
+        extra["thread_ts"] = thread_ts
+    try:
+        async with deps.store.transaction() as tx:
+            await outbox.ephemeral(
+                tx, lane=LANE, at=deps.clock(), channel=channel, user=user, text=text, **extra
+            )
+    except StoreUnavailable:
+        call = deps.outbox.client.chat_postEphemeral(channel=channel, user=user, text=text, **extra)
+        deps.spawn(_quietly(call), name=f"ephemeral:{user}")
+        return
+    deps.outbox.notify()
+
+
+async def owe_response(deps: Deps, *, url: str, text: str) -> None:
+    """Owe a private reply through an interaction's ``response_url``."""
+    try:
+        async with deps.store.transaction() as tx:
+            await outbox.respond(tx, url=url, at=deps.clock(), text=text)
+    except StoreUnavailable:
+        body = {"response_type": "ephemeral", "replace_original": False, "text": text}
+        deps.spawn(_quietly(deps.outbox.http.post(url, json=body, timeout=10.0)), name="response")
+        return
+    deps.outbox.notify()
+
+
+async def _quietly(call: Any) -> None:
+    try:
+        await call
+    except Exception as exc:  # a best-effort answer while the store is down; the log says it was lost
+        log.warning("could not send a private answer while the store is unavailable: %s", exc)

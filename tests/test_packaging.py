@@ -113,7 +113,8 @@ def test_console_script_migrate_creates_a_private_store(installed: Path, tmp_pat
 
 def test_console_script_check(installed: Path, tmp_path: Path) -> None:
     checked = _sh(installed / "opsbot", "check", cwd=tmp_path, env=_env(tmp_path))
-    assert checked.returncode == 0 and checked.stdout.startswith("OPSBOT OK - 0 checks passed"), checked
+    assert checked.returncode == 3, checked  # the monitoring-plugin UNKNOWN: nothing is configured
+    assert checked.stdout.startswith("OPSBOT UNKNOWN - no checks configured")
     assert "NOT CONFIGURED Stripe webhooks - set STRIPE_API_KEY" in checked.stdout
     assert "Traceback" not in checked.stderr
     unknown = _sh(installed / "opsbot", "check", "no-such-scenario", cwd=tmp_path, env=_env(tmp_path))

@@ -95,7 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(render_manifest(manifest))
         return 0
     try:
-        settings = load_settings()
+        # The console never uses the configured store, so a DATABASE_URL it would refuse cannot stop it.
+        settings = load_settings(**({"database_url": "sqlite://:memory:"} if command == "console" else {}))
         redactor = Redactor(settings.secrets())
         level = settings.log_level if command != "console" else "WARNING"
         setup_logging(level, redactor, stream=sys.stderr, fmt=settings.log_format)

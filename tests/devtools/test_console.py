@@ -27,6 +27,11 @@ async def console(script: list[str], *, db: Path, fresh: bool = False) -> str:
     return out.getvalue()
 
 
+def test_console_starts_whatever_database_url_says(tmp_path: Path) -> None:
+    result = run("console", stdin="/incident help\n", cwd=tmp_path, env={"DATABASE_URL": "mysql://root@db/x"})
+    assert result.returncode == 0 and "/incident open" in result.stdout, result.stderr
+
+
 def test_console_never_touches_the_configured_store(pg_url: str, tmp_path: Path) -> None:
     result = run(
         "console", stdin="/incident open P2 only in the console\n", cwd=tmp_path, env={"DATABASE_URL": pg_url}

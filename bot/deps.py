@@ -13,6 +13,7 @@ from bot.settings import Settings
 from bot.store import Store
 
 if TYPE_CHECKING:
+    from bot.actions.directory import Directory
     from bot.outbox import Outbox
     from bot.probes.catalog import Catalog
 
@@ -25,6 +26,7 @@ class Deps:
     store: Store
     outbox: Outbox
     catalog: Catalog
+    directory: Directory  # who is a guest, who is in a user group (Slack, cached)
     clock: Callable[[], float] = time.time
     redact: Callable[[str], str] = str  # removes secrets from what people type, before it is stored
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)

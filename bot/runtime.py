@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import async_default_handlers
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.actions.directory import SlackDirectory
 from bot.deps import Deps
 from bot.incidents.card import CARD, card_renderer
 from bot.logs import Redactor
@@ -112,6 +113,7 @@ async def start_runtime(
         store=store,
         outbox=outbox,
         catalog=Catalog(settings, http),
+        directory=SlackDirectory(client, ttl=settings.access_cache_s),
         clock=clock,
         redact=Redactor(settings.secrets()),
     )

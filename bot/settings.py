@@ -10,7 +10,15 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -54,6 +62,71 @@ class Thresholds(BaseModel):
     stripe_undelivered_fail: int = 10
     error_spike_factor: float = 3.0
     seq_scan_ratio: float = 10.0
+
+
+_SLUG = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+_PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+class NamedAction(BaseModel):
+    """A team's own fix, run as ``/ops run <name> [args]``; arguments are bound, never interpolated."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    sql: list[str]
+    params: list[str] = Field(default_factory=list)
+    confirm_text: str
+
+    @field_validator("sql", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: Any) -> Any:
+        return [value] if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _placeholders(self) -> NamedAction:
+        if not _SLUG.match(self.name):
+            raise ValueError(f"action name {self.name!r} must be lower-case letters, digits and dashes")
+        used = {name for statement in self.sql for name in _PLACEHOLDER.findall(statement)}
+        if used != set(self.params) or len(set(self.params)) != len(self.params):
+            raise ValueError(
+                f"action {self.name!r}: params {self.params} must list each %(name)s placeholder"
+                f" of its SQL once (the SQL uses {sorted(used)})"
+            )
+        return self
+
+
+class AuthSql(BaseModel):
+    """The runbook's account fixes; ``{schema}`` is the auth_schema, ``%(user_id)s`` the bound user id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    clear_sessions: list[str] = Field(
+        default_factory=lambda: ["DELETE FROM {schema}.sessions WHERE user_id = %(user_id)s"]
+    )
+    # The guard keeps an earlier confirmation time and makes the preview count honest.
+    confirm_email: list[str] = Field(
+        default_factory=lambda: [
+            "UPDATE {schema}.users SET email_confirmed_at = now()"
+            " WHERE id = %(user_id)s AND email_confirmed_at IS NULL"
+        ]
+    )
+    disable: list[str] = Field(
+        default_factory=lambda: [
+            "UPDATE {schema}.users SET banned_until = 'infinity' WHERE id = %(user_id)s",
+            "DELETE FROM {schema}.sessions WHERE user_id = %(user_id)s",
+        ]
+    )
+
+
+class RateLimit(BaseModel):
+    """At most ``count`` confirmed destructive actions per person per ``minutes``."""
+
+    count: int = Field(default=10, ge=1)
+    minutes: float = Field(default=10.0, gt=0)
+
+
+CommandArea = Literal["incident", "ops", "actions"]
 
 
 def _default_status_pages() -> list[StatusPage]:
@@ -113,6 +186,19 @@ class Settings(BaseSettings):
     sql_checks: list[SqlCheck] = Field(default_factory=list)
     scenario_keywords: dict[str, list[str]] = Field(default_factory=dict)
 
+    # Remediation (production-changing, behind preview, confirm, permissions and audit)
+    ops_database_admin_url: SecretStr | None = None
+    auth_schema: str = "auth"
+    auth_sql: AuthSql = Field(default_factory=AuthSql)
+    actions: list[NamedAction] = Field(default_factory=list)
+    remediation_allowed: list[str] = Field(default_factory=list)
+    incident_admins: list[str] = Field(default_factory=list)
+    allowed_channels: dict[CommandArea, list[str]] = Field(default_factory=dict)
+    action_confirm_minutes: float = Field(default=5.0, gt=0, le=60)
+    action_rate_limit: RateLimit = Field(default_factory=RateLimit)
+    action_timeout_s: float = Field(default=10.0, gt=0, le=120)
+    access_cache_s: float = Field(default=60.0, ge=0, le=3600)
+
     @field_validator("database_url")
     @classmethod
     def _database_scheme(cls, value: SecretStr) -> SecretStr:
@@ -140,6 +226,46 @@ class Settings(BaseSettings):
         if value and not value.startswith("S"):
             raise ValueError("must be a Slack user group ID such as S0123ABCD")
         return value or None
+
+    @field_validator("remediation_allowed", "incident_admins")
+    @classmethod
+    def _people(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not re.fullmatch(r"[UWS][A-Z0-9]{2,}", item):
+                raise ValueError(f"{item!r} is not a user ID (U0123ABCD) or user group ID (S0123ABCD)")
+        return value
+
+    @field_validator("allowed_channels")
+    @classmethod
+    def _channels(cls, value: dict[CommandArea, list[str]]) -> dict[CommandArea, list[str]]:
+        for area, channels in value.items():
+            bad = [c for c in channels if not re.fullmatch(r"[CGD][A-Z0-9]{2,}", c)]
+            if bad:
+                raise ValueError(f"{area}: {bad[0]!r} is not a channel ID such as C0123ABCD")
+        return value
+
+    @field_validator("auth_schema")
+    @classmethod
+    def _schema(cls, value: str) -> str:
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]{0,62}", value):
+            raise ValueError("must be a plain schema name such as auth")
+        return value
+
+    @model_validator(mode="after")
+    def _separate_roles(self) -> Settings:
+        admin, monitor = self.ops_database_admin_url, self.ops_database_url
+        if (
+            admin is not None
+            and monitor is not None
+            and admin.get_secret_value() == monitor.get_secret_value()
+        ):
+            raise ValueError(
+                "OPS_DATABASE_ADMIN_URL must use its own role, not the read-only OPS_DATABASE_URL"
+            )
+        names = [a.name for a in self.actions]
+        if len(set(names)) != len(names):
+            raise ValueError("ACTIONS: each action needs its own name")
+        return self
 
     @field_validator("log_level")
     @classmethod
@@ -171,10 +297,18 @@ class Settings(BaseSettings):
             if isinstance(value, SecretStr) and value.get_secret_value():
                 found.append(value.get_secret_value())
         db_password = _url_password(self.database_url.get_secret_value())
-        ops_password = _url_password(
-            self.ops_database_url.get_secret_value() if self.ops_database_url else ""
+        found.extend(
+            p
+            for p in (
+                db_password,
+                *(
+                    _url_password(u.get_secret_value())
+                    for u in (self.ops_database_url, self.ops_database_admin_url)
+                    if u
+                ),
+            )
+            if p
         )
-        found.extend(p for p in (db_password, ops_password) if p)
         return found
 
 

@@ -172,6 +172,8 @@ def test_manifest_scopes_are_the_ones_the_bot_uses() -> None:
         "channels:join",
         "groups:read",
         "app_mentions:read",
+        "users:read",
+        "usergroups:read",
     }
 
 

@@ -84,6 +84,8 @@ class SlackSim:
         self._ws: web.WebSocketResponse | None = None
         self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self.socket_connected = asyncio.Event()
+        self.guests: set[str] = set()
+        self.usergroups: dict[str, list[str]] = {}
 
     # --- set-up ----------------------------------------------------------------------------
 
@@ -391,6 +393,34 @@ class SlackSim:
             return {"ok": False, "error": "is_archived"}
         channel.is_member = True
         return {"ok": True, "channel": {"id": channel.id, "name": channel.name}}
+
+    def _m_users_info(self, p: dict[str, Any]) -> dict[str, Any]:
+        # Anyone not marked as a guest is a full member: the tests' people need no set-up.
+        user = str(p.get("user", ""))
+        if not user or user[0] not in "UW":
+            return {"ok": False, "error": "user_not_found"}
+        guest = user in self.guests
+        return {
+            "ok": True,
+            "user": {
+                "id": user,
+                "team_id": TEAM,
+                "name": user.lower(),
+                "deleted": False,
+                "is_bot": False,
+                "is_admin": False,
+                "is_owner": False,
+                "is_restricted": guest,
+                "is_ultra_restricted": False,
+                "profile": {"real_name": user.lower(), "display_name": user.lower()},
+            },
+        }
+
+    def _m_usergroups_users_list(self, p: dict[str, Any]) -> dict[str, Any]:
+        group = str(p.get("usergroup", ""))
+        if group not in self.usergroups:
+            return {"ok": False, "error": "no_such_subteam"}
+        return {"ok": True, "users": list(self.usergroups[group])}
 
     def _m_apps_connections_open(self, p: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": self.url.replace("http://", "ws://") + "/link/?ticket=sim"}

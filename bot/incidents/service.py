@@ -13,14 +13,17 @@ from typing import Any, cast
 
 import handlers
 from bot import outbox
+from bot.actions import permission
 from bot.deps import Deps
-from bot.errors import NotFound, StaleAction, UsageError
+from bot.errors import Forbidden, NotFound, OpsbotError, StaleAction, UsageError
 from bot.incidents import commands as c
 from bot.incidents import render
 from bot.incidents.card import CARD, card_ref, lane, owe_card
+from bot.incidents.guard import AdminCheckNeeded, ChangeCommand, admin_only
 from bot.incidents.model import Incident, Status, format_duration, touch, transition
 from bot.runbook import service as diagnostics
 from bot.slack import blocks
+from bot.slack.replies import explain
 from bot.store import Conflict, Tx, repo
 
 
@@ -93,9 +96,6 @@ async def declare(
     return Outcome(inc, render.declared_reply(inc, channel=deps.settings.incident_channel))
 
 
-ChangeCommand = c.Transition | c.Note | c.SetSeverity | c.SetCommander | c.SetField | c.Reopen
-
-
 @dataclass(frozen=True)
 class Change:
     incident: Incident
@@ -166,6 +166,47 @@ def apply_change(inc: Incident, cmd: ChangeCommand, *, actor: str, now: float) -
     )
 
 
+async def change_checked(
+    deps: Deps,
+    *,
+    actor: str,
+    cmd: ChangeCommand,
+    key: str,
+    response_url: str | None,
+    expected_version: int | None = None,
+) -> Outcome:
+    """``change``, with ``incident_admins`` enforced; a user-group check (a Slack call) runs after the
+    ack and the change then follows, its reply owed through ``response_url``."""
+    try:
+        return await change(deps, actor=actor, cmd=cmd, key=key, expected_version=expected_version)
+    except AdminCheckNeeded as needed:
+        admins = deps.settings.incident_admins
+        if not any(a.startswith("S") for a in admins) or not response_url:
+            raise Forbidden(f"Only {permission.who(admins)} may {needed.what}.") from None
+        work = _change_after_check(deps, actor, cmd, key, response_url, expected_version)
+        deps.spawn(work, name=f"incident-admin:{needed.what}")
+        return Outcome(None, f":hourglass_flowing_sand: Checking that you may {needed.what}…")
+
+
+async def _change_after_check(
+    deps: Deps, actor: str, cmd: ChangeCommand, key: str, url: str, expected_version: int | None
+) -> None:
+    decision = await permission.may_change_incident(deps.settings, deps.directory, actor)
+    if not decision.allowed:
+        text = f":no_entry: {decision.reason}"
+    else:
+        try:
+            outcome = await change(
+                deps, actor=actor, cmd=cmd, key=key, expected_version=expected_version, admin_checked=True
+            )
+            text = outcome.reply
+        except OpsbotError as exc:
+            text = explain(exc)
+    async with deps.store.transaction() as tx:
+        await outbox.respond(tx, url=url, at=deps.clock(), text=text)
+    deps.outbox.notify()
+
+
 async def change(
     deps: Deps,
     *,
@@ -173,15 +214,20 @@ async def change(
     cmd: ChangeCommand,
     key: str,
     expected_version: int | None = None,
+    admin_checked: bool = False,
 ) -> Outcome:
     """Apply one change: card edited in place, the thread told, the timeline written, exactly once."""
     now = deps.clock()
+    admins = deps.settings.incident_admins
 
     async def apply(tx: Tx) -> Change:
         await repo.claim(tx, key, now)  # a redelivery fails the next statement with Conflict
         inc = await repo.get_incident(tx, cmd.number, for_update=True)
         if inc is None:
             raise NotFound(f"There is no INC-{cmd.number}.", "/incident list")
+        reserved = admin_only(inc, cmd) if admins and not admin_checked and actor not in admins else None
+        if reserved is not None:
+            raise AdminCheckNeeded(reserved)
         if expected_version is not None and inc.version != expected_version:
             raise StaleAction(
                 f"{inc.ref} changed before your click landed; it is now {inc.status.title}."
@@ -301,9 +347,21 @@ def _ts(ts: str) -> float:
 
 
 async def run(
-    deps: Deps, cmd: c.Command, *, actor: str, key: str, response_url: str | None = None
+    deps: Deps,
+    cmd: c.Command,
+    *,
+    actor: str,
+    key: str,
+    response_url: str | None = None,
+    channel: str | None = None,
 ) -> blocks.Message:
-    """Carry out one parsed ``/incident`` command (or thread mention); returns the private reply."""
+    """Carry out one parsed ``/incident`` command (or thread mention); returns the private reply.
+
+    ``channel`` is where a slash command was typed, held against ``allowed_channels``."""
+    if channel is not None:
+        where = permission.channel_allowed(deps.settings, "incident", channel)
+        if not where.allowed:
+            raise Forbidden(where.reason)
     cmd = scrub(cmd, deps.redact)
     if isinstance(cmd, c.Help):
         return blocks.Message(text=c.help_text())
@@ -329,5 +387,5 @@ async def run(
         if outcome.incident is not None:
             diagnostics.start(deps, outcome.incident.number, scenario or handlers.GENERAL)
         return blocks.Message(text=outcome.reply)
-    outcome = await change(deps, actor=actor, cmd=cmd, key=key)
+    outcome = await change_checked(deps, actor=actor, cmd=cmd, key=key, response_url=response_url)
     return blocks.Message(text=outcome.reply)

@@ -511,7 +511,7 @@ class Outbox:
     async def _respond(self, p: dict[str, Any]) -> None:
         body = {
             "response_type": p.get("response_type", "ephemeral"),
-            "replace_original": False,
+            "replace_original": bool(p.get("replace_original", False)),  # an outcome replaces its preview
             "text": p["text"],
         }
         if p.get("blocks"):

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 import handlers
 from bot import outbox
+from bot.actions import grammar as actions_grammar
+from bot.actions import permission
+from bot.actions import service as actions
 from bot.deps import Deps
 from bot.errors import UsageError
 from bot.probes import Probe, gather
@@ -27,6 +30,9 @@ OPS_USAGE = {
         " [public]"
     ),
     "deploys": "/ops deploys [public]",
+    "auth": actions_grammar.USAGE["auth"],
+    "run": actions_grammar.USAGE["run"],
+    "audit": actions_grammar.USAGE["audit"],
     "help": "/ops help",
 }
 
@@ -59,7 +65,15 @@ class OpsDeploys:
     public: bool = False
 
 
-OpsCommand = OpsHelp | OpsStatus | OpsCheck | OpsDb | OpsDeploys
+OpsCommand = (
+    OpsHelp
+    | OpsStatus
+    | OpsCheck
+    | OpsDb
+    | OpsDeploys
+    | actions_grammar.ActionCommand
+    | actions_grammar.AuditCommand
+)
 
 
 @dataclass(frozen=True)
@@ -71,6 +85,7 @@ class OpsReply:
 def help_text() -> str:
     lines = ["*Ops commands* (answers are private unless you add `public`)"]
     lines += [f"• `{usage}`" for usage in OPS_USAGE.values()]
+    lines.append(f"• `{actions_grammar.USAGE['db-action']}` (remediation: preview, then Confirm)")
     lines.append(f"Scenarios: {', '.join(handlers.SCENARIOS)}")
     return "\n".join(lines)
 
@@ -93,8 +108,16 @@ def parse_ops_command(text: str) -> OpsCommand:
             given = f"`{' '.join(rest)[:40]}` is not a scenario" if rest else "Name a scenario"
             raise UsageError(f"{given}. Scenarios: {', '.join(handlers.SCENARIOS)}.", OPS_USAGE["check"])
         return OpsCheck(rest[0].lower(), public)
+    if verb == "db" and rest and rest[0].lower() in actions_grammar.DB_VERBS:
+        return actions_grammar.parse_db_action(rest, public=public)
     if verb == "db":
         return _parse_db(rest, public)
+    if verb == "auth":
+        return actions_grammar.parse_auth(rest, public=public)
+    if verb == "run":
+        return actions_grammar.parse_run(rest, public=public)
+    if verb == "audit":
+        return actions_grammar.parse_audit(rest)
     if verb in OPS_USAGE:
         raise UsageError(f"`{verb}` takes no arguments here.", OPS_USAGE[verb])
     raise UsageError(
@@ -140,18 +163,50 @@ def plan(deps: Deps, cmd: OpsCommand) -> tuple[str, list[Probe]]:
     raise AssertionError(cmd)
 
 
-async def run(deps: Deps, cmd: OpsCommand, *, response_url: str | None) -> OpsReply:
+async def run(
+    deps: Deps, cmd: OpsCommand, *, response_url: str | None, actor: str, channel: str | None
+) -> OpsReply:
     """Answer at once; the report follows through ``response_url`` when the probes are done."""
     if isinstance(cmd, OpsHelp):
         return OpsReply(blocks.Message(text=help_text()))
+    if isinstance(cmd, actions_grammar.ActionCommand):
+        return OpsReply(await actions.ask(deps, cmd, actor=actor, channel=channel, response_url=response_url))
+    where = permission.channel_allowed(deps.settings, "ops", channel)
+    if not where.allowed:
+        return OpsReply(blocks.Message(text=f":no_entry: {where.reason}"))
+    if isinstance(cmd, actions_grammar.AuditCommand):
+        if response_url:
+            deps.spawn(_audit(deps, cmd, actor, response_url), name="ops:audit")
+        return OpsReply(blocks.Message(text=":hourglass_flowing_sand: Reading the audit log…"))
     title, probes = plan(deps, cmd)
     response_type = "in_channel" if getattr(cmd, "public", False) else "ephemeral"
     if response_url:
-        deps.spawn(_report(deps, title, probes, response_url, response_type), name=f"ops:{title}")
+        work = _report(deps, title, probes, response_url, response_type, actor)
+        deps.spawn(work, name=f"ops:{title}")
     return OpsReply(report.running_message(title, len(probes)))
 
 
-async def _report(deps: Deps, title: str, probes: list[Probe], url: str, response_type: str) -> None:
+async def _refused_guest(deps: Deps, actor: str, url: str) -> bool:
+    """Guests get a private refusal instead of diagnostics (checked after the ack: it asks Slack)."""
+    decision = await permission.may_diagnose(deps.directory, actor)
+    if decision.allowed:
+        return False
+    async with deps.store.transaction() as tx:
+        await outbox.respond(tx, url=url, at=deps.clock(), text=f":no_entry: {decision.reason}")
+    deps.outbox.notify()
+    return True
+
+
+async def _audit(deps: Deps, cmd: actions_grammar.AuditCommand, actor: str, url: str) -> None:
+    if not await _refused_guest(deps, actor, url):
+        await actions.show_audit(deps, cmd, url=url)
+
+
+async def _report(
+    deps: Deps, title: str, probes: list[Probe], url: str, response_type: str, actor: str
+) -> None:
+    if await _refused_guest(deps, actor, url):
+        return
     started = time.monotonic()
     results = await gather(probes, deps.catalog.timeout)
     message = report.status_message(results, elapsed=time.monotonic() - started, title=title)

@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from bot.logs import DROP_CLIENT_TOKEN_WARNING
-from bot.slack.listeners import actions, commands, lifecycle, threads
+from bot.slack.listeners import actions, commands, lifecycle, remediation, threads
 from bot.slack.replies import report_unexpected
 from bot.slack.requestlog import LoggedApp
 
@@ -35,6 +35,7 @@ def build_app(deps: Deps, *, client: AsyncWebClient, signing_secret: str) -> Asy
     actions.register(app, deps)
     actions.register_runbook(app, deps)
     threads.register(app, deps)
+    remediation.register(app, deps)
     lifecycle.register(app, deps)  # last: its catch-all acks what nothing above took
 
     @app.error

@@ -117,6 +117,43 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             """CREATE INDEX timers_due ON timers (due)""",
         ],
     ),
+    (
+        50,
+        "remediation: pending confirmations, audit log, per-person rate limit",
+        [
+            """CREATE TABLE action_requests (
+                token TEXT PRIMARY KEY,
+                actor TEXT NOT NULL,
+                action TEXT NOT NULL,
+                spec TEXT NOT NULL,
+                incident BIGINT,
+                state TEXT NOT NULL DEFAULT 'pending',
+                created_at DOUBLE PRECISION NOT NULL,
+                expires_at DOUBLE PRECISION NOT NULL,
+                claimed_at DOUBLE PRECISION,
+                result TEXT
+            )""",
+            """CREATE INDEX action_requests_created ON action_requests (created_at)""",
+            """CREATE TABLE action_audit (
+                id {id},
+                at DOUBLE PRECISION NOT NULL,
+                actor TEXT NOT NULL,
+                event TEXT NOT NULL,
+                action TEXT NOT NULL,
+                params TEXT NOT NULL,
+                incident BIGINT,
+                affected TEXT NOT NULL DEFAULT '',
+                result TEXT NOT NULL DEFAULT ''
+            )""",
+            """CREATE INDEX action_audit_incident ON action_audit (incident, id)""",
+            """CREATE TABLE action_rate (
+                actor TEXT NOT NULL,
+                window_start BIGINT NOT NULL,
+                used INTEGER NOT NULL,
+                PRIMARY KEY (actor, window_start)
+            )""",
+        ],
+    ),
 ]
 
 

@@ -51,12 +51,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
         status = Status.parse(word)
         if status is None:
             raise UsageError("That button is from an old card.", "/incident help")
-        await incidents.change(
+        # When incident_admins needs a user-group lookup, the answer follows through the outbox.
+        await incidents.change_checked(
             deps,
             actor=body["user"]["id"],
             cmd=commands.Transition(number, status),
             key=_key(body),
             expected_version=version,
+            response_url=body.get("response_url"),
         )
         await ack()
 

@@ -35,6 +35,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             actor=command["user_id"],
             key=_command_key(command),
             response_url=command.get("response_url"),
+            channel=command.get("channel_id"),
         )
         await ack(response_type="ephemeral", **reply.as_kwargs())
 
@@ -43,7 +44,13 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @guarded(_reply_error)
     async def ops_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         cmd = ops.parse_ops_command(typed(command.get("text")))
-        reply = await ops.run(deps, cmd, response_url=command.get("response_url"))
+        reply = await ops.run(
+            deps,
+            cmd,
+            response_url=command.get("response_url"),
+            actor=command["user_id"],
+            channel=command.get("channel_id"),
+        )
         await ack(response_type=reply.response_type, **reply.message.as_kwargs())
 
     app.command("/ops")(ops_command)

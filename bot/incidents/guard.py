@@ -1,0 +1,26 @@
+"""Which incident changes ``incident_admins`` may reserve. Pure."""
+
+from __future__ import annotations
+
+from bot.incidents import commands as c
+from bot.incidents.model import Incident, Severity, Status
+
+ChangeCommand = c.Transition | c.Note | c.SetSeverity | c.SetCommander | c.SetField | c.Reopen
+
+
+def admin_only(inc: Incident, cmd: ChangeCommand) -> str | None:
+    """What ``cmd`` would do that ``incident_admins`` may reserve: resolving a P0/P1, lowering a P0."""
+    serious = inc.severity in (Severity.P0, Severity.P1)
+    if isinstance(cmd, c.Transition) and cmd.status is Status.RESOLVED and serious:
+        return f"resolve {inc.severity.value} {inc.ref}"
+    if isinstance(cmd, c.SetSeverity) and inc.severity is Severity.P0 and cmd.severity is not Severity.P0:
+        return f"lower the severity of P0 {inc.ref}"
+    return None
+
+
+class AdminCheckNeeded(Exception):
+    """The change is reserved for incident admins and the actor is not listed by user id."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what

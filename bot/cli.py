@@ -21,9 +21,6 @@ from bot.store import Store
 log = logging.getLogger("opsbot")
 
 EXIT_CONFIG = 2
-# Slack gives up on an ack after 3 s: a request still running (or a body still arriving) this long
-# into a shutdown is not worth keeping the process for.
-REQUEST_GRACE_S = 5.0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -220,77 +217,50 @@ async def _until_signalled() -> None:
 
 
 async def _serve(settings: Settings) -> int:
-    from aiohttp import web
-
     from bot.runtime import start_runtime
-    from bot.server.health import routes
     from bot.server.lifecycle import record_start
-    from bot.slack.web import build_web_app
 
-    assert settings.slack_signing_secret is not None  # _require checked it
     runtime = await start_runtime(settings)
-    await record_start(runtime.store, now=runtime.deps.clock())
-    await runtime.health.auth.check(runtime.client)
-    web_app = build_web_app(
-        runtime.app,
-        runtime.store,
-        runtime.outbox.foreground,
-        signing_secret=settings.slack_signing_secret.get_secret_value(),
-        routes=routes(runtime.health),
-    )
-    # shutdown_timeout bounds how long requests in flight (or bodies still arriving) hold a stop.
-    runner = web.AppRunner(web_app, access_log=None, shutdown_timeout=REQUEST_GRACE_S)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
-    # What start-up built lives as long as the process: keep it out of the collector's way, so a
-    # full collection does not stall an ack.
-    gc.freeze()
-    log.info("opsbot ready: listening on http://%s:%d/slack/events", settings.host, settings.port)
+    clean = False
     try:
+        await record_start(runtime.store, now=runtime.deps.clock())
+        await runtime.health.auth.check(runtime.client)
+        await runtime.serve_http(host=settings.host, port=settings.port)
+        # What start-up built lives as long as the process: keep it out of the collector's way, so a
+        # full collection does not stall an ack.
+        gc.freeze()
+        log.info("opsbot ready: listening on http://%s:%d/slack/events", settings.host, settings.port)
         await _until_signalled()
-    except BaseException:
-        await runner.cleanup()
-        await runtime.close()
-        raise
-    await runner.cleanup()
-    await runtime.close(grace=settings.shutdown_grace_s, clean=True)
+        clean = True
+    finally:
+        await runtime.close(grace=settings.shutdown_grace_s if clean else 0.0, clean=clean)
     return 0
 
 
 async def _socket(settings: Settings) -> int:
-    from aiohttp import web
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     from bot.runtime import start_runtime
-    from bot.server.health import routes
     from bot.server.lifecycle import record_start
 
     assert settings.slack_app_token is not None
     # Socket Mode requests come over the app's own authenticated WebSocket, not signed HTTP.
     runtime = await start_runtime(settings, signing_secret=secrets.token_hex(16))
-    await record_start(runtime.store, now=runtime.deps.clock())
-    await runtime.health.auth.check(runtime.client)
-    # The health routes on PORT, so a platform can probe a Socket Mode instance too.
-    health_app = web.Application()
-    health_app.router.add_routes(routes(runtime.health))
-    runner = web.AppRunner(health_app, access_log=None, shutdown_timeout=REQUEST_GRACE_S)
-    await runner.setup()
-    await web.TCPSite(runner, settings.host, settings.port).start()
-    # The handler reaches Slack through the app's own client, so SLACK_API_URL applies here too.
-    handler = AsyncSocketModeHandler(runtime.app, settings.slack_app_token.get_secret_value())
-    await handler.connect_async()
-    log.info("opsbot ready: Socket Mode; health on http://%s:%d/readyz", settings.host, settings.port)
+    clean = False
     try:
+        await record_start(runtime.store, now=runtime.deps.clock())
+        await runtime.health.auth.check(runtime.client)
+        # Webhooks, health and metrics still arrive over HTTP, on PORT as in serve mode.
+        await runtime.serve_http(host=settings.host, port=settings.port, slack=False)
+        # The handler reaches Slack through the app's own client, so SLACK_API_URL applies here too.
+        handler = AsyncSocketModeHandler(runtime.app, settings.slack_app_token.get_secret_value())
+        runtime.stack.push_async_callback(handler.close_async)
+        await handler.connect_async()
+        log.info("opsbot ready: connected in Socket Mode; HTTP on port %d", settings.port)
         await _until_signalled()
-    except BaseException:
-        await handler.close_async()
-        await runner.cleanup()
-        await runtime.close()
-        raise
-    await handler.close_async()
-    await runner.cleanup()
-    await runtime.close(grace=settings.shutdown_grace_s, clean=True)
+        clean = True
+    finally:
+        await runtime.close(grace=settings.shutdown_grace_s if clean else 0.0, clean=clean)
     return 0
 
 

@@ -52,7 +52,7 @@ class Deps:
     def _finished(self, task: asyncio.Task[Any]) -> None:
         self.tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
-            from bot.slack.replies import report_unexpected
+            from bot.logs import report_unexpected
 
             report_unexpected(task.exception())  # type: ignore[arg-type]
 

@@ -2,13 +2,19 @@
 
 OpsbotError
 ├── UsageError          the command was malformed; carries the right form
-├── NotFound            no such incident (or scenario)
-├── InvalidTransition   a status move the machine does not allow
+│   ├── NotFound            no such incident (or scenario)
+│   └── InvalidTransition   a status move the machine does not allow
 ├── StaleAction         a button pressed on a card that has changed since
-├── Forbidden           the user may not do this
+├── Forbidden           the user (or a webhook's sender) may not do this
+├── Conflict            a unique key was already taken (a redelivery, a double click)
 ├── StoreUnavailable    the state store cannot be reached
 ├── SchemaTooNew        the store was migrated by a newer opsbot than this one
 └── UpstreamError       Slack or another service failed
+    ├── RateLimited         it asked us to slow down (retry after ``retry_after`` seconds)
+    ├── Unreachable         timed out, refused, or answered 5xx: retrying may work
+    └── Refused             it refused the request itself: no retry will fix it
+
+Outside errors (Slack, psycopg, sqlite3, httpx) become these in one table: ``bot.error_table``.
 """
 
 from __future__ import annotations
@@ -81,5 +87,49 @@ class SchemaTooNew(OpsbotError):
         self.unknown = unknown
 
 
+class Conflict(OpsbotError):
+    """A unique key was already taken (raised by the write, or by the next statement of its transaction)."""
+
+    def user_message(self) -> str:
+        return "That was done already (the same request arrived twice); nothing changed."
+
+
 class UpstreamError(OpsbotError):
-    """Slack or another service answered with an error."""
+    """Slack or another service failed; ``service`` is who and ``code`` what it said, when known."""
+
+    def __init__(self, detail: str, *, service: str = "", code: str = "") -> None:
+        super().__init__(detail)
+        self.service = service
+        self.code = code or detail
+
+
+class _Answered(UpstreamError):
+    """An UpstreamError built from the error table: a service and what it said."""
+
+    def __init__(self, service: str, code: str) -> None:
+        super().__init__(f"{service}: {code}", service=service, code=code)
+
+    def user_message(self) -> str:
+        return f"{self.service} answered `{self.code}`, so this did not go through. Try again in a minute."
+
+
+class RateLimited(_Answered):
+    """The service asked us to slow down."""
+
+    def __init__(self, service: str, code: str = "ratelimited", *, retry_after: float = 1.0) -> None:
+        super().__init__(service, code)
+        self.retry_after = retry_after
+
+    def user_message(self) -> str:
+        return f"{self.service} is rate-limiting opsbot; try again in {self.retry_after:g} s."
+
+
+class Unreachable(_Answered):
+    """Timed out, refused, unresolvable, or a 5xx: the request may work if tried again."""
+
+
+class Refused(_Answered):
+    """The service refused the request itself (bad arguments, archived channel, revoked token)."""
+
+    def user_message(self) -> str:
+        return f"{self.service} refused this (`{self.code}`)."

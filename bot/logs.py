@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import secrets
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -193,3 +194,26 @@ def setup_sentry(dsn: str | None, redactor: Redactor, *, transport: Any = None) 
         options["transport"] = transport
     sentry_sdk.init(**options)
     return True
+
+
+log = logging.getLogger("opsbot")
+
+
+def error_reference() -> str:
+    """A short random reference a user can quote, to find the error in the logs and in Sentry."""
+    return secrets.token_hex(3)
+
+
+def report_unexpected(exc: BaseException) -> str:
+    """Log and send to Sentry an error nobody expected; returns the reference the user can quote."""
+    ref = error_reference()
+    try:  # Sentry first, with the reference; the log line below is then deduplicated by sentry-sdk
+        import sentry_sdk
+
+        with sentry_sdk.new_scope() as scope:
+            scope.set_tag("opsbot_ref", ref)
+            sentry_sdk.capture_exception(exc)
+    except Exception:  # reporting must never make things worse
+        log.debug("sentry capture failed", exc_info=True)
+    log.error("unexpected error (ref %s)", ref, exc_info=exc)
+    return ref

@@ -1,11 +1,16 @@
-"""Wires concrete clients together: the one place that knows every port's implementation."""
+"""Wires concrete clients together: the one place that knows every port's implementation.
+
+One AsyncExitStack owns every resource. Each is entered right after it is made, so closing runs in
+the reverse order of opening (the server stops taking requests first, the store closes last) and a
+start-up that fails half-way closes what it had already opened.
+"""
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,23 +23,42 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.actions.directory import SlackDirectory
 from bot.deps import Deps
 from bot.incidents.card import CARD, card_renderer
-from bot.logs import Redactor
+from bot.jobs import housekeeping
+from bot.jobs.scheduler import Handler, Recurring, Scheduler
+from bot.logs import Redactor, report_unexpected
 from bot.outbox import Outbox
 from bot.probes.catalog import Catalog
 from bot.runbook import service as diagnostics
+from bot.server.app import SlackOverHttp, opsbot_server, serving
 from bot.server.health import Health, SlackAuth
 from bot.server.lifecycle import record_stop
-from bot.settings import Settings
+from bot.server.metrics import Metrics
+from bot.settings import Settings, SettingsError
 from bot.slack.app import build_app
-from bot.slack.replies import report_unexpected
+from bot.slack.web import BODY_TIMEOUT, timing_middleware
 from bot.store import Store, open_store
+from bot.webhooks import Webhooks, WebhookSource
 
 log = logging.getLogger("opsbot.runtime")
 
 
+def job_handlers(deps: Deps) -> dict[str, Handler]:
+    """Every timer kind this bot fires, and its handler: add a scheduled job here."""
+    keep_for = deps.settings.retention_days * 86400
+    return {housekeeping.KIND: housekeeping.prune(clock=deps.clock, keep_for=keep_for)}
+
+
+RECURRING: tuple[Recurring, ...] = (housekeeping.HOURLY,)
+
+
+def webhook_sources(deps: Deps) -> list[WebhookSource[Any]]:
+    """Every inbound webhook (``POST /hooks/<name>``): add a source here."""
+    return []
+
+
 @dataclass
 class Runtime:
-    """A started bot: its ports, its Bolt app and the outbox deliverer."""
+    """A started bot: its ports, its Bolt app, and the stack that closes them."""
 
     settings: Settings
     deps: Deps
@@ -42,36 +66,118 @@ class Runtime:
     client: AsyncWebClient
     store: Store
     outbox: Outbox
+    scheduler: Scheduler
+    metrics: Metrics
+    webhooks: Webhooks
+    stack: AsyncExitStack
     health: Health
+    stopping: Stopping
+
+    async def serve_http(
+        self, *, host: str, port: int, slack: bool = True, body_timeout: float = BODY_TIMEOUT
+    ) -> int:
+        """Serve the HTTP app until ``close``; ``slack=False`` leaves out Slack's route (Socket Mode).
+        Returns the bound port."""
+        over_http = None
+        if slack:
+            over_http = SlackOverHttp(
+                bolt=self.app,
+                signing_secret=_signing_secret(self.settings, None),
+                foreground=self.outbox.foreground,
+                body_timeout=body_timeout,
+            )
+        server = opsbot_server(
+            store=self.store,
+            metrics=self.metrics,
+            webhooks=self.webhooks,
+            slack=over_http,
+            health=self.health,
+        )
+        return await self.stack.enter_async_context(serving(server, host=host, port=port))
 
     async def close(self, *, grace: float = 0.0, clean: bool = False) -> None:
-        """Shut down; with ``grace``, the delivery round in progress may finish first (SIGTERM).
-        ``clean`` records the stop in the store, so the next start can say it was one."""
-        await self.deps.cancel_background()
-        await self.outbox.stop(grace=grace)
-        if clean:
-            with contextlib.suppress(Exception):
-                await record_stop(self.store, now=self.deps.clock())
-        for client in (self.deps.catalog.http, self.outbox.http):
-            with contextlib.suppress(Exception):
-                await client.aclose()
-        if self.client.session is not None:
-            await self.client.session.close()
-        await self.store.close()
+        """Close everything, last opened first. With ``grace`` (SIGTERM) the delivery round in progress
+        may finish first; ``clean`` records the stop, so the next start can say it was one."""
+        self.outbox.grace = grace
+        self.stopping.clean = clean
+        await self.stack.aclose()
 
 
-def slack_client(settings: Settings, auth: SlackAuth) -> AsyncWebClient:
-    """The Web API client every Slack call goes through; ``auth`` watches its answers for refusals."""
+@dataclass
+class Stopping:
+    """How this run is ending, read by the stop recorder that runs just before the store closes."""
+
+    clean: bool = False
+
+
+def _record_stop(store: Store, stopping: Stopping, clock: Callable[[], float]) -> Callable[[], Any]:
+    async def record() -> None:
+        if stopping.clean:
+            try:
+                await record_stop(store, now=clock())
+            except Exception:  # a failed record only means the next start cannot call it clean
+                log.warning("could not record the clean stop", exc_info=True)
+
+    return record
+
+
+def _signing_secret(settings: Settings, given: str | None) -> str:
+    secret = given or (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+    )
+    if not secret:
+        raise SettingsError("SLACK_SIGNING_SECRET: is required to verify Slack's requests")
+    return secret
+
+
+async def _slack_client(settings: Settings, stack: AsyncExitStack, auth: SlackAuth) -> AsyncWebClient:
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     # One long-lived HTTP session: without it slack_sdk opens a new connection for every call.
-    session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10))
+    session = await stack.enter_async_context(aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)))
     return AsyncWebClient(
         token=token,
         timeout=10,
         base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
         session=session,
+        # auth watches every answer for a refused token (readiness); it never retries, so it goes first
         retry_handlers=[auth.watcher(), *async_default_handlers()],
     )
+
+
+def _scheduler(deps: Deps, options: Mapping[str, Any]) -> Scheduler:
+    return Scheduler(
+        deps.store,
+        handlers=job_handlers(deps),
+        clock=deps.clock,
+        recurring=RECURRING,
+        on_error=report_unexpected,
+        **options,
+    )
+
+
+async def _outbox(
+    settings: Settings,
+    *,
+    store: Store,
+    client: AsyncWebClient,
+    clock: Callable[[], float],
+    stack: AsyncExitStack,
+    options: Mapping[str, Any],
+) -> Outbox:
+    outbox = Outbox(
+        store,
+        client,
+        # Slack's response_urls; probes have their own client
+        http=await stack.enter_async_context(httpx.AsyncClient(timeout=10.0)),
+        incident_channel=settings.incident_channel,
+        clock=clock,
+        on_error=report_unexpected,
+        renderers={CARD: card_renderer(settings.oncall_usergroup)},
+        keep_for=settings.retention_days * 86400,
+        **options,
+    )
+    stack.push_async_callback(outbox.stop)
+    return outbox
 
 
 async def start_runtime(
@@ -80,56 +186,70 @@ async def start_runtime(
     store: Store | None = None,
     http: httpx.AsyncClient | None = None,
     clock: Callable[[], float] = time.time,
-    outbox_options: dict[str, Any] | None = None,
+    outbox_options: Mapping[str, Any] | None = None,
+    scheduler_options: Mapping[str, Any] | None = None,
+    webhooks: Sequence[WebhookSource[Any]] | None = None,
     deliver: bool = True,
     signing_secret: str | None = None,
 ) -> Runtime:
-    """Open the store (migrating it), build the clients and the app, start delivering."""
-    secret = signing_secret or (
-        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
-    )
-    if not secret:
-        from bot.settings import SettingsError
-
-        raise SettingsError("SLACK_SIGNING_SECRET: is required to verify Slack's requests")
-    store = store or open_store(settings.database_url.get_secret_value())
-    await store.migrate()
-    http = http or httpx.AsyncClient(timeout=httpx.Timeout(settings.probe_timeout_s))
-    auth = SlackAuth()
-    client = slack_client(settings, auth)
-    outbox = Outbox(
-        store,
-        client,
-        http=httpx.AsyncClient(timeout=10.0),  # Slack's response_urls; probes have their own client
-        incident_channel=settings.incident_channel,
-        clock=clock,
-        on_error=report_unexpected,
-        renderers={CARD: card_renderer(settings.oncall_usergroup)},
-        keep_for=settings.retention_days * 86400,
-        **(outbox_options or {}),
-    )
-    deps = Deps(
+    """Open the store (migrating it), build the clients and the app, start delivering and firing timers."""
+    secret = _signing_secret(settings, signing_secret)
+    async with AsyncExitStack() as stack:
+        store = store or open_store(settings.database_url.get_secret_value())
+        stack.push_async_callback(store.close)
+        stopping = Stopping()
+        stack.push_async_callback(_record_stop(store, stopping, clock))  # runs after delivery stops
+        await store.migrate()
+        http = await stack.enter_async_context(
+            http or httpx.AsyncClient(timeout=httpx.Timeout(settings.probe_timeout_s))
+        )
+        auth = SlackAuth()
+        client = await _slack_client(settings, stack, auth)
+        metrics = Metrics(clock=clock)
+        outbox = await _outbox(
+            settings, store=store, client=client, clock=clock, stack=stack, options=outbox_options or {}
+        )
+        deps = Deps(
+            settings=settings,
+            store=store,
+            outbox=outbox,
+            catalog=Catalog(settings, http, observe=metrics.probe_finished),
+            directory=SlackDirectory(client, ttl=settings.access_cache_s),
+            clock=clock,
+            redact=Redactor(settings.secrets()),
+        )
+        stack.push_async_callback(deps.cancel_background)
+        app = build_app(deps, client=client, signing_secret=secret)
+        app.middleware(timing_middleware(metrics.slack_request))
+        scheduler = _scheduler(deps, scheduler_options or {})
+        registry = Webhooks(
+            webhook_sources(deps) if webhooks is None else webhooks, clock=clock, observe=metrics.webhook
+        )
+        health = Health(
+            store=store,
+            client=client,
+            auth=auth,
+            delivery_running=outbox.running,
+            max_pending_age_s=settings.ready_max_pending_age_s,
+            delivery_stopped_for=lambda: deps.delivery_stopped,
+            clock=clock,
+        )
+        if deliver:
+            outbox.start()
+            await stack.enter_async_context(scheduler)
+            await diagnostics.resume(deps)
+        owned = stack.pop_all()  # Runtime.close() owns them now; a failure above has closed them
+    return Runtime(
         settings=settings,
+        deps=deps,
+        app=app,
+        client=client,
         store=store,
         outbox=outbox,
-        catalog=Catalog(settings, http),
-        directory=SlackDirectory(client, ttl=settings.access_cache_s),
-        clock=clock,
-        redact=Redactor(settings.secrets()),
-    )
-    app = build_app(deps, client=client, signing_secret=secret)
-    health = Health(
-        store=store,
-        client=client,
-        auth=auth,
-        delivery_running=outbox.running,
-        delivery_stopped_for=lambda: deps.delivery_stopped,
-        max_pending_age_s=settings.ready_max_pending_age_s,
-        clock=clock,
-    )
-    if deliver:
-        outbox.start()
-        await diagnostics.resume(deps)
-    return Runtime(
-        settings=settings, deps=deps, app=app, client=client, store=store, outbox=outbox, health=health
+        scheduler=scheduler,
+        metrics=metrics,
+        webhooks=registry,
+        stack=owned,
+        health=health,
+        stopping=stopping,
     )

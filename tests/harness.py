@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
-from aiohttp import web
 from pydantic import SecretStr
 
 from bot.devtools import payloads
 from bot.devtools.slack_sim import BOT_USER, SlackSim
 from bot.runtime import Runtime, start_runtime
-from bot.server.health import routes
 from bot.settings import Settings
-from bot.slack.web import build_web_app
+from bot.slack import ids
 from bot.store import repo
+from bot.webhooks import WebhookSource
 from tests.fakes.services import FakeWeb, probe_settings
 from tests.fakes.slack_spec import check_call
 
@@ -37,14 +37,11 @@ def make_settings(database_url: str, api_url: str, **extra: Any) -> Settings:
 class Harness:
     """Signed requests in through HTTP; what the bot said to Slack, out of the stand-in."""
 
-    def __init__(
-        self, sim: SlackSim, runtime: Runtime, url: str, runner: web.AppRunner, fake_web: FakeWeb
-    ) -> None:
+    def __init__(self, sim: SlackSim, runtime: Runtime, url: str, fake_web: FakeWeb) -> None:
         self.sim = sim
         self.web = fake_web
         self.runtime = runtime
         self.url = url
-        self.runner = runner
         self.http = httpx.AsyncClient(timeout=10)
 
     @classmethod
@@ -55,6 +52,7 @@ class Harness:
         sim: SlackSim | None = None,
         fake_web: FakeWeb | None = None,
         stripe_url: str | None = None,
+        webhooks: Sequence[WebhookSource[Any]] = (),
         **extra: Any,
     ) -> Harness:
         sim = sim or await SlackSim(validator=check_call).start()
@@ -64,28 +62,14 @@ class Harness:
             settings,
             http=fake_web.client(),
             outbox_options={"poll_interval": 0.05, "backoff_base": 0.01, "backoff_max": 0.2},
+            scheduler_options={"poll_interval": 0.05},
+            webhooks=webhooks,
         )
-        health = routes(runtime.health)
-        runner = web.AppRunner(
-            build_web_app(
-                runtime.app,
-                runtime.store,
-                runtime.outbox.foreground,
-                signing_secret=SECRET,
-                body_timeout=1.0,
-                routes=health,
-            ),
-            access_log=None,
-        )
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = runner.addresses[0][1]
-        return cls(sim, runtime, f"http://127.0.0.1:{port}", runner, fake_web)
+        port = await runtime.serve_http(host="127.0.0.1", port=0, body_timeout=1.0)
+        return cls(sim, runtime, f"http://127.0.0.1:{port}", fake_web)
 
     async def close(self) -> None:
         await self.http.aclose()
-        await self.runner.cleanup()
         await self.runtime.close()
 
     # --- requests --------------------------------------------------------------------------
@@ -184,7 +168,7 @@ class Harness:
     def card(self, number: int) -> dict[str, Any]:
         for channel in self.sim.messages.values():
             for msg in channel.values():
-                if any(b.get("block_id") == f"incident_card:{number}" for b in msg.get("blocks") or []):
+                if any(b.get("block_id") == ids.card_block(number) for b in msg.get("blocks") or []):
                     return copy.deepcopy(msg)
         raise AssertionError(f"no card for INC-{number} in Slack")
 

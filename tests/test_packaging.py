@@ -129,7 +129,7 @@ def test_systemd_unit_in_the_deployment_docs(tmp_path: Path) -> None:
     import configparser
     import re
 
-    from bot.cli import REQUEST_GRACE_S
+    from bot.server.app import REQUEST_GRACE_S
     from bot.settings import Settings
 
     docs = (ROOT / "docs/deployment.md").read_text()

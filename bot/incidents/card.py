@@ -9,18 +9,19 @@ from bot.deps import Deps
 from bot.incidents import render
 from bot.incidents.model import Incident
 from bot.outbox import Renderer
+from bot.slack import ids
 from bot.store import Tx, repo
 
 CARD = "card"
 
 
 def card_ref(number: int) -> str:
-    return f"card:{number}"
+    return ids.card_ref(number)
 
 
 def lane(number: int) -> str:
     """Everything owed for one incident goes out in order on one lane."""
-    return f"inc:{number}"
+    return ids.lane(number)
 
 
 async def owe_card(deps: Deps, tx: Tx, inc: Incident) -> None:

@@ -21,12 +21,9 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.incidents.model import Incident, Status, allowed_moves, format_duration
+from bot.slack import ids
 from bot.slack.blocks import Message, _utc, chunk_lines, escape, timestamp, to_dicts, user
 from bot.store.repo import TimelineEvent
-
-CARD_BLOCK = "incident_card"
-ACTION_STATUS = "incident_status"
-ACTION_TAKE_COMMAND = "incident_take_command"
 
 
 def incident_card(inc: Incident, *, oncall_group: str | None = None) -> Message:
@@ -56,8 +53,8 @@ def incident_card(inc: Incident, *, oncall_group: str | None = None) -> Message:
     buttons = [
         ButtonElement(
             text=("Reopen" if move is Status.INVESTIGATING else move.title),
-            action_id=f"{ACTION_STATUS}_{move.value}",
-            value=f"{inc.number}:{inc.version}:{move.value}",
+            action_id=ids.status_action(move.value),
+            value=ids.CardButton(inc.number, inc.version, move.value).encode(),
             style="primary" if move is Status.RESOLVED else None,
         )
         for move in allowed_moves(inc.status)
@@ -65,10 +62,12 @@ def incident_card(inc: Incident, *, oncall_group: str | None = None) -> Message:
     if inc.is_open:
         buttons.append(
             ButtonElement(
-                text="Take command", action_id=ACTION_TAKE_COMMAND, value=f"{inc.number}:{inc.version}"
+                text="Take command",
+                action_id=ids.ACTION_TAKE_COMMAND,
+                value=ids.CardButton(inc.number, inc.version).encode(),
             )
         )
-    blocks.append(ActionsBlock(block_id=f"{CARD_BLOCK}:{inc.number}", elements=buttons))
+    blocks.append(ActionsBlock(block_id=ids.card_block(inc.number), elements=buttons))
     text = "\n".join(
         [
             f"{page}🚨 INCIDENT: {title} ({inc.ref})",

@@ -28,7 +28,7 @@ from bot.store import Conflict, Tx, repo
 
 
 @dataclass(frozen=True)
-class Outcome:
+class Applied:
     """What a use case did: the incident as it now stands and the private reply for the actor."""
 
     incident: Incident | None
@@ -45,7 +45,7 @@ async def declare(
     response_url: str | None = None,
     scenario: str | None = None,
     after_declare: Callable[[Tx, Incident], Awaitable[None]] | None = None,
-) -> Outcome:
+) -> Applied:
     """Record a new incident and owe Slack its card; the declarer commands it until someone takes over."""
     now = deps.clock()
 
@@ -91,9 +91,9 @@ async def declare(
     try:
         inc = await deps.store.run(record)
     except Conflict:
-        return Outcome(None, "Already declared (this request was delivered twice).", duplicate=True)
+        return Applied(None, "Already declared (this request was delivered twice).", duplicate=True)
     deps.outbox.notify()
-    return Outcome(inc, render.declared_reply(inc, channel=deps.settings.incident_channel))
+    return Applied(inc, render.declared_reply(inc, channel=deps.settings.incident_channel))
 
 
 @dataclass(frozen=True)
@@ -174,7 +174,7 @@ async def change_checked(
     key: str,
     response_url: str | None,
     expected_version: int | None = None,
-) -> Outcome:
+) -> Applied:
     """``change``, with ``incident_admins`` enforced; a user-group check (a Slack call) runs after the
     ack and the change then follows, its reply owed through ``response_url``."""
     try:
@@ -185,7 +185,7 @@ async def change_checked(
             raise Forbidden(f"Only {permission.who(admins)} may {needed.what}.") from None
         work = _change_after_check(deps, actor, cmd, key, response_url, expected_version)
         deps.spawn(work, name=f"incident-admin:{needed.what}")
-        return Outcome(None, f":hourglass_flowing_sand: Checking that you may {needed.what}…")
+        return Applied(None, f":hourglass_flowing_sand: Checking that you may {needed.what}…")
 
 
 async def _change_after_check(
@@ -215,7 +215,7 @@ async def change(
     key: str,
     expected_version: int | None = None,
     admin_checked: bool = False,
-) -> Outcome:
+) -> Applied:
     """Apply one change: card edited in place, the thread told, the timeline written, exactly once."""
     now = deps.clock()
     admins = deps.settings.incident_admins
@@ -252,9 +252,9 @@ async def change(
     try:
         result = await deps.store.run(apply)
     except Conflict:
-        return Outcome(None, "Already done (this request was delivered twice).", duplicate=True)
+        return Applied(None, "Already done (this request was delivered twice).", duplicate=True)
     deps.outbox.notify()
-    return Outcome(result.incident, f"Done: {result.announcement}")
+    return Applied(result.incident, f"Done: {result.announcement}")
 
 
 LIST_PAGE = 25
@@ -346,7 +346,7 @@ def _ts(ts: str) -> float:
         return 0.0
 
 
-async def run(
+async def perform(
     deps: Deps,
     cmd: c.Command,
     *,

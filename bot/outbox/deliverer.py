@@ -100,6 +100,7 @@ class Outbox:
         keep_for: float = KEEP_FOR,
     ) -> None:
         self.keep_for = keep_for
+        self.grace = 0.0  # how long stop() lets the round in progress finish (set for SIGTERM)
         self._stopping = False
         self.foreground = foreground or Foreground()
         self.batch_window = batch_window
@@ -141,10 +142,11 @@ class Outbox:
         """The delivery task is alive (for readiness)."""
         return self._task is not None and not self._task.done()
 
-    async def stop(self, *, grace: float = 0.0) -> None:
+    async def stop(self, *, grace: float | None = None) -> None:
         """Stop delivering. With ``grace``, the round in progress first finishes the message each lane is
         sending (and no more) for up to ``grace`` seconds; then the lease is released. What is left
         mid-send after that goes back to pending, marked in doubt, so nothing stays ``sending``."""
+        grace = self.grace if grace is None else grace
         task, self._task = self._task, None
         if task is not None:
             self._stopping = True

@@ -52,15 +52,16 @@ class Result:
 
 
 ProbeFn = Callable[[], Awaitable[Result | Sequence[Result]]]
+ProbeObserver = Callable[["Probe", Sequence["Result"]], None]  # told of every probe that finished (metrics)
 
 
 @dataclass(frozen=True)
 class Probe:
-    """A named check; ``run`` does the I/O and returns one or more Results."""
+    """A named check; ``check`` does the I/O and returns one or more Results."""
 
     key: str
     name: str
-    run: ProbeFn
+    check: ProbeFn
     needs: str | None = None  # the setting it needs, for NOT CONFIGURED
     tags: frozenset[str] = field(default_factory=frozenset)
 
@@ -89,17 +90,12 @@ def not_configured(name: str, setting: str) -> Result:
 
 def describe(exc: BaseException) -> str:
     """A short reason for an exception, with no secrets (URLs and messages are not echoed)."""
-    import httpx
+    from bot.error_table import translate
+    from bot.errors import UpstreamError
 
-    if isinstance(exc, TimeoutError | httpx.TimeoutException):
-        return "timed out"
-    if isinstance(exc, httpx.ConnectError):
-        text = str(exc).lower()
-        if "name or service" in text or "nodename" in text or "resolve" in text or "getaddrinfo" in text:
-            return "host could not be resolved"
-        return "connection refused or unreachable"
-    if isinstance(exc, httpx.HTTPError):
-        return f"HTTP error ({exc.__class__.__name__})"
+    mapped = translate(exc)
+    if isinstance(mapped, UpstreamError):
+        return mapped.code
     if isinstance(exc, ValueError | KeyError | TypeError):
         return f"unexpected answer ({exc.__class__.__name__})"
     name = exc.__class__.__name__
@@ -118,7 +114,7 @@ async def run_one(probe: Probe, within: float) -> list[Result]:
     """Run ``probe`` for at most ``within`` seconds; anything that goes wrong is UNKNOWN."""
     started = time.monotonic()
     try:
-        got = await asyncio.wait_for(probe.run(), timeout=within)
+        got = await asyncio.wait_for(probe.check(), timeout=within)
     except TimeoutError:
         results: list[Result] = [unknown(probe.name, f"timed out after {within:g}s")]
     except Exception as exc:  # a probe must never take the bot down
@@ -148,11 +144,16 @@ def _finished(result: Result, elapsed: float) -> Result:
     )
 
 
-async def run_all(probes: Sequence[Probe], within: float) -> AsyncIterator[tuple[Probe, list[Result]]]:
+async def run_all(
+    probes: Sequence[Probe], within: float, *, observe: ProbeObserver | None = None
+) -> AsyncIterator[tuple[Probe, list[Result]]]:
     """Run every probe at once; yields each probe's results as soon as it finishes."""
 
     async def tagged(probe: Probe) -> tuple[Probe, list[Result]]:
-        return probe, await run_one(probe, within)
+        results = await run_one(probe, within)
+        if observe is not None:
+            observe(probe, results)
+        return probe, results
 
     pending = {asyncio.ensure_future(tagged(p)) for p in probes}
     try:
@@ -165,10 +166,12 @@ async def run_all(probes: Sequence[Probe], within: float) -> AsyncIterator[tuple
             task.cancel()
 
 
-async def gather(probes: Sequence[Probe], within: float) -> list[Result]:
+async def gather(
+    probes: Sequence[Probe], within: float, *, observe: ProbeObserver | None = None
+) -> list[Result]:
     """Every result, worst first; takes about as long as the slowest probe."""
     results: list[Result] = []
-    async for _, found in run_all(probes, within):
+    async for _, found in run_all(probes, within, observe=observe):
         results.extend(found)
     return sort_results(results)
 

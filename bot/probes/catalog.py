@@ -8,7 +8,7 @@ from functools import partial
 import httpx
 from stripe import StripeClient
 
-from bot.probes import Probe, Result, not_configured
+from bot.probes import Probe, ProbeObserver, Result, not_configured
 from bot.probes import github as gh
 from bot.probes import http as app
 from bot.probes import postgres as pg
@@ -46,9 +46,12 @@ STATUS_KEYS: tuple[ProbeSpec, ...] = (
 
 
 class Catalog:
-    def __init__(self, settings: Settings, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self, settings: Settings, http: httpx.AsyncClient, *, observe: ProbeObserver | None = None
+    ) -> None:
         self.settings = settings
         self.http = http
+        self.observe = observe  # passed to run_all/gather by whoever runs this catalog's probes
         self._stripe: StripeClient | None = None
 
     @property
@@ -112,10 +115,10 @@ class Catalog:
         raise AssertionError(f"no probe for {spec!r}")  # every Check has a branch above
 
     def _missing(self, key: str, name: str, setting: str) -> Probe:
-        async def run() -> Result:
+        async def unconfigured() -> Result:
             return not_configured(name, setting)
 
-        return Probe(key, name, run, needs=setting)
+        return Probe(key, name, unconfigured, needs=setting)
 
     def _status_page(self, name: str) -> Probe:
         page = next(p for p in self.settings.status_pages if p.name == name)

@@ -163,7 +163,7 @@ def plan(deps: Deps, cmd: OpsCommand) -> tuple[str, list[Probe]]:
     raise AssertionError(cmd)
 
 
-async def run(
+async def perform(
     deps: Deps, cmd: OpsCommand, *, response_url: str | None, actor: str, channel: str | None
 ) -> OpsReply:
     """Answer at once; the report follows through ``response_url`` when the probes are done."""
@@ -208,7 +208,7 @@ async def _report(
     if await _refused_guest(deps, actor, url):
         return
     started = time.monotonic()
-    results = await gather(probes, deps.catalog.timeout)
+    results = await gather(probes, deps.catalog.timeout, observe=deps.catalog.observe)
     message = report.status_message(results, elapsed=time.monotonic() - started, title=title)
     async with deps.store.transaction() as tx:
         await outbox.respond(tx, url=url, at=deps.clock(), response_type=response_type, **message.as_kwargs())

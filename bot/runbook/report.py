@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from slack_sdk.models.blocks import (
     Block,
@@ -17,11 +16,10 @@ from slack_sdk.models.blocks import (
 
 import handlers
 from bot.probes import Result, State, sort_results
+from bot.slack import ids
 from bot.slack.blocks import Message, chunk_lines, escape, option, to_dicts, user
 from handlers.scenario import Scenario, Step
 
-ACTION_CHECKLIST = "checklist_toggle"
-ACTION_SCENARIO = "incident_scenario"
 MAX_DETAILS = 5
 
 
@@ -114,11 +112,14 @@ def checklist_message(number: int, scenario: Scenario, checked: Mapping[str, str
             continue
         options = _options(items[:10])
         initial = [o for o, s in zip(options, items[:10], strict=True) if s.key in checked]
-        box = CheckboxesElement(action_id=ACTION_CHECKLIST, options=options, initial_options=initial or None)
-        shown = [s.key for s in items[:10] if s.key in checked]
+        box = CheckboxesElement(
+            action_id=ids.ACTION_CHECKLIST, options=options, initial_options=initial or None
+        )
+        shown = frozenset(s.key for s in items[:10] if s.key in checked)
+        block_id = ids.ChecklistSection(number, section, shown).encode(order=[s.key for s in items[:10]])
         blocks.append(
             SectionBlock(
-                block_id=checklist_block_id(number, section, shown),
+                block_id=block_id,
                 text=MarkdownTextObject(text=f"*{label}*"),
                 accessory=box,
             )
@@ -139,39 +140,18 @@ def checklist_message(number: int, scenario: Scenario, checked: Mapping[str, str
     return Message(text="\n".join(text_lines), blocks=to_dicts(blocks))
 
 
-@dataclass(frozen=True)
-class ChecklistBlock:
-    """What a checklist's block_id says: the incident, the section, and which boxes it showed ticked."""
-
-    number: int
-    section: str
-    shown_checked: frozenset[str] | None  # None: a block from before this was recorded
-
-
-def checklist_block_id(number: int, section: str, checked: Sequence[str]) -> str:
-    """``checklist:12:investigation:i1.i3``: a click is then read against the view the person had.
-
-    A new id for every state also makes Slack clients show the new ticks instead of their own."""
-    return f"checklist:{number}:{section}:{'.'.join(checked)}"
-
-
-def parse_checklist_block(block_id: str) -> ChecklistBlock | None:
-    """The checklist block_id's parts, or None when it is not one."""
-    parts = block_id.split(":")
-    if len(parts) not in (3, 4) or parts[0] != "checklist" or not parts[1].isdigit():
-        return None
-    shown = frozenset(k for k in parts[3].split(".") if k) if len(parts) == 4 else None
-    return ChecklistBlock(int(parts[1]), parts[2], shown)
-
-
 def scenario_picker(number: int) -> Message:
     """Shown when no scenario matched the title: choosing one posts its checklist and diagnostics."""
-    options = [option(value=f"{number}:{key}", text=s.title) for key, s in handlers.SCENARIOS.items()]
+    options = [
+        option(value=ids.ScenarioChoice(number, key).encode(), text=s.title)
+        for key, s in handlers.SCENARIOS.items()
+    ]
     select = StaticSelectElement(
-        action_id=ACTION_SCENARIO, placeholder="Pick a runbook scenario", options=options
+        action_id=ids.ACTION_SCENARIO, placeholder="Pick a runbook scenario", options=options
     )
     text = "No runbook scenario matched the title. Pick one to get its checklist and diagnostics:"
-    blocks = [SectionBlock(block_id=f"picker:{number}", text=MarkdownTextObject(text=text), accessory=select)]
+    block_id = ids.picker_block(number)
+    blocks = [SectionBlock(block_id=block_id, text=MarkdownTextObject(text=text), accessory=select)]
     return Message(text=text, blocks=to_dicts(blocks))
 
 

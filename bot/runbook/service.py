@@ -15,6 +15,7 @@ from bot.incidents.model import Incident, touch
 from bot.probes import Result, run_all
 from bot.runbook import report
 from bot.runbook.report import tally
+from bot.slack import ids
 from bot.store import Conflict, Tx, repo
 from handlers.scenario import Scenario
 
@@ -22,7 +23,7 @@ log = logging.getLogger("opsbot.runbook")
 
 
 def _refs(number: int) -> tuple[str, str, str, str]:
-    return f"inc:{number}", f"card:{number}", f"checklist:{number}", f"diag:{number}"
+    return ids.lane(number), ids.card_ref(number), ids.checklist_ref(number), ids.diagnostics_ref(number)
 
 
 async def owe_scenario_thread(deps: Deps, tx: Tx, inc: Incident, scenario: Scenario | None) -> None:
@@ -33,7 +34,7 @@ async def owe_scenario_thread(deps: Deps, tx: Tx, inc: Incident, scenario: Scena
     if scenario is None:
         picker = report.scenario_picker(inc.number)
         await outbox.post(
-            tx, lane=lane, at=now, thread_ref=card, ref=f"picker:{inc.number}", **picker.as_kwargs()
+            tx, lane=lane, at=now, thread_ref=card, ref=ids.picker_ref(inc.number), **picker.as_kwargs()
         )
     await _owe_checklist_and_report(deps, tx, inc.number, chosen)
 
@@ -57,17 +58,17 @@ async def _owe_checklist_and_report(deps: Deps, tx: Tx, number: int, scenario: S
 
 
 def start(deps: Deps, number: int, scenario: Scenario) -> None:
-    deps.spawn(run(deps, number, scenario), name=f"diagnostics:{number}")
+    deps.spawn(run_diagnostics(deps, number, scenario), name=f"diagnostics:{number}")
 
 
-async def run(deps: Deps, number: int, scenario: Scenario) -> list[Result]:
+async def run_diagnostics(deps: Deps, number: int, scenario: Scenario) -> list[Result]:
     """Run the scenario's probes side by side, editing the report as each one finishes."""
     lane, _, _, diag = _refs(number)
     probes = deps.catalog.probes(scenario.probes, scenario=scenario.key)
     results: list[Result] = []
     left = {p.key: p.name for p in probes}
     started = time.monotonic()
-    async for probe, found in run_all(probes, deps.catalog.timeout):
+    async for probe, found in run_all(probes, deps.catalog.timeout, observe=deps.catalog.observe):
         results.extend(found)
         left.pop(probe.key, None)
         elapsed = time.monotonic() - started
@@ -172,9 +173,10 @@ async def choose_scenario(deps: Deps, *, number: int, scenario_key: str, actor: 
                 tx, incident=number, kind="scenario", actor=actor, text=f"scenario: {scenario.title}", at=now
             )
             await owe_card(deps, tx, changed)
-            lane = f"inc:{number}"
             chosen = report.scenario_chosen(scenario, actor)
-            await outbox.update(tx, lane=lane, at=now, ref=f"picker:{number}", **chosen.as_kwargs())
+            await outbox.update(
+                tx, lane=ids.lane(number), at=now, ref=ids.picker_ref(number), **chosen.as_kwargs()
+            )
             await _owe_checklist_and_report(deps, tx, number, scenario)
     except Conflict:
         return

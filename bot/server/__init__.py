@@ -1,1 +1,1 @@
-"""The process's HTTP surface besides Slack's own routes: health (and, from the service branch, the app)."""
+"""opsbot's HTTP server: one aiohttp Application, assembled from route groups, in serve and socket modes."""

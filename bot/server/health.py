@@ -4,7 +4,8 @@
 - ``/readyz``: this instance can do its job: the store takes a write, its schema is the one this code
   knows, Slack accepts the bot token (``auth.test`` at start and again after Slack refuses it), delivery
   is running and the oldest undelivered message is younger than a bound.
-- ``/healthz`` (bot/slack/web.py): kept for existing probes; the store's state and the outbox backlog.
+- ``/healthz``: kept for existing probes; the store's state and the outbox backlog, 503 when the store
+  cannot be written.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import StoreUnavailable
-from bot.store import Store, Tx
+from bot.logs import Redactor
+from bot.store import Store, Tx, repo
 from bot.store.schema import probe_write, schema_problem
 
 log = logging.getLogger("opsbot.health")
@@ -196,8 +198,27 @@ def _json(status: int, body: dict[str, Any]) -> web.Response:
     return web.Response(status=status, text=json.dumps(body), content_type="application/json")
 
 
+def health_routes(store: Store, health: Health | None = None) -> list[web.RouteDef]:
+    """/healthz, and with ``health`` /livez and /readyz, for whichever application serves this process."""
+
+    async def healthz(request: web.Request) -> web.Response:
+        try:
+            state = await store.ping()
+            await store.writable()
+            async with store.transaction() as tx:
+                counts = await repo.outbox_counts(tx)
+        except (StoreUnavailable, OSError) as exc:
+            why = getattr(exc, "cause", None) or Redactor()(str(exc)) or exc.__class__.__name__
+            return _json(503, {"ok": False, "store": f"cannot write: {why}"})
+        pending = counts.get("pending", 0) + counts.get("sending", 0)
+        return _json(200, {"ok": True, "store": state, "outbox_pending": pending})
+
+    group = [web.get("/healthz", healthz)]
+    return group if health is None else [*group, *routes(health)]
+
+
 def routes(health: Health) -> list[web.RouteDef]:
-    """The three health routes, for whichever aiohttp application serves this process."""
+    """/livez and /readyz."""
 
     async def livez(request: web.Request) -> web.Response:
         return _json(200, {"ok": True})
@@ -207,5 +228,4 @@ def routes(health: Health) -> list[web.RouteDef]:
         ok = all(c.ok for c in checks)
         return _json(200 if ok else 503, {"ok": ok, "checks": [asdict(c) for c in checks]})
 
-    # /healthz stays in bot/slack/web.py for now (the edge branch is changing it there).
     return [web.get("/livez", livez), web.get("/readyz", readyz)]

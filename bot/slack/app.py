@@ -10,9 +10,8 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from bot.logs import DROP_CLIENT_TOKEN_WARNING
+from bot.logs import DROP_CLIENT_TOKEN_WARNING, report_unexpected
 from bot.slack.listeners import actions, commands, lifecycle, remediation, threads
-from bot.slack.replies import report_unexpected
 from bot.slack.requestlog import LoggedApp
 
 log = logging.getLogger("opsbot.slack")

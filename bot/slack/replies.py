@@ -5,11 +5,12 @@ from __future__ import annotations
 import contextvars
 import functools
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec
 
-from bot.errors import OpsbotError, StaleAction, StoreUnavailable
+from bot.error_table import translate
+from bot.errors import OpsbotError, StaleAction, StoreUnavailable, UpstreamError
+from bot.logs import report_unexpected
 
 log = logging.getLogger("opsbot")
 P = ParamSpec("P")
@@ -25,30 +26,15 @@ def _note(outcome: str) -> None:
         outcomes.append(outcome)
 
 
-def error_reference() -> str:
-    return secrets.token_hex(3)
-
-
-def report_unexpected(exc: BaseException) -> str:
-    """Log and send to Sentry an error nobody expected; returns the reference the user can quote."""
-    ref = error_reference()
-    try:  # Sentry first, with the reference; the log line below is then deduplicated by sentry-sdk
-        import sentry_sdk
-
-        with sentry_sdk.new_scope() as scope:
-            scope.set_tag("opsbot_ref", ref)
-            sentry_sdk.capture_exception(exc)
-    except Exception:  # reporting must never make things worse
-        log.debug("sentry capture failed", exc_info=True)
-    log.error("unexpected error (ref %s)", ref, exc_info=exc)
-    return ref
-
-
 def explain(exc: BaseException) -> str:
-    """The private message for ``exc``."""
+    """The private message for ``exc`` (an outside error is first looked up in the error table)."""
+    exc = translate(exc) or exc
     if isinstance(exc, StoreUnavailable):
         log.warning("store unavailable: %s", exc)
         _note("store unavailable")
+        return f":warning: {exc.user_message()}"
+    if isinstance(exc, UpstreamError):
+        log.warning("upstream error: %s", exc)
         return f":warning: {exc.user_message()}"
     if isinstance(exc, StaleAction):
         _note("stale")
@@ -70,12 +56,12 @@ def guarded(
 
     def wrap(listener: Callable[P, Awaitable[None]]) -> Callable[P, Awaitable[None]]:
         @functools.wraps(listener)
-        async def run(*args: P.args, **kwargs: P.kwargs) -> None:
+        async def guarded_listener(*args: P.args, **kwargs: P.kwargs) -> None:
             try:
                 await listener(*args, **kwargs)
             except Exception as exc:
                 await on_error(explain(exc), dict(kwargs))
 
-        return run
+        return guarded_listener
 
     return wrap

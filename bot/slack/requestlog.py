@@ -15,7 +15,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 
 from bot.errors import UsageError
-from bot.slack.listeners.actions import parse_button
+from bot.slack.ids import CardButton
 from bot.slack.replies import OUTCOMES
 
 log = logging.getLogger("opsbot.requests")
@@ -43,10 +43,10 @@ def describe(body: dict[str, Any]) -> tuple[str, str | None]:
 
 def _button_incident(value: str) -> str | None:
     try:
-        number, _, _ = parse_button(value)
+        button = CardButton.decode(value)
     except UsageError:
         return None
-    return f"INC-{number}"
+    return f"INC-{button.number}"
 
 
 def outcome(response: BoltResponse, noted: list[str]) -> str:

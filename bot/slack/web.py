@@ -1,23 +1,30 @@
-"""HTTP mode: Slack's requests at /slack/events, and /healthz for the platform's checks."""
+"""Slack over HTTP: the route group for Slack's requests (verified before Bolt sees them), and the Bolt
+middleware that times every ack (in HTTP and Socket Mode alike)."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
 import hmac
-import json
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.request.payload_utils import (
+    is_block_actions,
+    is_event,
+    is_options,
+    is_shortcut,
+    is_slash_command,
+)
+from slack_bolt.response import BoltResponse
 
-from bot.errors import StoreUnavailable
-from bot.logs import Redactor
 from bot.slack.foreground import Foreground
-from bot.store import Store, repo
 
 EVENTS_PATH = "/slack/events"
 BODY_TIMEOUT = 10.0  # Slack sends its whole request at once; a body still arriving after this never will
@@ -41,16 +48,20 @@ def verified(body: bytes, headers: Mapping[str, str], secret: str, *, now: float
     return None
 
 
-def build_web_app(
+AckObserver = Callable[[str, float], None]
+Next = Callable[[], Awaitable[BoltResponse]]
+Middleware = Callable[[AsyncBoltRequest, BoltResponse, Next], Awaitable[BoltResponse]]
+
+
+def slack_routes(
     app: AsyncApp,
-    store: Store,
     foreground: Foreground | None = None,
     *,
     signing_secret: str,
     body_timeout: float = BODY_TIMEOUT,
     clock: Callable[[], float] = time.time,
-    routes: Sequence[web.RouteDef] = (),
-) -> web.Application:
+) -> list[web.RouteDef]:
+    """POST /slack/events into the Bolt app; while Slack waits for an ack the outbox holds back."""
     busy = foreground or Foreground()
 
     async def slack_events(request: web.Request) -> web.Response:
@@ -78,25 +89,36 @@ def build_web_app(
         finally:
             busy.leave()
 
-    async def healthz(request: web.Request) -> web.Response:
-        try:
-            state = await store.ping()
-            await store.writable()
-            async with store.transaction() as tx:
-                counts = await repo.outbox_counts(tx)
-        except (StoreUnavailable, OSError) as exc:
-            why = getattr(exc, "cause", None) or Redactor()(str(exc)) or exc.__class__.__name__
-            body = {"ok": False, "store": f"cannot write: {why}"}
-            return web.Response(status=503, text=json.dumps(body), content_type="application/json")
-        body = {
-            "ok": True,
-            "store": state,
-            "outbox_pending": counts.get("pending", 0) + counts.get("sending", 0),
-        }
-        return web.Response(status=200, text=json.dumps(body), content_type="application/json")
+    return [web.post(EVENTS_PATH, slack_events)]
 
-    web_app = web.Application()
-    web_app.router.add_post(EVENTS_PATH, slack_events)
-    web_app.router.add_get("/healthz", healthz)
-    web_app.router.add_routes(routes)  # /livez and /readyz (bot.server.health)
-    return web_app
+
+def request_kind(body: dict[str, Any]) -> str:
+    """A small fixed set of kinds (a metrics label must not grow with input)."""
+    if is_slash_command(body):
+        return "command"
+    if is_event(body):
+        return "event"
+    if is_block_actions(body):
+        return "action"
+    if body.get("type") in ("view_submission", "view_closed"):
+        return "view"
+    if is_shortcut(body):
+        return "shortcut"
+    if is_options(body):
+        return "options"
+    return "other"
+
+
+def timing_middleware(observe: AckObserver) -> Middleware:
+    """Bolt middleware: the listeners ack on return (process_before_response), so the time around
+    ``next`` is the time to ack."""
+
+    # Bolt passes arguments by name: req, resp and next_ (its spelling that does not shadow next()).
+    async def timed(req: AsyncBoltRequest, resp: BoltResponse, next_: Next) -> BoltResponse:
+        started = time.perf_counter()
+        try:
+            return await next_()
+        finally:
+            observe(request_kind(req.body), time.perf_counter() - started)
+
+    return timed

@@ -10,12 +10,11 @@ from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, TypeVar
 
+# Defined with the other errors; the store's callers catch it from here.
+from bot.errors import Conflict as Conflict
+
 Row = dict[str, Any]
 T = TypeVar("T")
-
-
-class Conflict(Exception):
-    """A unique key was already taken (raised by the write, or by the next statement of its transaction)."""
 
 
 class Tx(Protocol):

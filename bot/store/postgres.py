@@ -11,8 +11,9 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from bot.error_table import map_errors
 from bot.errors import StoreUnavailable
-from bot.store import Conflict, Row, Tx
+from bot.store import Row, Tx
 from bot.store.schema import LATEST, apply_migrations, probe_write, schema_version
 
 T = TypeVar("T")
@@ -26,17 +27,6 @@ def _pg(sql: str) -> str:
     return sql.replace("?", "%s")
 
 
-# SQLSTATE classes that mean the server cannot serve us now: connection exception, insufficient
-# resources (too many connections, disk full), operator intervention (shutdown, terminated backend).
-_OUTAGE_CLASSES = ("08", "53", "57")
-
-
-def _outage(exc: psycopg.Error) -> bool:
-    """True for errors of reaching the server (no SQLSTATE: the connection itself failed)."""
-    state = exc.sqlstate
-    return state is None or state[:2] in _OUTAGE_CLASSES
-
-
 class PostgresTx:
     dialect = "postgres"
 
@@ -48,10 +38,8 @@ class PostgresTx:
         return cur.rowcount
 
     async def write(self, sql: str, params: tuple[Any, ...] = ()) -> None:
-        try:
+        with map_errors(psycopg.Error):
             await self._conn.execute(_pg(sql), params)
-        except psycopg.errors.UniqueViolation as exc:
-            raise Conflict(str(exc)) from exc
 
     async def fetchone(self, sql: str, params: tuple[Any, ...] = ()) -> Row | None:
         cur = await self._conn.execute(_pg(sql), params)
@@ -107,18 +95,9 @@ class PostgresStore:
     async def transaction(self) -> AsyncIterator[PostgresTx]:
         if self._pool is None:
             raise StoreUnavailable("the PostgreSQL store is not open")
-        try:
+        with map_errors(psycopg.Error, PoolTimeout):
             async with self._pool.connection() as conn, conn.transaction():
                 yield PostgresTx(conn)
-        except PoolTimeout as exc:
-            raise StoreUnavailable("no PostgreSQL connection within the timeout") from exc
-        except psycopg.errors.ReadOnlySqlTransaction as exc:
-            raise StoreUnavailable(str(exc), cause="PostgreSQL accepts only reads (a standby?)") from exc
-        except psycopg.Error as exc:
-            if not _outage(exc):
-                raise  # a data error (a value too large, say) is a bug to report, not an outage
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-            raise StoreUnavailable(f"PostgreSQL: {exc.__class__.__name__}: {first}") from exc
 
     async def run(self, body: Callable[[Tx], Awaitable[T]]) -> T:
         async with self.transaction() as tx:

@@ -18,38 +18,14 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, NoReturn, TypeVar
+from typing import Any, TypeVar
 
+from bot.error_table import map_errors
 from bot.errors import StoreUnavailable
-from bot.store import Conflict, Row, Tx
+from bot.store import Row, Tx
 from bot.store.schema import LATEST, apply_migrations, probe_write, schema_version
 
 T = TypeVar("T")
-
-
-def _mapped(exc: BaseException) -> BaseException:
-    """An SQLite error that means the store cannot be used right now, as StoreUnavailable naming why."""
-    text = str(exc)
-    if not isinstance(exc, sqlite3.DatabaseError) or isinstance(exc, sqlite3.IntegrityError):
-        return exc
-    if "readonly" in text or "read-only" in text:
-        return StoreUnavailable(text, cause="the SQLite file is read-only")
-    if "malformed" in text or "not a database" in text:
-        return StoreUnavailable(text, cause=f"the SQLite file is damaged ({text})")
-    if "full" in text:
-        return StoreUnavailable(text, cause="the disk holding the SQLite file is full")
-    if isinstance(exc, sqlite3.OperationalError) and any(
-        word in text for word in ("locked", "unable to open", "disk")
-    ):
-        return StoreUnavailable(text)
-    return exc
-
-
-def _raise_mapped(exc: sqlite3.Error) -> NoReturn:
-    mapped = _mapped(exc)
-    if mapped is exc:
-        raise exc
-    raise mapped from exc
 
 
 def _consume(future: asyncio.Future[Any]) -> None:
@@ -70,12 +46,8 @@ class SqliteTx:
         return self._conn.execute(sql, params).rowcount
 
     async def write(self, sql: str, params: tuple[Any, ...] = ()) -> None:
-        try:
+        with map_errors(sqlite3.IntegrityError):
             self._conn.execute(sql, params)
-        except sqlite3.IntegrityError as exc:
-            if "UNIQUE" in str(exc):
-                raise Conflict(str(exc)) from exc
-            raise
 
     async def fetchone(self, sql: str, params: tuple[Any, ...] = ()) -> Row | None:
         row = self._conn.execute(sql, params).fetchone()
@@ -143,10 +115,8 @@ class SqliteStore:
 
         Shielded: a caller cancelled mid-way (a shutdown, a dropped request) never cuts work on the
         SQLite thread in half, so a transaction's lock is always released by its COMMIT or ROLLBACK."""
-        try:
+        with map_errors(sqlite3.DatabaseError):
             return await asyncio.shield(self._submit(work))
-        except sqlite3.DatabaseError as exc:
-            _raise_mapped(exc)
 
     def _abandon(self, begun: asyncio.Future[sqlite3.Connection]) -> None:
         """A BEGIN whose caller was cancelled before it heard back: roll it back once it lands."""
@@ -205,12 +175,11 @@ class SqliteStore:
     async def transaction(self) -> AsyncIterator[_RemoteTx]:
         begun = self._submit(self._begin())
         try:
-            conn = await asyncio.shield(begun)
+            with map_errors(sqlite3.DatabaseError):
+                conn = await asyncio.shield(begun)
         except asyncio.CancelledError:
             begun.add_done_callback(self._abandon)
             raise
-        except sqlite3.DatabaseError as exc:
-            _raise_mapped(exc)
         tx = _RemoteTx(self, SqliteTx(conn))
         try:
             yield tx
@@ -247,9 +216,9 @@ class SqliteStore:
 
         try:
             self._conn = await self._there(connect())
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, StoreUnavailable) as exc:
             self._stop_thread()
-            cause = getattr(_mapped(exc), "cause", None)
+            cause = exc.cause if isinstance(exc, StoreUnavailable) else None
             raise StoreUnavailable(f"cannot open SQLite file {self.path}: {exc}", cause=cause) from exc
         if self.path != ":memory:":
             self._checkpointer = asyncio.create_task(self._checkpoints(), name="opsbot-sqlite-checkpoint")

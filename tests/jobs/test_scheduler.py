@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import pytest
 
+from bot.errors import StoreUnavailable
 from bot.jobs.scheduler import Handler, Recurring, Scheduler, Timer, cancel, due_counts, pending, schedule
 from bot.store import Store, Tx, open_store
+
+T = TypeVar("T")
 
 
 class Clock:
@@ -311,3 +315,63 @@ def test_bad_recurring_jobs_are_refused_when_built(job: Recurring, problem: str)
     store = open_store("sqlite://:memory:")
     with pytest.raises(ValueError, match=problem):
         Scheduler(store, handlers={"x": count_fires}, clock=Clock(T0), recurring=[job])
+
+
+class Blinking:
+    """The store, except that while ``down`` every transaction fails as an unreachable store does."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.down = False
+        self.dialect = store.dialect
+
+    async def run(self, body: Callable[[Tx], Awaitable[T]]) -> T:
+        if self.down:
+            raise StoreUnavailable("blip")
+        return await self.store.run(body)
+
+
+async def test_the_loop_outlives_a_store_blip(store: Store) -> None:
+    clock = Clock(T0)
+    done = asyncio.Event()
+    blinking = Blinking(store)
+
+    async def signal(tx: Tx, timer: Timer) -> None:
+        await remember(tx, timer)
+        done.set()
+
+    await add(store, "remind", "inc:1", T0 + 1)
+    scheduler = Scheduler(blinking, handlers={"remind": signal}, clock=clock, poll_interval=0.01)
+    async with scheduler:
+        blinking.down = True
+        clock.now = T0 + 1
+        await asyncio.sleep(0.05)
+        assert not done.is_set()
+        blinking.down = False
+        await asyncio.wait_for(done.wait(), timeout=5)
+    assert await effects(store) == {"remind:inc:1:1": ""}
+
+
+async def test_a_firing_cut_short_at_shutdown_still_fires_once(store: Store) -> None:
+    """PostgreSQL rolls the cut transaction back and the timer fires again later; SQLite never cuts a
+    transaction body in half (it is shielded), so the firing completes. Once, either way."""
+    clock = Clock(T0)
+    started = asyncio.Event()
+    calls = 0
+
+    async def slow(tx: Tx, timer: Timer) -> None:
+        nonlocal calls
+        calls += 1
+        await remember(tx, timer)
+        started.set()
+        await asyncio.sleep(0.3 if calls == 1 else 0)
+
+    await add(store, "remind", "inc:1", T0)
+    scheduler = Scheduler(store, handlers={"remind": slow}, clock=clock, poll_interval=0.01)
+    scheduler.start()
+    await asyncio.wait_for(started.wait(), timeout=5)
+    await scheduler.stop(grace=0.05)
+    await asyncio.sleep(0.4)  # let SQLite's shielded body finish
+    fired_again = await Scheduler(store, handlers={"remind": slow}, clock=clock).fire_due()
+    assert fired_again == (1 if store.dialect == "postgres" else 0)
+    assert await effects(store) == {"remind:inc:1:1": ""}

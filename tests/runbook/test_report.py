@@ -9,6 +9,7 @@ import pytest
 import handlers
 from bot.probes import Result, State
 from bot.runbook import report
+from bot.slack import ids
 
 
 @pytest.mark.parametrize("state", list(State))
@@ -59,10 +60,10 @@ def test_checklist_has_checkboxes_with_shared_state() -> None:
     message = report.checklist_message(4, scenario, {"i1": "U0DANA", "r2": "U0ALEX"})
     sections = [b for b in message.blocks if b.get("accessory", {}).get("type") == "checkboxes"]
     assert [s["block_id"] for s in sections] == ["checklist:4:investigation:i1", "checklist:4:resolution:r2"]
-    parsed = report.parse_checklist_block(sections[0]["block_id"])
-    assert parsed == report.ChecklistBlock(4, "investigation", frozenset({"i1"}))
-    assert report.parse_checklist_block("checklist:4:investigation") == report.ChecklistBlock(
-        4, "investigation", None
+    parsed = ids.ChecklistSection.decode(sections[0]["block_id"])
+    assert parsed == ids.ChecklistSection(4, "investigation", frozenset({"i1"}))
+    assert ids.ChecklistSection.decode("checklist:4:investigation") == ids.ChecklistSection(
+        4, "investigation"
     )
     assert [o["value"] for o in sections[0]["accessory"]["initial_options"]] == ["i1"]
     assert [o["value"] for o in sections[1]["accessory"]["initial_options"]] == ["r2"]
@@ -76,5 +77,5 @@ def test_checklist_has_checkboxes_with_shared_state() -> None:
 def test_picker_offers_every_scenario() -> None:
     message = report.scenario_picker(9)
     select = message.blocks[0]["accessory"]
-    assert select["action_id"] == report.ACTION_SCENARIO
+    assert select["action_id"] == ids.ACTION_SCENARIO
     assert [o["value"] for o in select["options"]] == [f"9:{k}" for k in handlers.SCENARIOS]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -13,12 +14,21 @@ from urllib.parse import parse_qsl
 import httpx
 
 from bot.devtools import payloads
-from tests.processes import ThreadedSim, free_port
+from tests.processes import ThreadedSim
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def test_socket_mode_runs_commands_and_thread_mentions(tmp_path: Path) -> None:
     slack = ThreadedSim()
+    port = free_port()
     env = {
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
         "PATH": os.environ.get("PATH", ""),
         "HOME": os.environ.get("HOME", "/tmp"),
         "SLACK_BOT_TOKEN": "xoxb-socket-test",
@@ -26,8 +36,6 @@ def test_socket_mode_runs_commands_and_thread_mentions(tmp_path: Path) -> None:
         "SLACK_API_URL": slack.sim.api_url,
         "DATABASE_URL": f"sqlite:///{tmp_path}/socket.db",
         "STATUS_PAGES": "[]",
-        "HOST": "127.0.0.1",
-        "PORT": str(port := free_port()),
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "socket"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -47,10 +55,6 @@ def test_socket_mode_runs_commands_and_thread_mentions(tmp_path: Path) -> None:
 
         ack = command("help")
         assert "/incident open <P0|P1|P2|P3> <title...>" in ack["payload"]["text"]
-        # The platform's probes reach a Socket Mode instance on PORT too.
-        assert httpx.get(f"http://127.0.0.1:{port}/livez", timeout=5).status_code == 200
-        ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
-        assert ready.status_code == 200 and ready.json()["ok"] is True, ready.text
         ack = command("open P1 checkout broken")
         assert "Declared *INC-1*" in ack["payload"]["text"]
         card = None
@@ -87,6 +91,20 @@ def test_socket_mode_runs_commands_and_thread_mentions(tmp_path: Path) -> None:
             time.sleep(0.05)
         assert "Status: Identified" in card["text"]
         assert slack.sim.problems == []
+
+        # The HTTP side of Socket Mode: health, metrics and webhooks on PORT; Slack's route is not there.
+        base = f"http://127.0.0.1:{port}"
+        assert httpx.get(f"{base}/healthz").json()["ok"] is True
+        metrics = httpx.get(f"{base}/metrics").text
+        assert 'opsbot_requests_total{kind="command"} 2.0' in metrics
+        assert 'opsbot_requests_total{kind="event"} 1.0' in metrics
+        assert 'opsbot_open_incidents{severity="P1"} 1.0' in metrics
+        assert httpx.post(f"{base}/hooks/anything", content=b"{}").status_code == 404
+        assert httpx.post(f"{base}/slack/events", content=b"{}").status_code in (404, 405)
+        # The platform's probes reach a Socket Mode instance on PORT too.
+        assert httpx.get(f"{base}/livez", timeout=5).status_code == 200
+        ready = httpx.get(f"{base}/readyz", timeout=5)
+        assert ready.status_code == 200 and ready.json()["ok"] is True, ready.text
         proc.terminate()
         assert proc.wait(timeout=20) == 0  # SIGTERM: the same graceful stop as `serve`
         assert proc.stdout is not None and b"opsbot: stopped cleanly" in proc.stdout.read()

@@ -105,13 +105,13 @@ async def test_a_data_error_is_not_reported_as_an_outage(pg_url: str) -> None:
 async def test_a_damaged_sqlite_file_is_named_as_the_cause(tmp_path: object) -> None:
     import sqlite3
 
+    from bot.error_table import translate
     from bot.errors import StoreUnavailable
-    from bot.store.sqlite import SqliteStore, _mapped
+    from bot.store.sqlite import SqliteStore
 
-    damaged = _mapped(sqlite3.DatabaseError("database disk image is malformed"))
+    damaged = translate(sqlite3.DatabaseError("database disk image is malformed"))
     assert isinstance(damaged, StoreUnavailable) and "damaged" in str(damaged.cause)
-    unique = sqlite3.IntegrityError("UNIQUE constraint failed")
-    assert _mapped(unique) is unique  # a data error stays what it is
+    assert translate(sqlite3.IntegrityError("FOREIGN KEY constraint failed")) is None  # a data error stays
     path = f"{tmp_path}/garbage.db"
     with open(path, "wb") as f:
         f.write(b"this is not a database file at all" * 200)

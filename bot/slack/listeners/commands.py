@@ -29,7 +29,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
     ) -> None:
         cmd = commands.parse_command(typed(command.get("text")), bot_user_id=context.bot_user_id)
-        reply = await incidents.run(
+        reply = await incidents.perform(
             deps,
             cmd,
             actor=command["user_id"],
@@ -44,7 +44,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     @guarded(_reply_error)
     async def ops_command(ack: AsyncAck, command: dict[str, Any]) -> None:
         cmd = ops.parse_ops_command(typed(command.get("text")))
-        reply = await ops.run(
+        reply = await ops.perform(
             deps,
             cmd,
             response_url=command.get("response_url"),

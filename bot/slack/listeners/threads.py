@@ -44,7 +44,7 @@ async def _run_mention(deps: Deps, event: dict[str, Any], bot_user_id: str | Non
         return
     cmd = commands.parse_thread_command(text, inc.number, bot_user_id=bot_user_id)
     # Keyed on the message, so a redelivered app_mention changes nothing twice.
-    reply = await incidents.run(
+    reply = await incidents.perform(
         deps, cmd, actor=event["user"], key=f"mention:{event['channel']}:{event['ts']}"
     )
     if isinstance(cmd, commands.Show | commands.Help):

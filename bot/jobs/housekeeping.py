@@ -1,0 +1,28 @@
+"""Housekeeping as a recurring job: forget what no redelivery or restart can need any more."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from bot.jobs.scheduler import Handler, Recurring, Timer
+from bot.store import Tx, repo
+
+log = logging.getLogger("opsbot.jobs")
+
+KIND = "housekeeping"
+KEEP_FOR = 7 * 24 * 3600.0  # Slack redelivers within minutes; a week is plenty
+HOURLY = Recurring(kind=KIND, cron="17 * * * *")  # off the hour, away from everyone else's cron jobs
+
+
+def prune(*, clock: Callable[[], float], keep_for: float = KEEP_FOR) -> Handler:
+    """The handler: drop delivery keys and sent (or superseded) outbox items older than ``keep_for``."""
+
+    async def handle(tx: Tx, timer: Timer) -> None:
+        before = clock() - keep_for
+        keys = await repo.forget_deliveries(tx, before=before)
+        items = await repo.forget_sent(tx, before=before)
+        if keys or items:
+            log.info("housekeeping: forgot %d delivery key(s) and %d sent outbox item(s)", keys, items)
+
+    return handle

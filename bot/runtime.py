@@ -130,17 +130,44 @@ def _signing_secret(settings: Settings, given: str | None) -> str:
     return secret
 
 
-async def _slack_client(settings: Settings, stack: AsyncExitStack, auth: SlackAuth) -> AsyncWebClient:
+async def _slack_client(settings: Settings, stack: AsyncExitStack) -> tuple[AsyncWebClient, SlackAuth]:
+    """The Web API client, and what watches its answers for a refused token (for readiness)."""
+    auth = SlackAuth()
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     # One long-lived HTTP session: without it slack_sdk opens a new connection for every call.
     session = await stack.enter_async_context(aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)))
-    return AsyncWebClient(
+    client = AsyncWebClient(
         token=token,
         timeout=10,
         base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
         session=session,
-        # auth watches every answer for a refused token (readiness); it never retries, so it goes first
+        # auth watches every answer for a refused token; it never retries, so it goes first
         retry_handlers=[auth.watcher(), *async_default_handlers()],
+    )
+    return client, auth
+
+
+async def _open_store(
+    settings: Settings, store: Store | None, stack: AsyncExitStack, clock: Callable[[], float]
+) -> tuple[Store, Stopping]:
+    """The store, migrated; closed last, right after a clean stop is recorded in it."""
+    store = store or open_store(settings.database_url.get_secret_value())
+    stack.push_async_callback(store.close)
+    stopping = Stopping()
+    stack.push_async_callback(_record_stop(store, stopping, clock))  # runs after delivery stops
+    await store.migrate()
+    return store, stopping
+
+
+def _health(deps: Deps, client: AsyncWebClient, auth: SlackAuth) -> Health:
+    return Health(
+        store=deps.store,
+        client=client,
+        auth=auth,
+        delivery_running=deps.outbox.running,
+        max_pending_age_s=deps.settings.ready_max_pending_age_s,
+        delivery_stopped_for=lambda: deps.delivery_stopped,
+        clock=deps.clock,
     )
 
 
@@ -195,16 +222,11 @@ async def start_runtime(
     """Open the store (migrating it), build the clients and the app, start delivering and firing timers."""
     secret = _signing_secret(settings, signing_secret)
     async with AsyncExitStack() as stack:
-        store = store or open_store(settings.database_url.get_secret_value())
-        stack.push_async_callback(store.close)
-        stopping = Stopping()
-        stack.push_async_callback(_record_stop(store, stopping, clock))  # runs after delivery stops
-        await store.migrate()
+        store, stopping = await _open_store(settings, store, stack, clock)
         http = await stack.enter_async_context(
             http or httpx.AsyncClient(timeout=httpx.Timeout(settings.probe_timeout_s))
         )
-        auth = SlackAuth()
-        client = await _slack_client(settings, stack, auth)
+        client, auth = await _slack_client(settings, stack)
         metrics = Metrics(clock=clock)
         outbox = await _outbox(
             settings, store=store, client=client, clock=clock, stack=stack, options=outbox_options or {}
@@ -225,15 +247,6 @@ async def start_runtime(
         registry = Webhooks(
             webhook_sources(deps) if webhooks is None else webhooks, clock=clock, observe=metrics.webhook
         )
-        health = Health(
-            store=store,
-            client=client,
-            auth=auth,
-            delivery_running=outbox.running,
-            max_pending_age_s=settings.ready_max_pending_age_s,
-            delivery_stopped_for=lambda: deps.delivery_stopped,
-            clock=clock,
-        )
         if deliver:
             outbox.start()
             await stack.enter_async_context(scheduler)
@@ -250,6 +263,6 @@ async def start_runtime(
         metrics=metrics,
         webhooks=registry,
         stack=owned,
-        health=health,
+        health=_health(deps, client, auth),
         stopping=stopping,
     )

@@ -55,7 +55,9 @@ def start_sim() -> tuple[subprocess.Popen[bytes], str]:
     return proc, url
 
 
-def start_opsbot(sim_url: str, database_url: str | None = None) -> tuple[subprocess.Popen[bytes], str, float]:
+def start_opsbot(
+    sim_url: str, database_url: str | None = None, **extra_env: str
+) -> tuple[subprocess.Popen[bytes], str, float]:
     """`opsbot serve`; returns the process, its base URL and its start-to-ready seconds."""
     port = free_port()
     db = database_url or f"sqlite:///{tempfile.mkdtemp(prefix='opsbot-bench-')}/bench.db"
@@ -70,6 +72,7 @@ def start_opsbot(sim_url: str, database_url: str | None = None) -> tuple[subproc
             DATABASE_URL=db,
             STATUS_PAGES="[]",
             LOG_LEVEL="WARNING",
+            **extra_env,
         ),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -1,4 +1,5 @@
-"""``opsbot``: serve | socket | console | migrate | manifest | check | outbox | export | backup."""
+"""``opsbot``: serve | socket | console | migrate | manifest | check | postmortem | outbox | export |
+backup."""
 
 from __future__ import annotations
 
@@ -42,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser(
         "check", help="run diagnostics; exit 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN", add_help=False
     )
+    pm = sub.add_parser("postmortem", help="print an incident's post-mortem draft (Markdown)")
+    pm.add_argument("incident", help="INC-12, #12 or 12")
     outbox = sub.add_parser("outbox", help="inspect, retry or purge undelivered Slack messages")
     action = outbox.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = action.add_parser("list", help="items in a state, newest first (default: failed)")
@@ -123,6 +126,8 @@ async def _run(command: str, args: argparse.Namespace, settings: Settings) -> in
         from bot.devtools.console import run_console
 
         return await run_console(settings, db=args.db, fresh=args.fresh)
+    if command == "postmortem":
+        return await _postmortem(settings, args.incident)
     from bot.store import open_store
 
     store = open_store(settings.database_url.get_secret_value())
@@ -261,6 +266,34 @@ async def _socket(settings: Settings) -> int:
         clean = True
     finally:
         await runtime.close(grace=settings.shutdown_grace_s if clean else 0.0, clean=clean)
+    return 0
+
+
+async def _postmortem(settings: Settings, ref: str) -> int:
+    from bot.errors import UsageError
+    from bot.incidents import postmortem
+    from bot.incidents.grammar import parse_incident_ref
+    from bot.runbook.routing import ScenarioRouter
+    from bot.store import open_store, repo
+
+    try:
+        number = parse_incident_ref(ref, "opsbot postmortem INC-12")
+    except UsageError as exc:
+        print(f"opsbot: {exc.user_message()}", file=sys.stderr)
+        return EXIT_CONFIG
+    store = open_store(settings.database_url.get_secret_value())
+    try:
+        await store.migrate()
+        async with store.transaction() as tx:
+            inc = await repo.get_incident(tx, number)
+            events = await repo.timeline(tx, number) if inc else []
+    finally:
+        await store.close()
+    if inc is None:
+        print(f"opsbot: there is no INC-{number}", file=sys.stderr)
+        return 1
+    title = ScenarioRouter().scenarios().get(inc.scenario or "")
+    sys.stdout.write(postmortem.draft(inc, events, scenario_title=title))
     return 0
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bot.incidents.events import Subscriber
+from bot.incidents.routing import NoRouter, Router
 from bot.settings import Settings
 from bot.store import Store
 
@@ -29,6 +31,8 @@ class Deps:
     directory: Directory  # who is a guest, who is in a user group (Slack, cached)
     clock: Callable[[], float] = time.time
     redact: Callable[[str], str] = str  # removes secrets from what people type, before it is stored
+    router: Router = field(default_factory=NoRouter)  # titles to runbook scenarios
+    subscribers: Sequence[Subscriber] = ()  # told what the incident core did, inside its transaction
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     delivery_stopped: str | None = None  # why delivery stopped for good (until a restart), if it did
 

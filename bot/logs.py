@@ -28,12 +28,14 @@ _PATTERNS = [
     # an AWS secret access key written next to its name (aws_secret_access_key=..., "SecretAccessKey": ...)
     re.compile(r"(?i)secret_?(?:access_?)?key[\"']?\s*[:=]\s*[\"']?(?P<s>[0-9A-Za-z/+=]{30,})"),
     re.compile(r"\beyJ[0-9A-Za-z_-]{5,}\.eyJ[0-9A-Za-z_-]{5,}\.[0-9A-Za-z_-]*"),  # a JWT
-    # user:password@ in any URL; the password may hold '/' and ':' (only '@' ends it)
-    re.compile(r"(?<=://)[^/\s:@]+:[^\s@]+(?=@[^\s@]+)"),
+    # [user]:password@ in any URL; the password may hold '/', ':' and '@': it ends at the first '@'
+    # followed by a host with no further '@' (redis://:pw@host has no user at all)
+    re.compile(r"(?<=://)[^/\s:@]*:\S+?(?=@[^\s@/?#]*(?:[/?#\s]|$))"),
     re.compile(r"(?<=://)[0-9a-f]{16,}(?=@)"),  # a Sentry DSN's key
     re.compile(r"(?:^|\s)(?:-u|--user)(?:\s+|=)[\"']?(?P<s>[^\s:\"']+:[^\s\"']+)"),  # curl -u user:password
     re.compile(r"(?i)(?<=password=)[^&\s]+"),
     re.compile(r"(?i)(?<=Bearer )[0-9A-Za-z._~+/=-]{8,}"),
+    re.compile(r"(?i)(?<=Basic )[0-9A-Za-z+/]{8,}={0,2}"),  # HTTP basic auth: base64 of user:password
 ]
 
 

@@ -21,6 +21,7 @@ from slack_sdk.http_retry.builtin_async_handlers import async_default_handlers
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions.directory import SlackDirectory
+from bot.alerts import vendors
 from bot.deps import Deps
 from bot.incidents.card import CARD, card_renderer
 from bot.jobs import housekeeping
@@ -28,7 +29,10 @@ from bot.jobs.scheduler import Handler, Recurring, Scheduler
 from bot.logs import Redactor, report_unexpected
 from bot.outbox import Outbox
 from bot.probes.catalog import Catalog
+from bot.public import service as public
+from bot.public.routes import routes as public_routes
 from bot.runbook import service as diagnostics
+from bot.runbook.routing import ScenarioRouter
 from bot.server.app import SlackOverHttp, opsbot_server, serving
 from bot.server.health import Health, SlackAuth
 from bot.server.lifecycle import record_stop
@@ -38,6 +42,7 @@ from bot.slack.app import build_app
 from bot.slack.web import BODY_TIMEOUT, timing_middleware
 from bot.store import Store, open_store
 from bot.webhooks import Webhooks, WebhookSource
+from bot.webhooks import alerts as alert_webhooks
 
 log = logging.getLogger("opsbot.runtime")
 
@@ -45,15 +50,24 @@ log = logging.getLogger("opsbot.runtime")
 def job_handlers(deps: Deps) -> dict[str, Handler]:
     """Every timer kind this bot fires, and its handler: add a scheduled job here."""
     keep_for = deps.settings.retention_days * 86400
-    return {housekeeping.KIND: housekeeping.prune(clock=deps.clock, keep_for=keep_for)}
+    return {
+        housekeeping.KIND: housekeeping.prune(clock=deps.clock, keep_for=keep_for),
+        vendors.WATCH_JOB: vendors.watch_handler(deps),
+    }
 
 
-RECURRING: tuple[Recurring, ...] = (housekeeping.HOURLY,)
+def recurring_jobs(settings: Settings) -> tuple[Recurring, ...]:
+    """Jobs on a schedule: add a recurring job here (its handler goes in ``job_handlers``)."""
+    try:
+        watch = vendors.watch_schedule(settings.status_watch_every)
+    except ValueError as exc:
+        raise SettingsError(f"STATUS_WATCH_EVERY: {str(exc).split(': ', 1)[-1]}") from None
+    return (housekeeping.HOURLY, *((watch,) if watch and settings.status_pages else ()))
 
 
 def webhook_sources(deps: Deps) -> list[WebhookSource[Any]]:
     """Every inbound webhook (``POST /hooks/<name>``): add a source here."""
-    return []
+    return [*alert_webhooks.sources(deps)]
 
 
 @dataclass
@@ -92,6 +106,7 @@ class Runtime:
             webhooks=self.webhooks,
             slack=over_http,
             health=self.health,
+            public=public_routes(self.deps),
         )
         return await self.stack.enter_async_context(serving(server, host=host, port=port))
 
@@ -171,12 +186,12 @@ def _health(deps: Deps, client: AsyncWebClient, auth: SlackAuth) -> Health:
     )
 
 
-def _scheduler(deps: Deps, options: Mapping[str, Any]) -> Scheduler:
+def _scheduler(deps: Deps, recurring: Sequence[Recurring], options: Mapping[str, Any]) -> Scheduler:
     return Scheduler(
         deps.store,
         handlers=job_handlers(deps),
         clock=deps.clock,
-        recurring=RECURRING,
+        recurring=recurring,
         on_error=report_unexpected,
         **options,
     )
@@ -207,6 +222,13 @@ async def _outbox(
     return outbox
 
 
+def _wire_incidents(deps: Deps) -> None:
+    """The incident core's ports: how titles route, and who hears what it does in its transaction
+    (listed here, never self-registered)."""
+    deps.router = ScenarioRouter(deps.settings.scenario_keywords)
+    deps.subscribers = (diagnostics.subscriber(deps), public.subscriber(deps))
+
+
 async def start_runtime(
     settings: Settings,
     *,
@@ -221,6 +243,7 @@ async def start_runtime(
 ) -> Runtime:
     """Open the store (migrating it), build the clients and the app, start delivering and firing timers."""
     secret = _signing_secret(settings, signing_secret)
+    recurring = recurring_jobs(settings)  # a bad schedule stops start-up before anything is opened
     async with AsyncExitStack() as stack:
         store, stopping = await _open_store(settings, store, stack, clock)
         http = await stack.enter_async_context(
@@ -240,10 +263,11 @@ async def start_runtime(
             clock=clock,
             redact=Redactor(settings.secrets()),
         )
+        _wire_incidents(deps)
         stack.push_async_callback(deps.cancel_background)
         app = build_app(deps, client=client, signing_secret=secret)
         app.middleware(timing_middleware(metrics.slack_request))
-        scheduler = _scheduler(deps, scheduler_options or {})
+        scheduler = _scheduler(deps, recurring, scheduler_options or {})
         registry = Webhooks(
             webhook_sources(deps) if webhooks is None else webhooks, clock=clock, observe=metrics.webhook
         )

@@ -35,6 +35,7 @@ class StatusPage(BaseModel):
     name: str
     url: str
     kind: str = "statuspage"  # statuspage | stripe | slack
+    scenarios: list[str] = Field(default_factory=list)  # runbook scenarios that depend on this vendor
 
 
 class SqlCheck(BaseModel):
@@ -45,6 +46,32 @@ class SqlCheck(BaseModel):
     warn: float = 1
     fail: float | None = None
     scenarios: list[str] = Field(default_factory=list)
+
+
+class StatusComponent(BaseModel):
+    """A part of the shop customers know, and the runbook scenarios whose incidents affect it."""
+
+    name: str = Field(min_length=1, max_length=100)
+    scenarios: list[str] = Field(default_factory=list)
+
+
+def _default_components() -> list[StatusComponent]:
+    return [
+        StatusComponent(name="Website", scenarios=["site_down", "performance", "error_spike", "database"]),
+        StatusComponent(name="Checkout", scenarios=["checkout"]),
+        StatusComponent(name="Payments", scenarios=["payments"]),
+        StatusComponent(name="Sign-in", scenarios=["auth"]),
+    ]
+
+
+class AlertRule(BaseModel):
+    """A firing alert whose labels all match declares an incident of this severity by itself."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: Literal["sentry", "alertmanager", "grafana"]
+    match: dict[str, str] = Field(default_factory=dict)
+    declare: Literal["P0", "P1", "P2", "P3"]
 
 
 class Thresholds(BaseModel):
@@ -131,10 +158,16 @@ CommandArea = Literal["incident", "ops", "actions"]
 
 def _default_status_pages() -> list[StatusPage]:
     return [
-        StatusPage(name="GitHub", url="https://www.githubstatus.com"),
-        StatusPage(name="Sentry", url="https://status.sentry.io"),
-        StatusPage(name="Supabase", url="https://status.supabase.com"),
-        StatusPage(name="Stripe", url="https://status.stripe.com", kind="stripe"),
+        StatusPage(name="GitHub", url="https://www.githubstatus.com", scenarios=["site_down"]),
+        StatusPage(name="Sentry", url="https://status.sentry.io", scenarios=["error_spike"]),
+        StatusPage(
+            name="Supabase",
+            url="https://status.supabase.com",
+            scenarios=["site_down", "database", "auth", "performance"],
+        ),
+        StatusPage(
+            name="Stripe", url="https://status.stripe.com", kind="stripe", scenarios=["checkout", "payments"]
+        ),
         StatusPage(name="Slack", url="https://slack-status.com", kind="slack"),
     ]
 
@@ -150,6 +183,7 @@ class Settings(BaseSettings):
     slack_app_token: SecretStr | None = None
     slack_api_url: str | None = None
     incident_channel: str = "#engineering-incidents"
+    security_channel: str | None = None  # private: security incidents' cards and threads go here
     oncall_usergroup: str | None = None
 
     # The bot's own state and serving
@@ -186,6 +220,22 @@ class Settings(BaseSettings):
     sql_checks: list[SqlCheck] = Field(default_factory=list)
     scenario_keywords: dict[str, list[str]] = Field(default_factory=dict)
 
+    # The public status page (GET /status and Statuspage-compatible /api/v2/*.json) and customers
+    status_page_name: str = "Service status"
+    public_url: str = ""  # where the status page is reachable, for links in its JSON
+    status_components: list[StatusComponent] = Field(default_factory=_default_components)
+    publishers: list[str] = Field(default_factory=list)  # user (U...) or group (S...) ids; empty: everyone
+    support_channel: str | None = None  # published P0/P1 updates are also posted here, one line each
+
+    # Alerts arriving by webhook (POST /hooks/sentry, /hooks/alertmanager, /hooks/grafana)
+    alert_channel: str | None = None  # default: the incident channel
+    sentry_client_secret: SecretStr | None = None
+    alertmanager_token: SecretStr | None = None
+    grafana_hmac_secret: SecretStr | None = None
+    grafana_token: SecretStr | None = None  # or a bearer token (Grafana's "Authorization header")
+    grafana_timestamp_header: str | None = None
+    alert_rules: list[AlertRule] = Field(default_factory=list)
+    status_watch_every: str = "2m"  # how often vendors' status pages are read; 0 turns the watch off
     # Remediation (production-changing, behind preview, confirm, permissions and audit)
     ops_database_admin_url: SecretStr | None = None
     auth_schema: str = "auth"
@@ -219,6 +269,13 @@ class Settings(BaseSettings):
                 "must be a channel ID such as C0123ABCD or a name such as #engineering-incidents"
             )
         return value
+
+    @field_validator("security_channel")
+    @classmethod
+    def _security_channel(cls, value: str | None) -> str | None:
+        if not value or not value.strip():
+            return None
+        return cls._channel(value)
 
     @field_validator("oncall_usergroup")
     @classmethod

@@ -10,13 +10,14 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
+
 from bot.probes.specs import Check, check_specs
-from handlers import auth, checkout, database, error_spike, payments, performance, site_down
+from handlers import auth, checkout, database, error_spike, payments, performance, security, site_down
 from handlers.scenario import Scenario, Step, steps
 
 
-# Order settles ties, the more specific scenario first: "slow checkout" is a performance problem,
-# "checkout 500 errors" a checkout one, "500 errors" alone the site being down.
 def check_registry(scenarios: Mapping[str, Scenario]) -> dict[str, Scenario]:
     """The registry, once every scenario is sound: its key, its probe specs, its checklist steps."""
     for key, scenario in scenarios.items():
@@ -30,8 +31,12 @@ def check_registry(scenarios: Mapping[str, Scenario]) -> dict[str, Scenario]:
     return dict(scenarios)
 
 
+# Order settles ties, the more specific scenario first: "slow checkout" is a performance problem,
+# "checkout 500 errors" a checkout one, "500 errors" alone the site being down.
 SCENARIOS: dict[str, Scenario] = check_registry(
     {
+        # A security incident comes first: "compromised account login" is about the breach, not the login.
+        "security": security.SCENARIO,
         "performance": performance.SCENARIO,
         "auth": auth.SCENARIO,
         "payments": payments.SCENARIO,
@@ -66,9 +71,25 @@ GENERAL = Scenario(
 )
 check_registry({GENERAL.key: GENERAL})
 
-__all__ = ["ESCALATE_NOW", "ESCALATION_PATH", "GENERAL", "SCENARIOS", "Scenario", "Step", "classify", "get"]
+__all__ = [
+    "ESCALATE_NOW",
+    "ESCALATION_PATH",
+    "GENERAL",
+    "SCENARIOS",
+    "Scenario",
+    "Step",
+    "classify",
+    "escalates_now",
+    "get",
+]
 
 _WORD = re.compile(r"[a-z0-9]+(?:['’][a-z]+)?")
+
+# Typo tolerance: a title word of 5+ letters that is no keyword is read as the keyword one edit away
+# (insert, delete, substitute or swap two neighbours: `chekout`, `payemnts`, `databse`); two edits
+# from 9 letters up. Shorter words are left alone, so `locked` never becomes `lock`.
+FUZZY_MIN_LENGTH = 5
+FUZZY_LONG_WORD = 9
 
 
 def _tokens(text: str) -> list[str]:
@@ -76,13 +97,33 @@ def _tokens(text: str) -> list[str]:
     return _WORD.findall(unicodedata.normalize("NFKC", text).casefold().replace("’", "'"))
 
 
+def _vocabulary(extra: Mapping[str, Sequence[str]]) -> frozenset[str]:
+    words = {w for s in SCENARIOS.values() for phrase in s.keywords for w in _tokens(phrase)}
+    words.update(w for phrases in extra.values() for phrase in phrases for w in _tokens(phrase))
+    return frozenset(words)
+
+
+def corrected(tokens: Sequence[str], vocabulary: frozenset[str]) -> list[str]:
+    """``tokens`` with near misses of a keyword replaced by that keyword."""
+    known = sorted(vocabulary)
+    out = []
+    for token in tokens:
+        if token in vocabulary or len(token) < FUZZY_MIN_LENGTH or token.isdigit():
+            out.append(token)
+            continue
+        limit = 2 if len(token) >= FUZZY_LONG_WORD else 1
+        found = process.extractOne(token, known, scorer=OSA.distance, score_cutoff=limit)
+        out.append(str(found[0]) if found and len(str(found[0])) >= FUZZY_MIN_LENGTH else token)
+    return out
+
+
 def _contains(tokens: Sequence[str], phrase: Sequence[str]) -> bool:
     n = len(phrase)
     return any(list(tokens[i : i + n]) == list(phrase) for i in range(len(tokens) - n + 1))
 
 
-def score(title: str, scenario: Scenario, extra: Sequence[str] = ()) -> int:
-    tokens = _tokens(title)
+def score(title: str, scenario: Scenario, extra: Sequence[str] = (), *, tokens: Sequence[str] = ()) -> int:
+    tokens = tokens or _tokens(title)
     keywords = dict(scenario.keywords)
     keywords.update({word.lower(): 3 for word in extra})
     return sum(weight for phrase, weight in keywords.items() if _contains(tokens, _tokens(phrase)))
@@ -91,10 +132,11 @@ def score(title: str, scenario: Scenario, extra: Sequence[str] = ()) -> int:
 def classify(title: str, extra_keywords: Mapping[str, Sequence[str]] | None = None) -> Scenario | None:
     """The runbook scenario a title belongs to, or None when nothing matches."""
     extra = extra_keywords or {}
+    tokens = corrected(_tokens(title), _vocabulary(extra))
     best: Scenario | None = None
     best_score = 0
     for key, scenario in SCENARIOS.items():
-        points = score(title, scenario, extra.get(key, ()))
+        points = score(title, scenario, extra.get(key, ()), tokens=tokens)
         if points > best_score:
             best, best_score = scenario, points
     return best
@@ -103,3 +145,9 @@ def classify(title: str, extra_keywords: Mapping[str, Sequence[str]] | None = No
 def get(key: str | None) -> Scenario:
     """A scenario by key; the general one for None or an unknown key."""
     return SCENARIOS.get(key or "", GENERAL)
+
+
+def escalates_now(title: str, scenario: Scenario) -> str | None:
+    """The phrase in ``title`` that makes the runbook say "escalate immediately", if any."""
+    tokens = _tokens(title)
+    return next((p for p in scenario.escalate_now_on if _contains(tokens, _tokens(p))), None)

@@ -32,6 +32,9 @@ SCENARIO = Scenario(
         "signup": 2,
         "sign up": 2,
         "token expired": 3,
+        "locked out": 3,
+        "lockout": 3,
+        "account locked": 3,
     },
     investigation=steps(
         "i",

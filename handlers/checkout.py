@@ -10,6 +10,7 @@ SCENARIO = Scenario(
     symptoms="Users report checkout failures, high error rate on /checkout",
     keywords={
         "checkout": 3,
+        "checkout error": 2,  # the runbook: "high error rate on /checkout" is a checkout symptom
         "check out": 3,
         "check-out": 3,
         "cart": 2,

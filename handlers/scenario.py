@@ -26,6 +26,11 @@ class Scenario:
     prevention: str | None = None
     runbook_section: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+    # Confidential: never published, and kept in the private security channel when one is set.
+    restricted: bool = False
+    # Title phrases that mean "escalate immediately" (runbook, When to Escalate). Recorded as intent
+    # on the timeline and in the thread at declare; the escalation timers act on it.
+    escalate_now_on: tuple[str, ...] = ()
 
     def steps(self) -> tuple[Step, ...]:
         return self.investigation + self.resolution

@@ -52,7 +52,7 @@ class Harness:
         sim: SlackSim | None = None,
         fake_web: FakeWeb | None = None,
         stripe_url: str | None = None,
-        webhooks: Sequence[WebhookSource[Any]] = (),
+        webhooks: Sequence[WebhookSource[Any]] | None = None,
         **extra: Any,
     ) -> Harness:
         sim = sim or await SlackSim(validator=check_call).start()

@@ -166,6 +166,7 @@ def test_manifest_scopes_are_the_ones_the_bot_uses() -> None:
     assert set(manifest["oauth_config"]["scopes"]["bot"]) == {
         "commands",
         "chat:write",
+        "files:write",
         "channels:history",
         "groups:history",
         "channels:read",

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.alerts import vendors
 from bot.errors import StoreUnavailable
 from bot.jobs import housekeeping
 from bot.jobs.scheduler import pending
@@ -16,12 +17,12 @@ from tests.harness import make_settings
 from tests.webhooks.test_registry import source
 
 
-async def test_start_plans_housekeeping_and_close_releases_everything(tmp_path: Path) -> None:
+async def test_start_plans_recurring_jobs_and_close_releases_everything(tmp_path: Path) -> None:
     settings = make_settings(f"sqlite:///{tmp_path}/bot.db", "http://127.0.0.1:9/api/")
     runtime = await start_runtime(settings, scheduler_options={"poll_interval": 0.01})
     port = await runtime.serve_http(host="127.0.0.1", port=0)
     async with runtime.store.transaction() as tx:
-        assert [t.kind for t in await pending(tx)] == [housekeeping.KIND]
+        assert sorted(t.kind for t in await pending(tx)) == sorted([housekeeping.KIND, vendors.WATCH_JOB])
     scheduler_task = runtime.scheduler._task
     assert scheduler_task is not None and not scheduler_task.done()
 

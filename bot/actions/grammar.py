@@ -69,10 +69,15 @@ def parse_db_action(rest: list[str], *, public: bool) -> ActionCommand:
             raise UsageError(f"{shown(verb)} takes at most a number of minutes.", usage)
         minutes = _minutes(args[0], usage) if args else DEFAULT_MINUTES
         return ActionCommand(SignalLong(signal, minutes), incident)
-    if len(args) != 1 or not args[0].isdigit() or not 0 < int(args[0]) < 2**31:
+    if len(args) != 1 or not 0 < _count(args[0]) < 2**31:
         given = f"{shown(args[0], 20)} is not a backend pid" if args else "Name the backend's pid"
         raise UsageError(f"{given} (see `/ops db long-queries` or `/ops db blocked`).", usage)
     return ActionCommand(SignalPid(signal, int(args[0])), incident)
+
+
+def _count(word: str) -> int:
+    """``word`` as a whole number written in ASCII digits, else -1 (``str.isdigit`` admits ``²``)."""
+    return int(word) if word.isascii() and word.isdigit() else -1
 
 
 def _minutes(word: str, usage: str) -> float:
@@ -118,6 +123,6 @@ def parse_audit(rest: list[str]) -> AuditCommand:
     """``audit`` or ``audit 20``."""
     if not rest:
         return AuditCommand()
-    if len(rest) == 1 and rest[0].isdigit() and 0 < int(rest[0]) <= MAX_AUDIT:
+    if len(rest) == 1 and 0 < _count(rest[0]) <= MAX_AUDIT:
         return AuditCommand(int(rest[0]))
     raise UsageError(f"{shown(' '.join(rest), 20)} is not a number from 1 to {MAX_AUDIT}.", USAGE["audit"])

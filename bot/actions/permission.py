@@ -59,17 +59,22 @@ def refused_at_once(settings: Settings, user: str) -> Decision | None:
 
 
 async def may_remediate(settings: Settings, directory: Directory, user: str) -> Decision:
-    """Only people in ``remediation_allowed`` (directly or by user group); fails closed."""
+    """Only members (not guests) in ``remediation_allowed``, directly or by user group; fails closed."""
     allowed = settings.remediation_allowed
     early = refused_at_once(settings, user)
     if early is not None:
         return early
     try:
-        if await is_listed(directory, allowed, user):
-            return ALLOWED
+        if not await is_listed(directory, allowed, user):
+            return Decision(False, f"Only {who(allowed)} may run remediation actions. Ask one of them.")
+        # A user group may hold guests (contractors); they may not run /ops at all.
+        if await directory.is_guest(user):
+            return Decision(
+                False, "Guests may not run remediation actions; ask a full member of the workspace."
+            )
     except UpstreamError as exc:
         return Decision(False, f"Could not check your access, so nothing ran: {exc}. Try again shortly.")
-    return Decision(False, f"Only {who(allowed)} may run remediation actions. Ask one of them.")
+    return ALLOWED
 
 
 async def may_diagnose(directory: Directory, user: str) -> Decision:

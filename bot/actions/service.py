@@ -9,6 +9,9 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
 from bot import outbox
 from bot.actions import audit, permission, render
 from bot.actions.audit import Entry
@@ -41,7 +44,24 @@ def _admin(deps: Deps) -> AdminDb:
             "Remediation is not configured: set OPS_DATABASE_ADMIN_URL to a dedicated role"
             " (see docs/operations.md#remediation)."
         )
-    return AdminDb(url.get_secret_value(), timeout_s=deps.settings.action_timeout_s)
+    return AdminDb(
+        url.get_secret_value(), timeout_s=deps.settings.action_timeout_s, own_roles=_own_roles(deps)
+    )
+
+
+def _own_roles(deps: Deps) -> list[str]:
+    """The roles opsbot connects as (state store, diagnostics), whose sessions are never signalled."""
+    settings, roles = deps.settings, []
+    for url in (settings.database_url, settings.ops_database_url):
+        if url is None or url.get_secret_value().startswith("sqlite"):
+            continue
+        try:
+            role = conninfo_to_dict(url.get_secret_value()).get("user")
+        except psycopg.ProgrammingError:  # not a connection string; that store reports it itself
+            continue
+        if role:
+            roles.append(str(role))
+    return roles
 
 
 def _params(deps: Deps, action: Action) -> str:
@@ -73,6 +93,12 @@ async def ask(
         return Message(text=f":no_entry: {where.reason}")
     _admin(deps)
     _check_named(deps, cmd.action)
+    if label != describe(cmd.action):
+        # Confirm runs what the preview showed, so the arguments are kept in the store until then.
+        raise UsageError(
+            "An argument looks like a secret, and opsbot keeps an action's arguments in its store until"
+            " Confirm; it will not keep that. Run this one by hand."
+        )
     if not response_url:
         raise UsageError("This command needs Slack's response_url to send the preview.")
     deps.spawn(_prepare(deps, cmd, actor=actor, url=response_url), name=f"preview:{label}")

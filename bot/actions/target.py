@@ -20,8 +20,10 @@ APPLICATION_NAME = "opsbot-actions"
 MAX_SESSIONS = 50
 
 # Never signalled, whatever was asked: opsbot's own sessions, server processes, replication, superusers.
+# Any client may call itself "opsbot…": only opsbot's roles with that name are opsbot's own sessions.
 _PROTECTED = """CASE
-    WHEN a.pid = pg_backend_pid() OR coalesce(a.application_name, '') LIKE 'opsbot%%'
+    WHEN a.pid = pg_backend_pid() OR (coalesce(a.application_name, '') LIKE 'opsbot%%'
+        AND (a.usename = current_user OR a.usename::text = ANY(%(own_roles)s::text[])))
         THEN 'opsbot''s own session'
     WHEN a.backend_type = 'walsender' THEN 'replication'
     WHEN a.backend_type <> 'client backend' THEN 'a server process (' || a.backend_type || ')'
@@ -43,9 +45,10 @@ _SIGNAL = {"cancel": "pg_cancel_backend", "terminate": "pg_terminate_backend"}
 class AdminDb:
     """One connection per use, as the admin role; refuses to work through a superuser."""
 
-    def __init__(self, url: str, *, timeout_s: float) -> None:
+    def __init__(self, url: str, *, timeout_s: float, own_roles: Sequence[str] = ()) -> None:
         self._url = url
         self._timeout_s = timeout_s
+        self._own_roles = list(own_roles)  # opsbot's other roles (store, diagnostics), besides this one
         self.role_name = "the admin role"  # the actual role, once connected
 
     @asynccontextmanager
@@ -97,7 +100,7 @@ class AdminDb:
     async def _sessions(self, where: str, params: Mapping[str, Any]) -> list[Session]:
         sql = f"{_SESSIONS} WHERE {where} ORDER BY a.query_start NULLS LAST LIMIT {MAX_SESSIONS}"
         async with self._connect() as conn:
-            cur = await conn.execute(sql, params)
+            cur = await conn.execute(sql, {**params, "own_roles": self._own_roles})
             return [_session(r) for r in await cur.fetchall()]
 
     async def signal(self, signal: SignalKind, targets: Sequence[tuple[int, int]]) -> list[tuple[int, bool]]:
@@ -111,7 +114,11 @@ class AdminDb:
             " AND t.started = (extract(epoch FROM a.backend_start) * 1000000)::bigint"
             f" WHERE ({_PROTECTED}) IS NULL ORDER BY a.pid"
         )
-        params = {"pids": [p for p, _ in targets], "starts": [s for _, s in targets]}
+        params = {
+            "pids": [p for p, _ in targets],
+            "starts": [s for _, s in targets],
+            "own_roles": self._own_roles,
+        }
         async with self._connect() as conn:
             cur = await conn.execute(sql, params)
             return [(int(r["pid"]), bool(r["ok"])) for r in await cur.fetchall()]

@@ -2,7 +2,10 @@
 
 The console runs the real Bolt app against it, so anyone can try opsbot without a Slack account;
 the tests run against it too, with a checker that holds every call against Slack's OpenAPI spec, and
-with faults (429, 5xx, slow answers) injected on demand.
+with faults (429, 5xx, slow answers, posts that land but answer 500) injected on demand: for the
+next N calls (``fail``, ``fail_after``) or for a share of all calls (``chaos``; slack_sim_faults).
+Socket Mode envelopes not acked in time are redelivered (slack_sim_socket); history pages like
+Slack's (slack_sim_history). Another process drives it through /_sim/ (slack_sim_control).
 """
 
 from __future__ import annotations
@@ -10,15 +13,18 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
+from bot.devtools import slack_sim_history as history
 from bot.devtools.slack_limits import refusal
+from bot.devtools.slack_sim_control import control_routes
+from bot.devtools.slack_sim_faults import AfterFault, Chaos, Verdict, after_verdict
+from bot.devtools.slack_sim_socket import SocketHub
 
 BOT_USER = "U0OPSBOT"
 BOT_ID = "B0OPSBOT"
@@ -35,6 +41,7 @@ class Call:
     at: float = field(default_factory=time.time)
     status: int = 200
     response: dict[str, Any] = field(default_factory=dict)
+    trouble: str | None = None  # a fault that hit a processed call: after_error, after_drop, slow
 
     @property
     def blocks(self) -> list[dict[str, Any]]:
@@ -53,6 +60,23 @@ class Fault:
     retry_after: int = 1
     delay: float = 0.0
     error: str | None = None
+
+
+@dataclass
+class SimFile:
+    """A file in Slack's external upload flow: announced, then its bytes sent, then completed."""
+
+    id: str
+    filename: str
+    length: int
+    content: bytes | None = None
+    title: str = ""
+    channel: str | None = None
+    thread_ts: str | None = None
+
+    @property
+    def text(self) -> str:
+        return (self.content or b"").decode()
 
 
 @dataclass
@@ -76,14 +100,15 @@ class SlackSim:
         self.faults: list[Fault] = []
         self.validator = validator
         self._last_ts = 0.0
+        self.uploads: dict[str, SimFile] = {}  # files.getUploadURLExternal -> upload -> complete
         self._runner: web.AppRunner | None = None
         self.url = ""
         self.add_channel("C0INCIDENT", "engineering-incidents")
         self.add_channel("C0GENERAL", "general")
         self.changed = asyncio.Event()
-        self._ws: web.WebSocketResponse | None = None
-        self._acks: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self.socket_connected = asyncio.Event()
+        self.socket = SocketHub()
+        self.after_faults: list[AfterFault] = []
+        self.chaos: Chaos | None = None
         self.guests: set[str] = set()
         self.usergroups: dict[str, list[str]] = {}
 
@@ -108,6 +133,19 @@ class SlackSim:
         """Make the next ``times`` calls of ``method`` fail (or answer after ``delay`` seconds)."""
         self.faults.append(Fault(method, status, times, retry_after, delay, error))
 
+    def fail_after(self, method: str, *, times: int = 1, drop: bool = False, delay: float = 0.0) -> None:
+        """Process the next ``times`` calls of ``method`` (the message IS posted), then answer 500
+        (or, with ``drop``, hang up without an answer), after ``delay`` seconds."""
+        self.after_faults.append(AfterFault(method, times, "after_drop" if drop else "after_error", delay))
+
+    def unleash(self, chaos: Chaos | None) -> None:
+        """Let ``chaos`` hit a share of all calls from now on (``None`` calms things down)."""
+        self.chaos = chaos
+
+    @property
+    def socket_connected(self) -> asyncio.Event:
+        return self.socket.connected
+
     @property
     def api_url(self) -> str:
         return f"{self.url}/api/"
@@ -119,8 +157,9 @@ class SlackSim:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/response/{name}", self._response)
-        app.router.add_get("/_sim/stats", self._stats)
-        app.router.add_get("/link/", self._socket)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_get("/link/", self.socket.serve)
+        app.router.add_routes(control_routes(self))
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
@@ -187,7 +226,7 @@ class SlackSim:
                 return web.Response(status=fault.status, text="upstream trouble")
         return None
 
-    async def _api(self, request: web.Request) -> web.Response:
+    async def _api(self, request: web.Request) -> web.StreamResponse:
         method = request.match_info["method"]
         params = await self._params(request)
         auth = request.headers.get("Authorization", "")
@@ -202,17 +241,49 @@ class SlackSim:
         if faulty is not None:
             call.status = faulty.status
             return faulty
+        verdict = await self._trouble_before(call)
+        if verdict is not None and call.status != 200:
+            return _refusal(verdict)
         handler = getattr(self, "_m_" + method.replace(".", "_"), None)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
         if not token:
             return web.json_response({"ok": False, "error": "not_authed"})
-        result: dict[str, Any] = handler(params)
+        try:
+            result: dict[str, Any] = handler(params)
+        except history.BadCursor:
+            result = {"ok": False, "error": "invalid_cursor"}
         call.response = result
         self.changed.set()
-        return web.json_response(result)
+        return self._trouble_after(request, verdict) or web.json_response(result)
 
-    async def _response(self, request: web.Request) -> web.Response:
+    async def _trouble_before(self, call: Call) -> Verdict | None:
+        """Chaos or an after-processing fault for this call; sleeps when it is slow, and sets the
+        call's status when it is refused before processing."""
+        verdict = after_verdict(self.after_faults, call.method) or (
+            self.chaos.verdict(call.method) if self.chaos is not None else None
+        )
+        if verdict is None:
+            return None
+        call.trouble = verdict.trouble
+        if verdict.delay:
+            await asyncio.sleep(verdict.delay)
+        if verdict.trouble == "ratelimited":
+            call.status = 429
+        elif verdict.trouble == "error":
+            call.status = 500
+        return verdict
+
+    @staticmethod
+    def _trouble_after(request: web.Request, verdict: Verdict | None) -> web.StreamResponse | None:
+        """After processing: the answer is lost (500, or the connection cut)."""
+        if verdict is None or verdict.trouble not in ("after_error", "after_drop"):
+            return None
+        if verdict.trouble == "after_drop" and request.transport is not None:
+            request.transport.abort()
+        return web.Response(status=500, text="upstream trouble after processing")
+
+    async def _response(self, request: web.Request) -> web.StreamResponse:
         params = await self._params(request)
         faulty = await self._fault("response_url")
         call = Call("response_url", {**params, "name": request.match_info["name"]}, None)
@@ -220,73 +291,23 @@ class SlackSim:
         if faulty is not None:
             call.status = faulty.status
             return faulty
+        verdict = await self._trouble_before(call)
+        if verdict is not None and call.status != 200:
+            return _refusal(verdict)
         if refused := refusal(params):
             call.status = 400
             return web.Response(status=400, text=refused)
         self.changed.set()
-        return web.Response(text="ok")
+        return self._trouble_after(request, verdict) or web.Response(text="ok")
 
     # --- Socket Mode -----------------------------------------------------------------------------
-
-    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
-        """Slack's Socket Mode endpoint: says hello, sends envelopes, takes acks."""
-        ws = web.WebSocketResponse()
-        await ws.prepare(request)
-        self._ws = ws
-        await ws.send_json(
-            {
-                "type": "hello",
-                "num_connections": 1,
-                "debug_info": {"host": "opsbot-sim", "approximate_connection_time": 3600},
-                "connection_info": {"app_id": "A0OPSBOT"},
-            }
-        )
-        self.socket_connected.set()
-        async for message in ws:
-            if message.type != WSMsgType.TEXT:
-                continue
-            data = json.loads(message.data)
-            waiter = self._acks.pop(str(data.get("envelope_id")), None)
-            if waiter is not None and not waiter.done():
-                waiter.set_result(data)
-        self.socket_connected.clear()
-        return ws
 
     async def socket_request(
         self, kind: str, payload: dict[str, Any], *, within: float = 10
     ) -> dict[str, Any]:
-        """Send one Socket Mode envelope (slash_commands, events_api, interactive); returns the ack."""
-        if self._ws is None:
-            raise RuntimeError("no Socket Mode connection")
-        envelope_id = uuid.uuid4().hex
-        waiter: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._acks[envelope_id] = waiter
-        await self._ws.send_json(
-            {
-                "envelope_id": envelope_id,
-                "payload": payload,
-                "type": kind,
-                "accepts_response_payload": kind != "events_api",
-                "retry_attempt": 0,
-                "retry_reason": "",
-            }
-        )
-        return await asyncio.wait_for(waiter, timeout=within)
-
-    async def _stats(self, request: web.Request) -> web.Response:
-        """Counts for benchmarks that run the stand-in in another process."""
-        counts: dict[str, int] = {}
-        for call in self.calls:
-            if call.status == 200:
-                counts[call.method] = counts.get(call.method, 0) + 1
-        replies = sum(
-            _carried(c)
-            for c in self.calls
-            if c.method == "chat.postMessage" and c.status == 200 and c.params.get("thread_ts")
-        )
-        return web.json_response(
-            {"calls": counts, "thread_replies": replies, "last_at": self.calls[-1].at if self.calls else None}
-        )
+        """Send one Socket Mode envelope (slash_commands, events_api, interactive); returns the ack.
+        Events API envelopes not acked in time are sent again, as Slack does."""
+        return await self.socket.request(kind, payload, within=within)
 
     # --- Web API methods ---------------------------------------------------------------------
 
@@ -338,6 +359,69 @@ class SlackSim:
             msg["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
         self.messages[channel.id][ts] = msg
         return {"ok": True, "channel": channel.id, "ts": ts, "message": msg}
+
+    # --- files: Slack's external upload (files.getUploadURLExternal, POST, completeUploadExternal) --
+
+    def _m_files_getUploadURLExternal(self, p: dict[str, Any]) -> dict[str, Any]:
+        length = str(p.get("length", ""))
+        if not p.get("filename") or not length.isdigit() or int(length) <= 0:
+            return {"ok": False, "error": "invalid_arguments"}
+        file_id = f"F{len(self.uploads) + 1:08d}"
+        self.uploads[file_id] = SimFile(file_id, str(p["filename"]), int(length))
+        return {"ok": True, "upload_url": f"{self.url}/upload/{file_id}", "file_id": file_id}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        found = self.uploads.get(request.match_info["file_id"])
+        data = await request.read()
+        self.calls.append(
+            Call("upload", {"file_id": request.match_info["file_id"], "bytes": len(data)}, None)
+        )
+        if found is None or found.content is not None:
+            return web.Response(status=404, text="unknown or used upload url")
+        if len(data) != found.length:  # Slack refuses a body that is not the announced length
+            self.problems.append(f"upload {found.id}: {len(data)} bytes sent, {found.length} announced")
+            return web.Response(status=400, text="length mismatch")
+        found.content = data
+        return web.Response(text=f"OK - {len(data)}")
+
+    def _m_files_completeUploadExternal(self, p: dict[str, Any]) -> dict[str, Any]:
+        raw = p.get("files")
+        try:
+            entries = json.loads(raw) if isinstance(raw, str) else list(raw or [])
+        except ValueError:
+            return {"ok": False, "error": "invalid_arguments"}
+        found = [self.uploads.get(str(e.get("id"))) for e in entries if isinstance(e, dict)]
+        if not found or any(f is None or f.content is None for f in found):
+            return {"ok": False, "error": "file_not_found"}
+        channel = self._channel({"channel": p.get("channel_id", "")}) if p.get("channel_id") else None
+        thread_ts = p.get("thread_ts")
+        if p.get("channel_id") and (channel is None or not channel.is_member):
+            return {"ok": False, "error": "channel_not_found"}
+        if thread_ts and (channel is None or thread_ts not in self.messages[channel.id]):
+            return {"ok": False, "error": "invalid_thread_ts" if channel else "invalid_arguments"}
+        files = []
+        for entry, sim_file in zip(entries, found, strict=True):
+            assert sim_file is not None
+            sim_file.title, sim_file.channel, sim_file.thread_ts = (
+                str(entry.get("title") or ""),
+                p.get("channel_id"),
+                thread_ts,
+            )
+            files.append({"id": sim_file.id, "name": sim_file.filename, "title": sim_file.title})
+        if channel is not None:
+            ts = self._next_ts()
+            msg = {
+                "type": "message",
+                "user": BOT_USER,
+                "bot_id": BOT_ID,
+                "text": p.get("initial_comment", ""),
+                "ts": ts,
+                "files": files,
+            }
+            if thread_ts:
+                msg["thread_ts"] = thread_ts
+            self.messages[channel.id][ts] = msg
+        return {"ok": True, "files": files}
 
     def _m_chat_update(self, p: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(p)
@@ -435,35 +519,40 @@ class SlackSim:
         }
 
     def _history(
-        self, channel_id: str, p: dict[str, Any], keep: Callable[[dict[str, Any]], bool]
+        self,
+        channel_id: str,
+        p: dict[str, Any],
+        keep: Callable[[dict[str, Any]], bool],
+        *,
+        newest_first: bool,
     ) -> dict[str, Any]:
-        oldest = float(p.get("oldest") or 0)
-        with_meta = str(p.get("include_all_metadata", "")).lower() in ("1", "true")
-        found = [
-            m for m in self.messages.get(channel_id, {}).values() if float(m["ts"]) >= oldest and keep(m)
-        ]
-        found.sort(key=lambda m: float(m["ts"]))
-        shown = [m if with_meta else {k: v for k, v in m.items() if k != "metadata"} for m in found]
-        return {"ok": True, "messages": shown[: int(p.get("limit") or 100)], "has_more": False}
+        found = (m for m in self.messages.get(channel_id, {}).values() if keep(m))
+        return history.page(found, p, newest_first=newest_first)
 
     def _m_conversations_history(self, p: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(p)
         if channel is None:
             return {"ok": False, "error": "channel_not_found"}
-        return self._history(channel.id, p, lambda m: not m.get("thread_ts") or m["thread_ts"] == m["ts"])
+        return self._history(
+            channel.id, p, lambda m: not m.get("thread_ts") or m["thread_ts"] == m["ts"], newest_first=True
+        )
 
     def _m_conversations_replies(self, p: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(p)
         thread = str(p.get("ts", ""))
         if channel is None or thread not in self.messages.get(channel.id, {}):
             return {"ok": False, "error": "thread_not_found"}
-        return self._history(channel.id, p, lambda m: m["ts"] == thread or m.get("thread_ts") == thread)
+        return self._history(
+            channel.id, p, lambda m: m["ts"] == thread or m.get("thread_ts") == thread, newest_first=False
+        )
 
 
-def _carried(call: Call) -> int:
-    """How many of opsbot's outbox items one posted message carried (a backlog may share a message)."""
-    meta = call.params.get("metadata")
-    if isinstance(meta, str):
-        meta = json.loads(meta)
-    ids = ((meta or {}).get("event_payload") or {}).get("outbox_ids")
-    return len(ids) if isinstance(ids, list) and ids else 1
+def _refusal(verdict: Verdict) -> web.Response:
+    """The answer to a call refused before processing: 429 with Retry-After, or a bare 500."""
+    if verdict.trouble == "ratelimited":
+        return web.json_response(
+            {"ok": False, "error": "ratelimited"},
+            status=429,
+            headers={"Retry-After": str(verdict.retry_after)},
+        )
+    return web.Response(status=500, text="upstream trouble")

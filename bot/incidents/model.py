@@ -37,8 +37,11 @@ class Severity(enum.StrEnum):
 
     @classmethod
     def parse(cls, word: str) -> Severity | None:
+        """``P1``, ``p1`` or the runbook's word for it (``High``, ``critical``)."""
         word = word.strip().upper()
-        return cls(word) if word in cls.__members__ else None
+        if word in cls.__members__:
+            return cls(word)
+        return next((s for s in cls if s.label.upper() == word), None)
 
 
 class Status(enum.StrEnum):
@@ -64,13 +67,22 @@ class Status(enum.StrEnum):
 
     @classmethod
     def parse(cls, word: str) -> Status | None:
+        """A status by name or by a word responders use for it (``mitigated``, ``fixed``, ``closed``)."""
         word = word.strip().lower()
-        return next((s for s in cls if s.value == word), None)
+        return next((s for s in cls if s.value == word), None) or STATUS_SYNONYMS.get(word)
 
+
+# What people type at 3 a.m. for the runbook's statuses.
+STATUS_SYNONYMS: dict[str, Status] = {
+    "mitigated": Status.MONITORING,
+    "fixed": Status.RESOLVED,
+    "closed": Status.RESOLVED,
+    "resolve": Status.RESOLVED,
+}
 
 ORDER = list(Status)
 
-# Forward moves may skip steps; the only backward move is reopening a resolved incident.
+# Forward moves may skip steps; reopening is the button's way back. These are the card's buttons.
 TRANSITIONS: dict[Status, tuple[Status, ...]] = {
     Status.INVESTIGATING: (Status.IDENTIFIED, Status.MONITORING, Status.RESOLVED),
     Status.IDENTIFIED: (Status.MONITORING, Status.RESOLVED),
@@ -81,6 +93,11 @@ TRANSITIONS: dict[Status, tuple[Status, ...]] = {
 
 def allowed_moves(status: Status) -> tuple[Status, ...]:
     return TRANSITIONS[status]
+
+
+def is_backward(start: Status, to: Status) -> bool:
+    """A step back between open statuses (``errors came back``): allowed with a reason."""
+    return start is not Status.RESOLVED and to is not Status.RESOLVED and ORDER.index(to) < ORDER.index(start)
 
 
 @dataclass(frozen=True)
@@ -103,6 +120,8 @@ class Incident:
     card_ts: str | None = None
     version: int = 1
     status_times: dict[str, float] = field(default_factory=dict)
+    acknowledged_at: float | None = None
+    restricted: bool = False  # a security incident: never published, kept in the security channel
 
     @property
     def ref(self) -> str:
@@ -117,26 +136,40 @@ class Incident:
         return max(0.0, (end or now) - self.created_at)
 
 
-def transition(incident: Incident, to: Status, *, now: float) -> Incident:
-    """Move ``incident`` to ``to`` or raise InvalidTransition listing the allowed moves."""
+def transition(incident: Incident, to: Status, *, now: float, reason: str | None = None) -> Incident:
+    """Move ``incident`` to ``to`` or raise InvalidTransition listing the allowed moves.
+
+    Milestones keep their first time (time to mitigate is the first Monitoring), except Resolved,
+    which is the last. A step back between open statuses needs a ``reason``.
+    """
     if to is incident.status:
         raise InvalidTransition(f"{incident.ref} is already {to.title}.", _moves_hint(incident))
-    if to not in TRANSITIONS[incident.status]:
+    backward = is_backward(incident.status, to)
+    if backward and not reason:
+        raise InvalidTransition(
+            f"Moving {incident.ref} back from {incident.status.title} to {to.title} needs a reason.",
+            f"/incident update {incident.ref} {to.value} <what changed...>",
+        )
+    if to not in TRANSITIONS[incident.status] and not backward:
         raise InvalidTransition(
             f"{incident.ref} cannot go from {incident.status.title} to {to.title}.",
             _moves_hint(incident),
         )
     times = dict(incident.status_times)
-    times[to.value] = now
-    if to is Status.INVESTIGATING:  # a reopen: the old resolution no longer stands
+    times.setdefault(to.value, now)
+    if to is Status.RESOLVED:
+        times[to.value] = now
+    changes: dict[str, object] = {}
+    if incident.status is Status.RESOLVED:  # a reopen: the old resolution, ETA and updates no longer stand
         times.pop(Status.RESOLVED.value, None)
-    return touch(incident, now=now, status=to, status_times=times)
+        changes = {"eta": None, "latest_update": None}
+    return touch(incident, now=now, status=to, status_times=times, **changes)
 
 
 def _moves_hint(incident: Incident) -> str:
-    moves = TRANSITIONS[incident.status]
     if incident.status is Status.RESOLVED:
-        return f"/incident reopen {incident.ref}"
+        return f"/incident reopen {incident.ref} [reason...]"
+    moves = [s for s in Status if s is not incident.status]
     return f"/incident update {incident.ref} <{'|'.join(m.value for m in moves)}> [message...]"
 
 

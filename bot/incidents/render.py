@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
     ButtonElement,
+    ConfirmObject,
     ContextBlock,
     DividerBlock,
     MarkdownTextObject,
@@ -22,13 +23,32 @@ from slack_sdk.models.blocks import (
 
 from bot.incidents.model import Incident, Status, allowed_moves, format_duration
 from bot.slack import ids
-from bot.slack.blocks import Message, _utc, chunk_lines, escape, timestamp, to_dicts, user
+from bot.slack.blocks import Message, _utc, chunk_lines, clip, escape, timestamp, to_dicts, user
 from bot.store.repo import TimelineEvent
+
+CARD_TITLE = 150  # a pasted error line is cut here on the card; the timeline keeps all of it
+
+
+def short_title(inc: Incident, limit: int = CARD_TITLE) -> str:
+    """The title as the card and lists show it: one line, at most ``limit`` characters."""
+    return clip(" ".join(inc.title.split()), limit)
+
+
+def _resolve_confirm(inc: Incident) -> ConfirmObject | None:
+    """A P0 or P1 is resolved from a button only after a second, deliberate click."""
+    if not inc.severity.pages_oncall:
+        return None
+    return ConfirmObject(
+        title="Resolve this incident?",
+        text=f"{inc.ref} is {inc.severity.value} ({inc.severity.label}). Resolving tells all it is over.",
+        confirm="Resolve",
+        deny="Not yet",
+    )
 
 
 def incident_card(inc: Incident, *, oncall_group: str | None = None) -> Message:
     """The runbook's incident template as a card: the one message that always shows the truth."""
-    title = escape(inc.title)
+    title = escape(short_title(inc))
     impact = escape(inc.impact) if inc.impact else "Unknown"
     eta = escape(inc.eta) if inc.eta else "Unknown"
     updates = escape(inc.latest_update) if inc.latest_update else "No updates yet"
@@ -56,6 +76,7 @@ def incident_card(inc: Incident, *, oncall_group: str | None = None) -> Message:
             action_id=ids.status_action(move.value),
             value=ids.CardButton(inc.number, inc.version, move.value).encode(),
             style="primary" if move is Status.RESOLVED else None,
+            confirm=_resolve_confirm(inc) if move is Status.RESOLVED else None,
         )
         for move in allowed_moves(inc.status)
     ]
@@ -93,7 +114,8 @@ def _card_context(inc: Incident) -> str:
 
 def declared_reply(inc: Incident, *, channel: str) -> str:
     where = f"<#{channel}>" if channel.startswith(("C", "G")) else escape(channel)
-    return f"Declared *{inc.ref}* ({inc.severity.value}): {escape(inc.title)}. Posting its card in {where}."
+    title = escape(short_title(inc))
+    return f"Declared *{inc.ref}* ({inc.severity.value}): {title}. Posting its card in {where}."
 
 
 def card_link(inc: Incident, permalink: str | None) -> str:
@@ -138,7 +160,7 @@ def incident_list(
         age = format_duration(inc.duration(now))
         lines.append(
             f"• *{inc.ref}* {inc.severity.value} · {inc.status.emoji} {inc.status.title} · "
-            f"{age} · {escape(inc.title)} · {user(inc.commander)}"
+            f"{age} · {_list_title(inc)} · {user(inc.commander)}"
         )
     if more is not None:
         scope = "all " if include_resolved else ""
@@ -149,6 +171,11 @@ def incident_list(
         text=text,
         blocks=to_dicts([SectionBlock(text=MarkdownTextObject(text=c)) for c in chunk_lines(lines)]),
     )
+
+
+def _list_title(inc: Incident) -> str:
+    # A list may be asked for anywhere; a security incident's title stays in its own channel.
+    return "_confidential (security)_" if inc.restricted else escape(short_title(inc))
 
 
 _KIND_LABEL = {
@@ -162,6 +189,11 @@ _KIND_LABEL = {
     "message": ":speech_balloon:",
     "scenario": ":books:",
     "checklist": ":ballot_box_with_check:",
+    "ack": ":raised_hand:",
+    "earlier": ":clock3:",
+    "escalation": ":rotating_light:",
+    "diagnostics": ":stethoscope:",
+    "diagnostics_final": ":stethoscope:",
 }
 
 
@@ -177,16 +209,26 @@ def timeline_lines(events: Sequence[TimelineEvent]) -> list[str]:
     return lines
 
 
-def incident_detail(inc: Incident, events: Sequence[TimelineEvent], *, limit: int = 40) -> Message:
-    """``/incident show``: the card and the timeline, privately."""
+def incident_detail(
+    inc: Incident, events: Sequence[TimelineEvent], *, page: int = 1, pages: int = 1, total: int | None = None
+) -> Message:
+    """``/incident show``: the card, the full title and one page of the timeline, privately."""
     card = incident_card(inc)
-    lines = timeline_lines(events)
-    skipped = max(0, len(lines) - limit)
-    shown = lines[-limit:]
-    header = f"*Timeline* ({len(lines)} events" + (f", {skipped} earlier not shown)" if skipped else ")")
+    shown = timeline_lines(events)
+    total = len(shown) if total is None else total
+    header = f"*Timeline* ({total} events"
+    if pages > 1:
+        header += f", page {page} of {pages}"
+        if page < pages:
+            header += f"; next: `/incident show {inc.ref} {page + 1}`"
+    header += ")"
     chunks = chunk_lines(shown) if shown else ["_Nothing yet._"]
     blocks: list[dict[str, Any]] = card.blocks[:-1]  # no buttons in a private copy
-    timeline: list[Block] = [DividerBlock(), SectionBlock(text=MarkdownTextObject(text=header))]
+    timeline: list[Block] = []
+    if short_title(inc) != inc.title:
+        full = chunk_lines([f"*Full title:* {escape(inc.title)}"])[0]
+        timeline.append(SectionBlock(text=MarkdownTextObject(text=full)))
+    timeline += [DividerBlock(), SectionBlock(text=MarkdownTextObject(text=header))]
     timeline.extend(SectionBlock(text=MarkdownTextObject(text=c)) for c in chunks)
     text = card.text + "\n\nTimeline:\n" + "\n".join(shown)
     return Message(text=text, blocks=blocks + to_dicts(timeline))

@@ -9,22 +9,29 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
-import handlers
 from bot import outbox
 from bot.actions import permission
 from bot.deps import Deps
 from bot.errors import Forbidden, NotFound, OpsbotError, StaleAction, UsageError
 from bot.incidents import commands as c
+from bot.incidents import postmortem as pm
 from bot.incidents import render
 from bot.incidents.card import CARD, card_ref, lane, owe_card
+from bot.incidents.changes import Change, Context
+from bot.incidents.events import Declared, UnitOfWork, publish, run_committed
 from bot.incidents.guard import AdminCheckNeeded, ChangeCommand, admin_only
-from bot.incidents.model import Incident, Status, format_duration, touch, transition
-from bot.runbook import service as diagnostics
+from bot.incidents.model import Incident, Status
+from bot.incidents.routing import Route
+from bot.settings import Settings
 from bot.slack import blocks
 from bot.slack.replies import explain
 from bot.store import Conflict, Tx, repo
+
+T = TypeVar("T")
+
+SHOW_PAGE = 40  # timeline events on one page of /incident show
 
 
 @dataclass(frozen=True)
@@ -36,6 +43,35 @@ class Applied:
     duplicate: bool = False
 
 
+async def unit_of_work(deps: Deps, *, key: str, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
+    """One transaction: claim the delivery ``key``, do ``work``, let subscribers act on what it emitted.
+
+    All of it commits together; then the outbox is woken and after-commit work (probes) starts.
+    Raises Conflict for a redelivery.
+    """
+    done: list[UnitOfWork] = []
+
+    async def body(tx: Tx) -> T:
+        uow = UnitOfWork(tx, deps.clock())
+        await repo.claim(tx, key, uow.now)  # a redelivery fails the next statement with Conflict
+        result = await work(uow)
+        await publish(uow, deps.subscribers)
+        done[:] = [uow]
+        return result
+
+    result = await deps.store.run(body)
+    deps.outbox.notify()
+    run_committed(done[0])
+    return result
+
+
+def card_channel(settings: Settings, inc: Incident) -> str:
+    """A confidential incident's card goes to the private security channel when there is one."""
+    if inc.restricted and settings.security_channel:
+        return settings.security_channel
+    return settings.incident_channel
+
+
 async def declare(
     deps: Deps,
     *,
@@ -44,13 +80,18 @@ async def declare(
     key: str,
     response_url: str | None = None,
     scenario: str | None = None,
-    after_declare: Callable[[Tx, Incident], Awaitable[None]] | None = None,
+    linked: Callable[[UnitOfWork, Incident], Awaitable[None]] | None = None,
 ) -> Applied:
-    """Record a new incident and owe Slack its card; the declarer commands it until someone takes over."""
-    now = deps.clock()
+    """Record a new incident and owe Slack its card; the declarer commands it until someone takes over.
 
-    async def record(tx: Tx) -> Incident:
-        await repo.claim(tx, key, now)
+    ``scenario`` overrides routing by title (an alert knows its own); ``linked`` is the caller's part of
+    the same unit of work (an alert linking itself to the new incident)."""
+    route = deps.router.route(cmd.title)
+    if scenario is not None:
+        route = Route(scenario, restricted=deps.router.restricted(scenario))
+
+    async def record(uow: UnitOfWork) -> Incident:
+        tx, now = uow.tx, uow.now
         number = await repo.next_incident_number(tx)
         inc = Incident(
             number=number,
@@ -61,8 +102,9 @@ async def declare(
             declared_by=actor,
             created_at=now,
             updated_at=now,
-            scenario=scenario,
+            scenario=route.scenario,
             status_times={Status.INVESTIGATING.value: now},
+            restricted=route.restricted,
         )
         await repo.insert_incident(tx, inc)
         await repo.append_event(
@@ -78,92 +120,29 @@ async def declare(
             tx,
             lane=lane(number),
             at=now,
-            channel=deps.settings.incident_channel,
+            channel=card_channel(deps.settings, inc),
             ref=card_ref(number),
             incident=number,
             render=CARD,
             **(notify if response_url else {}),
         )
-        if after_declare is not None:
-            await after_declare(tx, inc)
+        uow.emit(Declared(inc, actor))
+        if linked is not None:
+            await linked(uow, inc)
         return inc
 
     try:
-        inc = await deps.store.run(record)
+        inc = await unit_of_work(deps, key=key, work=record)
     except Conflict:
         return Applied(None, "Already declared (this request was delivered twice).", duplicate=True)
-    deps.outbox.notify()
-    return Applied(inc, render.declared_reply(inc, channel=deps.settings.incident_channel))
+    return Applied(inc, render.declared_reply(inc, channel=card_channel(deps.settings, inc)))
 
 
-@dataclass(frozen=True)
-class Change:
-    incident: Incident
-    kind: str
-    summary: str  # for the timeline
-    announcement: str  # for the thread
-    broadcast: bool = False
-
-
-def apply_change(inc: Incident, cmd: ChangeCommand, *, actor: str, now: float) -> Change:
-    """The incident after ``cmd``, and how to tell it. Pure."""
-    who = blocks.user(actor)
-    if isinstance(cmd, c.Reopen):
-        cmd = c.Transition(cmd.number, Status.INVESTIGATING)
-    if not inc.is_open and not (isinstance(cmd, c.Transition) and cmd.status is Status.INVESTIGATING):
-        raise UsageError(f"{inc.ref} is resolved; reopen it first.", f"/incident reopen {inc.ref}")
-    if isinstance(cmd, c.Transition):
-        new = transition(inc, cmd.status, now=now)
-        if cmd.message:
-            new = dataclasses.replace(new, latest_update=cmd.message)
-        said = f": {blocks.escape(cmd.message)}" if cmd.message else ""
-        if cmd.status is Status.RESOLVED:
-            took = format_duration(new.duration(now))
-            return Change(
-                new,
-                "status",
-                f"resolved{': ' + cmd.message if cmd.message else ''}",
-                f":white_check_mark: {who} resolved *{inc.ref}* after {took}{said}",
-                broadcast=True,
-            )
-        if inc.status is Status.RESOLVED:
-            return Change(
-                new, "status", "reopened", f":leftwards_arrow_with_hook: {who} reopened *{inc.ref}*"
-            )
-        return Change(
-            new,
-            "status",
-            f"{inc.status.title} → {cmd.status.title}{': ' + cmd.message if cmd.message else ''}",
-            f"{cmd.status.emoji} {who} changed status {inc.status.title} → *{cmd.status.title}*{said}",
-        )
-    if isinstance(cmd, c.Note):
-        new = touch(inc, now=now, latest_update=cmd.text)
-        return Change(new, "note", cmd.text, f":memo: {who}: {blocks.escape(cmd.text)}")
-    if isinstance(cmd, c.SetSeverity):
-        if cmd.severity is inc.severity:
-            raise UsageError(f"{inc.ref} is already {cmd.severity.value}.")
-        new = touch(inc, now=now, severity=cmd.severity)
-        return Change(
-            new,
-            "severity",
-            f"{inc.severity.value} → {cmd.severity.value}",
-            f":warning: {who} changed severity {inc.severity.value} → *{cmd.severity.value}*",
-        )
-    if isinstance(cmd, c.SetCommander):
-        if cmd.user_id == inc.commander:
-            raise UsageError(f"{blocks.user(cmd.user_id)} already commands {inc.ref}.")
-        new = touch(inc, now=now, commander=cmd.user_id)
-        return Change(
-            new,
-            "commander",
-            f"commander → {cmd.user_id}",
-            f":bust_in_silhouette: {who} handed command of *{inc.ref}* to {blocks.user(cmd.user_id)}",
-        )
-    label = "Impact" if cmd.field == "impact" else "ETA"
-    new = touch(inc, now=now, **{cmd.field: cmd.text})
-    return Change(
-        new, cmd.field, f"{label}: {cmd.text}", f":pencil2: {who} set {label}: {blocks.escape(cmd.text)}"
-    )
+def apply_change(inc: Incident, cmd: ChangeCommand, ctx: Context) -> Change:
+    """The incident after ``cmd``, and how to tell it: the command's own pure change. Pure."""
+    verb = c.verb_for(cmd)
+    assert verb.apply is not None, f"{verb.name} changes nothing"
+    return verb.apply(inc, cmd, ctx)
 
 
 async def change_checked(
@@ -217,14 +196,18 @@ async def change(
     admin_checked: bool = False,
 ) -> Applied:
     """Apply one change: card edited in place, the thread told, the timeline written, exactly once."""
-    now = deps.clock()
+    scenarios = deps.router.scenarios()
+    confidential = frozenset(k for k in scenarios if deps.router.restricted(k))
     admins = deps.settings.incident_admins
 
-    async def apply(tx: Tx) -> Change:
-        await repo.claim(tx, key, now)  # a redelivery fails the next statement with Conflict
+    async def apply(uow: UnitOfWork) -> Change:
+        tx, now = uow.tx, uow.now
         inc = await repo.get_incident(tx, cmd.number, for_update=True)
         if inc is None:
             raise NotFound(f"There is no INC-{cmd.number}.", "/incident list")
+        reserved = admin_only(inc, cmd) if admins and not admin_checked and actor not in admins else None
+        if reserved is not None:
+            raise AdminCheckNeeded(reserved)
         reserved = admin_only(inc, cmd) if admins and not admin_checked and actor not in admins else None
         if reserved is not None:
             raise AdminCheckNeeded(reserved)
@@ -233,10 +216,10 @@ async def change(
                 f"{inc.ref} changed before your click landed; it is now {inc.status.title}."
                 " Nothing was done twice."
             )
-        result = apply_change(inc, cmd, actor=actor, now=now)
+        result = apply_change(inc, cmd, Context(actor, now, scenarios, confidential))
         await repo.update_incident(tx, result.incident)
         await repo.append_event(
-            tx, incident=inc.number, kind=result.kind, actor=actor, text=result.summary, at=now
+            tx, incident=inc.number, kind=result.kind, actor=actor, text=result.summary, at=result.at or now
         )
         await owe_card(deps, tx, result.incident)
         await outbox.post(
@@ -247,13 +230,14 @@ async def change(
             text=result.announcement,
             broadcast=result.broadcast,
         )
+        for event in result.events:
+            uow.emit(event)
         return result
 
     try:
-        result = await deps.store.run(apply)
+        result = await unit_of_work(deps, key=key, work=apply)
     except Conflict:
         return Applied(None, "Already done (this request was delivered twice).", duplicate=True)
-    deps.outbox.notify()
     return Applied(result.incident, f"Done: {result.announcement}")
 
 
@@ -280,13 +264,56 @@ async def list_incidents(deps: Deps, *, include_resolved: bool, before: int | No
     )
 
 
-async def show(deps: Deps, *, number: int) -> blocks.Message:
+async def show(deps: Deps, *, number: int, page: int = 1) -> blocks.Message:
+    """The card, the declaration and the timeline, one page of it at a time."""
+    async with deps.store.transaction() as tx:
+        inc = await repo.get_incident(tx, number)
+        if inc is None:
+            raise NotFound(f"There is no INC-{number}.", "/incident list")
+        total = await repo.timeline_count(tx, number)
+        pages = max(1, -(-total // SHOW_PAGE))
+        page = min(page, pages)
+        events = await repo.timeline(tx, number, offset=(page - 1) * SHOW_PAGE, limit=SHOW_PAGE)
+    return render.incident_detail(inc, events, page=page, pages=pages, total=total)
+
+
+async def postmortem_draft(deps: Deps, *, number: int) -> tuple[Incident, str]:
+    """The incident and its post-mortem draft (Markdown), from the record."""
     async with deps.store.transaction() as tx:
         inc = await repo.get_incident(tx, number)
         if inc is None:
             raise NotFound(f"There is no INC-{number}.", "/incident list")
         events = await repo.timeline(tx, number)
-    return render.incident_detail(inc, events)
+    title = deps.router.scenarios().get(inc.scenario or "")
+    return inc, pm.draft(inc, events, scenario_title=title)
+
+
+async def postmortem(deps: Deps, *, number: int, actor: str, key: str) -> blocks.Message:
+    """Upload the post-mortem draft to the incident's thread (once per request, whatever Slack resends)."""
+    inc, text = await postmortem_draft(deps, number=number)
+    if inc.is_open:
+        raise UsageError(
+            f"{inc.ref} is still {inc.status.title}; the draft needs its resolution.",
+            f"/incident resolve {inc.ref} [message...]",
+        )
+
+    async def owe(uow: UnitOfWork) -> None:
+        await outbox.upload(
+            uow.tx,
+            lane=lane(number),
+            at=uow.now,
+            thread_ref=card_ref(number),
+            filename=pm.filename(inc),
+            title=f"Post-mortem draft: {inc.ref}",
+            content=text,
+            text=f":page_facing_up: Post-mortem draft for *{inc.ref}*, asked for by {blocks.user(actor)}.",
+        )
+
+    try:
+        await unit_of_work(deps, key=key, work=owe)
+    except Conflict:
+        return blocks.Message(text="Already on its way (this request was delivered twice).")
+    return blocks.Message(text=f"Uploading the post-mortem draft to *{inc.ref}*'s thread.")
 
 
 async def incident_for_thread(deps: Deps, *, channel: str, thread_ts: str) -> Incident | None:
@@ -333,7 +360,7 @@ def scrub(cmd: c.Command, redact: Callable[[str], str]) -> c.Command:
     """The command with any secret someone pasted into its text replaced, before it is stored or shown."""
     changes = {
         name: cleaned
-        for name in ("title", "message", "text")
+        for name in ("title", "message", "text", "reason")
         if isinstance(value := getattr(cmd, name, None), str) and (cleaned := redact(value)) != value
     }
     return cast(c.Command, dataclasses.replace(cast(Any, cmd), **changes)) if changes else cmd
@@ -368,24 +395,13 @@ async def perform(
     if isinstance(cmd, c.ListIncidents):
         return await list_incidents(deps, include_resolved=cmd.include_resolved, before=cmd.before)
     if isinstance(cmd, c.Show):
-        return await show(deps, number=cmd.number)
+        return await show(deps, number=cmd.number, page=cmd.page)
+    if isinstance(cmd, c.Postmortem):
+        return await postmortem(deps, number=cmd.number, actor=actor, key=key)
     if isinstance(cmd, c.Open):
-        scenario = handlers.classify(cmd.title, deps.settings.scenario_keywords)
-
-        async def thread(tx: Tx, inc: Incident) -> None:
-            await diagnostics.owe_scenario_thread(deps, tx, inc, scenario)
-
-        outcome = await declare(
-            deps,
-            actor=actor,
-            cmd=cmd,
-            key=key,
-            response_url=response_url,
-            scenario=scenario.key if scenario else None,
-            after_declare=thread,
-        )
-        if outcome.incident is not None:
-            diagnostics.start(deps, outcome.incident.number, scenario or handlers.GENERAL)
+        outcome = await declare(deps, actor=actor, cmd=cmd, key=key, response_url=response_url)
         return blocks.Message(text=outcome.reply)
+    if isinstance(cmd, c.Publish):  # the status page's use case: the listener hands it there
+        raise UsageError("Publish with the slash command: /incident publish INC-n <text>.")
     outcome = await change_checked(deps, actor=actor, cmd=cmd, key=key, response_url=response_url)
     return blocks.Message(text=outcome.reply)

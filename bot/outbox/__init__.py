@@ -10,7 +10,7 @@ committed before Slack gets its ack, then delivered here.
 """
 
 from bot.outbox.deliverer import Failed, Outbox, Renderer, Retry
-from bot.outbox.owe import ephemeral, post, respond, update
+from bot.outbox.owe import ephemeral, post, respond, update, upload
 from bot.outbox.rounds import MERGE_TEXT, Outcome, Prepared, due_batches, merge_replies
 
 __all__ = [
@@ -27,4 +27,5 @@ __all__ = [
     "post",
     "respond",
     "update",
+    "upload",
 ]

@@ -332,7 +332,27 @@ class Outbox:
                 "chat_update", channel=target[0], ts=target[1], text=p["text"], blocks=p.get("blocks")
             )
             return None
+        if item.kind == "upload":
+            await self._upload(prepared, posted)
+            return None
         raise Failed(f"unknown outbox item kind {item.kind!r}")
+
+    async def _upload(self, prepared: Prepared, posted: dict[str, tuple[str, str]]) -> None:
+        """A file in a thread, the way slack_sdk's files_upload_v2 does it: get an upload URL, send
+        the bytes, complete the upload into the channel and thread."""
+        p = prepared.payload
+        target = prepared.refs.get("thread_ref") or posted.get(p["thread_ref"])
+        if target is None:
+            raise Failed(f"{p['thread_ref']} was never posted, so there is no thread to upload to")
+        await self._call(
+            "files_upload_v2",
+            channel=target[0],
+            thread_ts=target[1],
+            content=p["content"],
+            filename=p["filename"],
+            title=p["title"],
+            initial_comment=p["text"],
+        )
 
     async def _post(self, prepared: Prepared, posted: dict[str, tuple[str, str]]) -> FollowUp:
         item, p = prepared.item, prepared.payload

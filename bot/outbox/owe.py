@@ -19,6 +19,20 @@ async def update(tx: Tx, *, lane: str, at: float, ref: str, **payload: Any) -> N
     )
 
 
+async def upload(
+    tx: Tx, *, lane: str, at: float, thread_ref: str, filename: str, title: str, content: str, text: str
+) -> None:
+    """Owe Slack a file in the thread of the message named ``thread_ref`` (external upload flow)."""
+    payload = {
+        "thread_ref": thread_ref,
+        "filename": filename,
+        "title": title,
+        "content": content,
+        "text": text,
+    }
+    await repo.enqueue(tx, lane=lane, kind="upload", payload=payload, at=at)
+
+
 async def respond(tx: Tx, *, url: str, at: float, text: str, **payload: Any) -> None:
     """Owe a private reply through a slash command's or interaction's response_url."""
     await repo.enqueue(

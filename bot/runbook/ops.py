@@ -14,6 +14,7 @@ from bot import outbox
 from bot.actions import grammar as actions_grammar
 from bot.actions import permission
 from bot.actions import service as actions
+from bot.actions.grammar import shown
 from bot.deps import Deps
 from bot.errors import UsageError
 from bot.probes import Probe, gather
@@ -105,7 +106,7 @@ def parse_ops_command(text: str) -> OpsCommand:
         return OpsDeploys(public)
     if verb == "check":
         if len(rest) != 1 or rest[0].lower() not in handlers.SCENARIOS:
-            given = f"`{' '.join(rest)[:40]}` is not a scenario" if rest else "Name a scenario"
+            given = f"{shown(' '.join(rest))} is not a scenario" if rest else "Name a scenario"
             raise UsageError(f"{given}. Scenarios: {', '.join(handlers.SCENARIOS)}.", OPS_USAGE["check"])
         return OpsCheck(rest[0].lower(), public)
     if verb == "db" and rest and rest[0].lower() in actions_grammar.DB_VERBS:
@@ -121,14 +122,14 @@ def parse_ops_command(text: str) -> OpsCommand:
     if verb in OPS_USAGE:
         raise UsageError(f"`{verb}` takes no arguments here.", OPS_USAGE[verb])
     raise UsageError(
-        f"`{words[0][:40]}` is not an ops command. Try one of: {', '.join(OPS_USAGE)}.", OPS_USAGE["help"]
+        f"{shown(words[0])} is not an ops command. Try one of: {', '.join(OPS_USAGE)}.", OPS_USAGE["help"]
     )
 
 
 def _parse_db(rest: list[str], public: bool) -> OpsDb:
     usage = OPS_USAGE["db"]
     if not rest or rest[0].lower() not in DB_REPORTS:
-        given = f"`{rest[0][:40]}` is not a database report" if rest else "Name a database report"
+        given = f"{shown(rest[0])} is not a database report" if rest else "Name a database report"
         raise UsageError(f"{given}. Reports: {', '.join(DB_REPORTS)}.", usage)
     name = rest[0].lower()
     if name == "long-queries" and len(rest) == 2:
@@ -138,7 +139,7 @@ def _parse_db(rest: list[str], public: bool) -> OpsDb:
             minutes = -1.0
         if not 0 <= minutes <= 24 * 60:
             raise UsageError(
-                f"`{rest[1][:20]}` is not a number of minutes (0 lists every running query).", usage
+                f"{shown(rest[1], 20)} is not a number of minutes (0 lists every running query).", usage
             )
         return OpsDb(name, minutes, public)
     if len(rest) > 1:

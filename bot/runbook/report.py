@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
     CheckboxesElement,
     ContextBlock,
@@ -96,8 +97,13 @@ def _options(items: Sequence[Step]) -> list[Option]:
     return [option(value=s.key, text=escape(s.text), markdown=True) for s in items]
 
 
-def checklist_message(number: int, scenario: Scenario, checked: Mapping[str, str]) -> Message:
-    """The scenario's runbook checklist; checkbox state is shared by everyone in the thread."""
+def checklist_message(
+    number: int, scenario: Scenario, checked: Mapping[str, str], *, others: Mapping[str, str] | None = None
+) -> Message:
+    """The scenario's runbook checklist; checkbox state is shared by everyone in the thread.
+
+    ``others`` (scenario key -> title) fill its "Wrong runbook?" menu, which re-routes the incident.
+    """
     intro = f":books: *Runbook: {escape(scenario.title)}*"
     if scenario.runbook_section:
         intro += f" (section {escape(scenario.runbook_section)})"
@@ -116,7 +122,8 @@ def checklist_message(number: int, scenario: Scenario, checked: Mapping[str, str
             action_id=ids.ACTION_CHECKLIST, options=options, initial_options=initial or None
         )
         shown = frozenset(s.key for s in items[:10] if s.key in checked)
-        block_id = ids.ChecklistSection(number, section, shown).encode(order=[s.key for s in items[:10]])
+        view = ids.ChecklistSection(number, section, shown, scenario.key)
+        block_id = view.encode(order=[s.key for s in items[:10]])
         blocks.append(
             SectionBlock(
                 block_id=block_id,
@@ -137,7 +144,25 @@ def checklist_message(number: int, scenario: Scenario, checked: Mapping[str, str
     done = [f"✓ {escape(s.text)} ({user(checked[s.key])})" for s in scenario.steps() if s.key in checked]
     if done:
         blocks.append(ContextBlock(elements=[MarkdownTextObject(text="\n".join(done))]))
+    if others:
+        blocks.append(ActionsBlock(block_id=ids.reroute_block(number), elements=[_reroute(number, others)]))
     return Message(text="\n".join(text_lines), blocks=to_dicts(blocks))
+
+
+def _reroute(number: int, others: Mapping[str, str]) -> StaticSelectElement:
+    options = [option(value=ids.ScenarioChoice(number, key).encode(), text=t) for key, t in others.items()]
+    return StaticSelectElement(
+        action_id=ids.ACTION_SCENARIO, placeholder="Wrong runbook? Switch to…", options=options[:100]
+    )
+
+
+def escalate_now_message(phrase: str) -> Message:
+    """The runbook's "Escalate immediately if" met by the title itself."""
+    text = (
+        f":rotating_light: *Escalate now* — the runbook says to escalate immediately when {escape(phrase)}"
+        f" is suspected.\n_Escalation path:_ {handlers.ESCALATION_PATH}"
+    )
+    return Message(text=text, blocks=to_dicts([SectionBlock(text=MarkdownTextObject(text=text))]))
 
 
 def scenario_picker(number: int) -> Message:

@@ -9,9 +9,12 @@ import time
 import handlers
 from bot import outbox
 from bot.deps import Deps
-from bot.errors import NotFound, UsageError
-from bot.incidents.card import owe_card
-from bot.incidents.model import Incident, touch
+from bot.errors import NotFound, StaleAction
+from bot.incidents import service as incidents
+from bot.incidents.changes import SetScenario
+from bot.incidents.events import Declared, Event, Resolved, ScenarioChanged, Subscriber, UnitOfWork
+from bot.incidents.model import Incident
+from bot.incidents.postmortem import FINAL_DIAGNOSTICS
 from bot.probes import Result, run_all
 from bot.runbook import report
 from bot.runbook.report import tally
@@ -22,48 +25,115 @@ from handlers.scenario import Scenario
 log = logging.getLogger("opsbot.runbook")
 
 
-def _refs(number: int) -> tuple[str, str, str, str]:
-    return ids.lane(number), ids.card_ref(number), ids.checklist_ref(number), ids.diagnostics_ref(number)
+_lane, _card, _checklist = ids.lane, ids.card_ref, ids.checklist_ref
 
 
-async def owe_scenario_thread(deps: Deps, tx: Tx, inc: Incident, scenario: Scenario | None) -> None:
-    """In the declare transaction: owe the thread its checklist, a diagnostics report, maybe a picker."""
-    lane, card, _, _ = _refs(inc.number)
-    now = deps.clock()
-    chosen = scenario or handlers.GENERAL
-    if scenario is None:
+def _diag(number: int, scenario: str) -> str:
+    return ids.diagnostics_ref(number, scenario)
+
+
+def subscriber(deps: Deps) -> Subscriber:
+    """The runbook's part in what the incident core does, inside the same transaction."""
+
+    async def on_event(uow: UnitOfWork, event: Event) -> None:
+        if isinstance(event, Declared):
+            await _declared(deps, uow, event.incident)
+        elif isinstance(event, ScenarioChanged):
+            await _rerouted(deps, uow, event)
+        elif isinstance(event, Resolved):
+            number, scenario = event.incident.number, handlers.get(event.incident.scenario)
+            uow.after_commit(
+                lambda: deps.spawn(snapshot(deps, number, scenario), name=f"diagnostics-at-resolve:{number}")
+            )
+
+    return on_event
+
+
+async def _declared(deps: Deps, uow: UnitOfWork, inc: Incident) -> None:
+    """Owe the new incident's thread its checklist, a diagnostics report, maybe a picker."""
+    scenario = handlers.get(inc.scenario)
+    if inc.scenario is None:
         picker = report.scenario_picker(inc.number)
         await outbox.post(
-            tx, lane=lane, at=now, thread_ref=card, ref=ids.picker_ref(inc.number), **picker.as_kwargs()
+            uow.tx,
+            lane=_lane(inc.number),
+            at=uow.now,
+            thread_ref=_card(inc.number),
+            ref=ids.picker_ref(inc.number),
+            **picker.as_kwargs(),
         )
-    await _owe_checklist_and_report(deps, tx, inc.number, chosen)
+    await _owe_checklist_and_report(deps, uow.tx, inc.number, scenario)
+    phrase = handlers.escalates_now(inc.title, scenario)
+    if phrase is not None:
+        await _owe_escalation(uow, inc, phrase)
+    uow.after_commit(lambda: start(deps, inc.number, scenario))
+
+
+async def _owe_escalation(uow: UnitOfWork, inc: Incident, phrase: str) -> None:
+    """Record the runbook's "escalate immediately" as intent; the escalation timers act on it."""
+    await repo.append_event(
+        uow.tx,
+        incident=inc.number,
+        kind="escalation",
+        actor="opsbot",
+        text=f"escalate immediately: {phrase} (runbook, When to Escalate)",
+        at=uow.now,
+    )
+    message = report.escalate_now_message(phrase)
+    await outbox.post(
+        uow.tx, lane=_lane(inc.number), at=uow.now, thread_ref=_card(inc.number), **message.as_kwargs()
+    )
+
+
+async def _rerouted(deps: Deps, uow: UnitOfWork, event: ScenarioChanged) -> None:
+    """Set the old checklist aside (its ticks stay on the timeline) and start the new scenario's."""
+    inc, tx = event.incident, uow.tx
+    scenario = handlers.get(inc.scenario)
+    ticked = await repo.checked_items(tx, inc.number)
+    if ticked:
+        old = handlers.get(event.previous)
+        done = [s.text for s in old.steps() if s.key in ticked]
+        await repo.append_event(
+            tx,
+            incident=inc.number,
+            kind="checklist",
+            actor=event.actor,
+            text=f"set aside the {old.title} checklist with {len(done)} ticked: {'; '.join(done)}",
+            at=uow.now,
+        )
+        await repo.clear_checks(tx, inc.number)
+    if event.previous is None:
+        chosen = report.scenario_chosen(scenario, event.actor)
+        await outbox.update(
+            tx, lane=_lane(inc.number), at=uow.now, ref=ids.picker_ref(inc.number), **chosen.as_kwargs()
+        )
+    await _owe_checklist_and_report(deps, tx, inc.number, scenario)
+    uow.after_commit(lambda: start(deps, inc.number, scenario))
 
 
 async def _owe_checklist_and_report(deps: Deps, tx: Tx, number: int, scenario: Scenario) -> None:
-    lane, card, checklist, diag = _refs(number)
     now = deps.clock()
     checked = await repo.checked_items(tx, number)
-    await outbox.post(
-        tx,
-        lane=lane,
-        at=now,
-        thread_ref=card,
-        ref=checklist,
-        **report.checklist_message(number, scenario, checked).as_kwargs(),
-    )
+    lane, card, diag = _lane(number), _card(number), _diag(number, scenario.key)
+    message = report.checklist_message(number, scenario, checked, others=_others(scenario))
+    await outbox.post(tx, lane=lane, at=now, thread_ref=card, ref=_checklist(number), **message.as_kwargs())
     probes = deps.catalog.probes(scenario.probes, scenario=scenario.key)
     placeholder = report.diagnostics_message(scenario, [], pending=[p.name for p in probes])
     await outbox.post(tx, lane=lane, at=now, thread_ref=card, ref=diag, **placeholder.as_kwargs())
     await repo.set_value(tx, diag, json.dumps({"scenario": scenario.key, "done": False}))
 
 
+def _others(scenario: Scenario) -> dict[str, str]:
+    return {k: s.title for k, s in handlers.SCENARIOS.items() if k != scenario.key}
+
+
 def start(deps: Deps, number: int, scenario: Scenario) -> None:
-    deps.spawn(run_diagnostics(deps, number, scenario), name=f"diagnostics:{number}")
+    deps.spawn(run(deps, number, scenario), name=f"diagnostics:{number}")
 
 
-async def run_diagnostics(deps: Deps, number: int, scenario: Scenario) -> list[Result]:
+async def run(deps: Deps, number: int, scenario: Scenario) -> list[Result]:
     """Run the scenario's probes side by side, editing the report as each one finishes."""
-    lane, _, _, diag = _refs(number)
+    lane, diag = _lane(number), _diag(number, scenario.key)
     probes = deps.catalog.probes(scenario.probes, scenario=scenario.key)
     results: list[Result] = []
     left = {p.key: p.name for p in probes}
@@ -82,11 +152,35 @@ async def run_diagnostics(deps: Deps, number: int, scenario: Scenario) -> list[R
                     incident=number,
                     kind="diagnostics",
                     actor="opsbot",
-                    text=f"diagnostics ({scenario.title}): {tally(results)}",
+                    text=_record(f"diagnostics ({scenario.title})", results),
                     at=deps.clock(),
                 )
         deps.outbox.notify()
     return results
+
+
+async def snapshot(deps: Deps, number: int, scenario: Scenario) -> list[Result]:
+    """Run the scenario's checks once more and put how they stood on the timeline (for the
+    post-mortem); nothing is posted, the thread has heard enough at this point."""
+    probes = deps.catalog.probes(scenario.probes, scenario=scenario.key)
+    results: list[Result] = []
+    async for _, found in run_all(probes, deps.catalog.timeout, observe=deps.catalog.observe):
+        results.extend(found)
+    async with deps.store.transaction() as tx:
+        await repo.append_event(
+            tx,
+            incident=number,
+            kind=FINAL_DIAGNOSTICS,
+            actor="opsbot",
+            text=_record(f"diagnostics at resolve ({scenario.title})", results),
+            at=deps.clock(),
+        )
+    return results
+
+
+def _record(head: str, results: list[Result]) -> str:
+    """A timeline entry: the tally, then one plain line a result."""
+    return "\n".join([f"{head}: {tally(results)}", *report.plain_report(results)])
 
 
 async def resume(deps: Deps) -> int:
@@ -97,7 +191,7 @@ async def resume(deps: Deps) -> int:
     for key, raw in rows:
         state = json.loads(raw)
         if not state.get("done"):
-            start(deps, int(key.split(":", 1)[1]), handlers.get(state.get("scenario")))
+            start(deps, int(key.split(":")[1]), handlers.get(state.get("scenario")))
             count += 1
     return count
 
@@ -111,6 +205,7 @@ async def toggle_checklist(
     shown_checked: frozenset[str] | None,
     actor: str,
     key: str,
+    scenario_key: str | None = None,
 ) -> None:
     """Apply what this person changed (read against the boxes they saw) to the stored checklist.
 
@@ -125,6 +220,11 @@ async def toggle_checklist(
             if inc is None:
                 raise NotFound(f"There is no INC-{number}.")
             scenario = handlers.get(inc.scenario)
+            if scenario_key is not None and scenario_key != scenario.key:
+                raise StaleAction(
+                    f"That checklist belongs to the earlier {handlers.get(scenario_key).title} runbook;"
+                    f" {inc.ref} now follows {scenario.title}. Use the checklist below it."
+                )
             steps = scenario.investigation if section == "investigation" else scenario.resolution
             checked = await repo.checked_items(tx, number)
             seen = shown_checked if shown_checked is not None else frozenset(checked)
@@ -145,40 +245,14 @@ async def toggle_checklist(
                     at=now,
                 )
             checked = await repo.checked_items(tx, number)
-            lane, _, checklist, _ = _refs(number)
-            message = report.checklist_message(number, scenario, checked)
-            await outbox.update(tx, lane=lane, at=now, ref=checklist, **message.as_kwargs())
+            message = report.checklist_message(number, scenario, checked, others=_others(scenario))
+            await outbox.update(tx, lane=_lane(number), at=now, ref=_checklist(number), **message.as_kwargs())
     except Conflict:
         return
     deps.outbox.notify()
 
 
 async def choose_scenario(deps: Deps, *, number: int, scenario_key: str, actor: str, key: str) -> None:
-    """Someone picked the scenario for an incident nothing routed: post its checklist, run its checks."""
-    scenario = handlers.SCENARIOS.get(scenario_key)
-    if scenario is None:
-        raise UsageError(f"`{scenario_key}` is not a runbook scenario.", ", ".join(handlers.SCENARIOS))
-    now = deps.clock()
-    try:
-        async with deps.store.transaction() as tx:
-            await repo.claim(tx, key, now)  # a redelivery raises Conflict
-            inc = await repo.get_incident(tx, number, for_update=True)
-            if inc is None:
-                raise NotFound(f"There is no INC-{number}.")
-            if inc.scenario == scenario.key:
-                return
-            changed = touch(inc, now=now, scenario=scenario.key)
-            await repo.update_incident(tx, changed)
-            await repo.append_event(
-                tx, incident=number, kind="scenario", actor=actor, text=f"scenario: {scenario.title}", at=now
-            )
-            await owe_card(deps, tx, changed)
-            chosen = report.scenario_chosen(scenario, actor)
-            await outbox.update(
-                tx, lane=ids.lane(number), at=now, ref=ids.picker_ref(number), **chosen.as_kwargs()
-            )
-            await _owe_checklist_and_report(deps, tx, number, scenario)
-    except Conflict:
-        return
-    deps.outbox.notify()
-    start(deps, number, scenario)
+    """Someone picked a scenario (for an unrouted incident, or "Wrong runbook?"): the core re-routes,
+    and this module's subscriber posts the new checklist and diagnostics."""
+    await incidents.change(deps, actor=actor, cmd=SetScenario(number, scenario_key), key=key)

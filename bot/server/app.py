@@ -50,8 +50,9 @@ def opsbot_server(
     webhooks: Webhooks,
     slack: SlackOverHttp | None,
     health: Health | None = None,
+    public: RouteGroup = (),
 ) -> web.Application:
-    """opsbot's routes: Slack's (HTTP mode only), webhooks, health and metrics."""
+    """opsbot's routes: Slack's (HTTP mode only), webhooks, health, metrics and the public status page."""
     slack_group = (
         slack_routes(
             slack.bolt, slack.foreground, signing_secret=slack.signing_secret, body_timeout=slack.body_timeout
@@ -60,7 +61,11 @@ def opsbot_server(
         else []
     )
     return build_server(
-        slack_group, webhooks.routes(), health_routes(store, health), metrics_routes(metrics, store)
+        slack_group,
+        webhooks.routes(),
+        health_routes(store, health),
+        metrics_routes(metrics, store),
+        public,
     )
 
 

@@ -8,7 +8,10 @@ When the store itself is the problem, the answer is sent in the background, afte
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
+
+from slack_bolt.async_app import AsyncAck
 
 from bot import outbox
 from bot.deps import Deps
@@ -50,6 +53,21 @@ async def owe_response(deps: Deps, *, url: str, text: str) -> None:
         deps.spawn(_quietly(deps.outbox.http.post(url, json=body, timeout=10.0)), name="response")
         return
     deps.outbox.notify()
+
+
+def interaction_error_reply(deps: Deps) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
+    """What a button listener's failure becomes: a private answer owed through the outbox, then the ack."""
+
+    async def reply(text: str, kwargs: dict[str, Any]) -> None:
+        # Owed through the outbox, never sent before the ack: a slow Slack would make it retry.
+        url = (kwargs.get("body") or {}).get("response_url")
+        if url:
+            await owe_response(deps, url=url, text=text)
+        ack: AsyncAck | None = kwargs.get("ack")
+        if ack is not None and ack.response is None:
+            await ack()
+
+    return reply
 
 
 async def _quietly(call: Any) -> None:

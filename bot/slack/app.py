@@ -11,7 +11,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from bot.logs import DROP_CLIENT_TOKEN_WARNING, report_unexpected
-from bot.slack.listeners import actions, commands, lifecycle, remediation, threads
+from bot.slack.listeners import actions, alerts, commands, lifecycle, public, remediation, threads
 from bot.slack.requestlog import LoggedApp
 
 log = logging.getLogger("opsbot.slack")
@@ -34,6 +34,8 @@ def build_app(deps: Deps, *, client: AsyncWebClient, signing_secret: str) -> Asy
     actions.register(app, deps)
     actions.register_runbook(app, deps)
     threads.register(app, deps)
+    public.register(app, deps)
+    alerts.register(app, deps)
     remediation.register(app, deps)
     lifecycle.register(app, deps)  # last: its catch-all acks what nothing above took
 

@@ -61,26 +61,34 @@ def card_block(number: int) -> str:
 class ChecklistSection:
     """The block_id of one section of an incident's checklist, with the boxes it showed ticked.
 
-    ``checklist:12:investigation:i1.i3``: a click is then read against the view the person had, and a
-    new id for every state makes Slack clients show the new ticks instead of their own."""
+    ``checklist:12:investigation:checkout:i1.i3``: a click is then read against the runbook and the
+    view the person had, and a new id for every state makes Slack clients show the new ticks instead of
+    their own. Older ids lack the scenario (``checklist:12:investigation:i1.i3``) or the ticks too."""
 
     number: int
     section: str
     shown_checked: frozenset[str] | None = None  # None: a block from before this was recorded
+    scenario: str | None = None  # None: a block from before re-routing existed
 
     def encode(self, order: Sequence[str] = ()) -> str:
         """``order``: the section's item keys, so the ticked ones are listed as the items are."""
         ticked = [k for k in order if k in (self.shown_checked or ())]
         ticked += sorted(set(self.shown_checked or ()) - set(ticked))
-        return f"{CHECKLIST_BLOCK}:{self.number}:{self.section}:{'.'.join(ticked)}"
+        scenario = f"{self.scenario}:" if self.scenario else ""
+        return f"{CHECKLIST_BLOCK}:{self.number}:{self.section}:{scenario}{'.'.join(ticked)}"
 
     @classmethod
     def decode(cls, block_id: str) -> ChecklistSection:
         parts = block_id.split(":")
-        if len(parts) not in (3, 4) or parts[0] != CHECKLIST_BLOCK or not parts[1].isdigit() or not parts[2]:
+        if (
+            len(parts) not in (3, 4, 5)
+            or parts[0] != CHECKLIST_BLOCK
+            or not parts[1].isdigit()
+            or not parts[2]
+        ):
             raise UsageError("That checklist is from an old message.")
-        shown = frozenset(k for k in parts[3].split(".") if k) if len(parts) == 4 else None
-        return cls(int(parts[1]), parts[2], shown)
+        shown = frozenset(k for k in parts[-1].split(".") if k) if len(parts) >= 4 else None
+        return cls(int(parts[1]), parts[2], shown, parts[3] if len(parts) == 5 else None)
 
 
 @dataclass(frozen=True)
@@ -100,6 +108,11 @@ class ScenarioChoice:
         if not number.isdigit():
             raise UsageError("That picker is from an old message.")
         return cls(int(number), scenario)
+
+
+def reroute_block(number: int) -> str:
+    """The block_id of the "Wrong runbook?" menu under an incident's checklist."""
+    return f"reroute:{number}"
 
 
 def picker_block(number: int) -> str:
@@ -123,8 +136,9 @@ def checklist_ref(number: int) -> str:
     return f"checklist:{number}"
 
 
-def diagnostics_ref(number: int) -> str:
-    return f"diag:{number}"
+def diagnostics_ref(number: int, scenario: str | None = None) -> str:
+    """One report per scenario, so a re-route's report is never overwritten by the old one's probes."""
+    return f"diag:{number}:{scenario}" if scenario else f"diag:{number}"
 
 
 def picker_ref(number: int) -> str:

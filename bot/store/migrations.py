@@ -154,6 +154,81 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
         ],
     ),
+    (
+        60,
+        "acknowledgement time; confidential (security) incidents",
+        [
+            """ALTER TABLE incidents ADD COLUMN acknowledged_at DOUBLE PRECISION""",
+            """ALTER TABLE incidents ADD COLUMN restricted INTEGER NOT NULL DEFAULT 0""",
+            # /incident show pages the timeline in time order (events can be added for earlier times)
+            """CREATE INDEX timeline_incident_time ON timeline (incident, created_at, id)""",
+        ],
+    ),
+    (
+        80,
+        "alerts: one row per (source, key)",
+        [
+            """CREATE TABLE alerts (
+                id {id},
+                source TEXT NOT NULL,
+                dedup TEXT NOT NULL,
+                alert_key TEXT NOT NULL,
+                status TEXT NOT NULL,
+                title TEXT NOT NULL,
+                severity TEXT,
+                scenario TEXT,
+                summary TEXT NOT NULL,
+                details TEXT NOT NULL,
+                seen BIGINT NOT NULL,
+                first_seen DOUBLE PRECISION NOT NULL,
+                last_seen DOUBLE PRECISION NOT NULL,
+                event_at DOUBLE PRECISION NOT NULL,
+                resolved_at DOUBLE PRECISION,
+                incident BIGINT,
+                dismissed_by TEXT,
+                dismissed_reason TEXT,
+                version BIGINT NOT NULL,
+                UNIQUE (source, dedup)
+            )""",
+            "CREATE INDEX alerts_incident ON alerts (incident, status)",
+        ],
+    ),
+    (
+        110,
+        "the public status page: drafts, publications, public incidents",
+        [
+            """CREATE TABLE publication_drafts (
+                id {id},
+                incident BIGINT NOT NULL,
+                body TEXT NOT NULL,
+                requested_by TEXT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL,
+                used_at DOUBLE PRECISION
+            )""",
+            """CREATE TABLE publications (
+                id {id},
+                incident BIGINT NOT NULL,
+                status TEXT NOT NULL,
+                body TEXT NOT NULL,
+                published_by TEXT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL
+            )""",
+            "CREATE INDEX publications_incident ON publications (incident, id)",
+            """CREATE TABLE public_incidents (
+                incident BIGINT PRIMARY KEY,
+                name TEXT NOT NULL,
+                status TEXT NOT NULL,
+                impact TEXT NOT NULL,
+                scenario TEXT,
+                created_at DOUBLE PRECISION NOT NULL,
+                updated_at DOUBLE PRECISION NOT NULL,
+                monitoring_at DOUBLE PRECISION,
+                resolved_at DOUBLE PRECISION
+            )""",
+            "CREATE INDEX public_incidents_resolved ON public_incidents (resolved_at)",
+            "CREATE INDEX public_incidents_created ON public_incidents (created_at)",
+        ],
+    ),
 ]
 
 

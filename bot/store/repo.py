@@ -8,6 +8,9 @@ from typing import Any
 
 from bot.incidents.model import Incident, Severity, Status
 from bot.store import Row, Tx
+from bot.store.checklist import checked_items as checked_items
+from bot.store.checklist import clear_checks as clear_checks
+from bot.store.checklist import set_check as set_check
 
 _STATUS_COLUMNS = {s.value: f"{s.value}_at" for s in Status}
 
@@ -25,7 +28,8 @@ async def insert_incident(tx: Tx, inc: Incident) -> None:
     await tx.write(
         "INSERT INTO incidents (number, title, severity, status, scenario, commander, declared_by, impact,"
         " eta, latest_update, card_channel, card_ts, version, created_at, updated_at, investigating_at,"
-        " identified_at, monitoring_at, resolved_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        " identified_at, monitoring_at, resolved_at, acknowledged_at, restricted)"
+        " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         _incident_params(inc),
     )
 
@@ -36,8 +40,8 @@ async def update_incident(tx: Tx, inc: Incident) -> None:
     await tx.write(
         "UPDATE incidents SET title=?, severity=?, status=?, scenario=?, commander=?, declared_by=?,"
         " impact=?, eta=?, latest_update=?, card_channel=?, card_ts=?, version=?, created_at=?,"
-        " updated_at=?, investigating_at=?, identified_at=?, monitoring_at=?, resolved_at=?"
-        " WHERE number = ?",
+        " updated_at=?, investigating_at=?, identified_at=?, monitoring_at=?, resolved_at=?,"
+        " acknowledged_at=?, restricted=? WHERE number = ?",
         (*params[1:], inc.number),
     )
 
@@ -61,6 +65,8 @@ def _incident_params(inc: Incident) -> tuple[Any, ...]:
         inc.created_at,
         inc.updated_at,
         *(times.get(s.value) for s in Status),
+        inc.acknowledged_at,
+        int(inc.restricted),
     )
 
 
@@ -83,6 +89,8 @@ def _incident(row: Row) -> Incident:
         created_at=float(row["created_at"]),
         updated_at=float(row["updated_at"]),
         status_times=times,
+        acknowledged_at=None if row["acknowledged_at"] is None else float(row["acknowledged_at"]),
+        restricted=bool(row["restricted"]),
     )
 
 
@@ -181,11 +189,13 @@ async def delete_message_event(tx: Tx, *, incident: int, slack_ts: str, at: floa
     return count > 0
 
 
-async def timeline(tx: Tx, incident: int) -> list[TimelineEvent]:
+async def timeline(tx: Tx, incident: int, *, offset: int = 0, limit: int = 10_000) -> list[TimelineEvent]:
+    """An incident's events in the order they happened (an event added later for an earlier time
+    sorts by that time), ``limit`` of them from ``offset``."""
     rows = await tx.fetchall(
         "SELECT id, incident, kind, actor, text, created_at, slack_ts, edited_at, deleted_at"
-        " FROM timeline WHERE incident = ? ORDER BY created_at, id",
-        (incident,),
+        " FROM timeline WHERE incident = ? ORDER BY created_at, id LIMIT ? OFFSET ?",
+        (incident, limit, offset),
     )
     return [
         TimelineEvent(
@@ -201,6 +211,11 @@ async def timeline(tx: Tx, incident: int) -> list[TimelineEvent]:
         )
         for r in rows
     ]
+
+
+async def timeline_count(tx: Tx, incident: int) -> int:
+    row = await tx.fetchone("SELECT count(*) AS n FROM timeline WHERE incident = ?", (incident,))
+    return int(row["n"]) if row else 0
 
 
 # --- deliveries (idempotency) ----------------------------------------------------------------
@@ -371,25 +386,6 @@ async def set_value(tx: Tx, key: str, value: str) -> None:
         "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (key, value),
     )
-
-
-# --- checklists ------------------------------------------------------------------------------
-
-
-async def set_check(tx: Tx, *, incident: int, item: str, user: str | None, at: float) -> None:
-    await tx.write(
-        "INSERT INTO checklist (incident, item, checked_by, checked_at) VALUES (?,?,?,?)"
-        " ON CONFLICT (incident, item) DO UPDATE SET checked_by = excluded.checked_by,"
-        " checked_at = excluded.checked_at",
-        (incident, item, user, at if user else None),
-    )
-
-
-async def checked_items(tx: Tx, incident: int) -> dict[str, str]:
-    rows = await tx.fetchall(
-        "SELECT item, checked_by FROM checklist WHERE incident = ? AND checked_by IS NOT NULL", (incident,)
-    )
-    return {r["item"]: r["checked_by"] for r in rows}
 
 
 async def values_with_prefix(tx: Tx, prefix: str) -> list[tuple[str, str]]:

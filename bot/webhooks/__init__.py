@@ -89,7 +89,7 @@ class Webhooks:
         try:
             source.verify(inbound)
         except Forbidden as exc:
-            log.warning("webhook %s: refused: %s", source.name, exc)
+            log.info("webhook %s: refused: %s", source.name, exc)
             return 401, "not verified"
         try:
             event = source.parse(inbound)

@@ -13,7 +13,8 @@ SLEEP = "SELECT pg_sleep(600)"
 
 
 async def test_terminate_long_spares_superuser_and_runs_once(start_bot: StartBot, prod: ProdDb) -> None:
-    bot = await start_bot()
+    # Diagnostics connect as the app role here, so its "opsbot-diagnostics" session is opsbot's own.
+    bot = await start_bot(ops_database_url=prod.app_url)
     app_pid = await prod.running(SLEEP)
     root_pid = await prod.running(SLEEP, as_superuser=True, app="psql")
     replica_pid = await prod.running(SLEEP, role=prod.replica_role, app="standby")
@@ -160,3 +161,37 @@ async def test_cancel_long_skips_idle_transactions_that_terminate_long_ends(
     await ops(bot, "db terminate-long 0.01")
     text = last_reply(bot)["text"]
     assert f"pid {idle} {prod.app_role} (shop) idle in transaction" in text and f"pid {busy} " in text
+
+
+async def test_a_guest_in_an_allowed_group_is_refused(start_bot: StartBot, prod: ProdDb) -> None:
+    # Guests may not run /ops at all; being in a listed user group does not make them members.
+    bot = await start_bot(ops_database_admin_url="postgresql://nobody@127.0.0.1:9/none")
+    bot.sim.usergroups["S0SRE"] = ["U0SRE", "U0CONTRACTOR"]
+    bot.sim.guests.add("U0CONTRACTOR")
+    await ops(bot, "db terminate-long", user="U0CONTRACTOR")
+    assert last_reply(bot, "U0CONTRACTOR")["text"] == (
+        ":no_entry: Guests may not run remediation actions; ask a full member of the workspace."
+    )
+    async with bot.runtime.store.transaction() as tx:
+        refusal = (await remediation.latest_audit(tx, limit=1))[0]
+    assert (refusal.event, refusal.actor) == ("refusal", "U0CONTRACTOR")
+
+
+async def test_an_application_calling_itself_opsbot_is_not_shielded(
+    start_bot: StartBot, prod: ProdDb
+) -> None:
+    # "opsbot's own session" is opsbot's roles with opsbot's application_name; any client can set the
+    # name, and a runaway query must not escape terminate by choosing it.
+    bot = await start_bot()
+    spoof = await prod.running(SLEEP, app="opsbot-diagnostics")
+    own = await prod.running(SLEEP, role=prod.admin_role, app="opsbot-actions")  # another instance's
+    await asyncio.sleep(1.0)
+    await ops(bot, "db terminate-long 0.01")
+    preview = last_reply(bot)
+    assert f"Would terminate 1 session(s) as `{prod.admin_role}`" in preview["text"]
+    assert f"pid {spoof} {prod.app_role} (opsbot-diagnostics) active" in preview["text"]
+    assert "*not signalled: opsbot's own session*" in preview["text"]
+    await press_confirm(bot, preview)
+    await bot.settle()
+    assert f"1 of 1 terminated (pids {spoof})" in last_reply(bot)["text"]
+    assert prod.active(own) and not prod.alive(spoof)

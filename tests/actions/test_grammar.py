@@ -176,4 +176,6 @@ def test_incident_admins_reserve_only_the_destructive_changes() -> None:
     assert admin_only(inc(Severity.P0), c.SetSeverity(3, Severity.P3)) == "lower the severity of P0 INC-3"
     assert admin_only(inc(Severity.P2), c.Transition(3, Status.RESOLVED)) is None
     assert admin_only(inc(Severity.P1), c.SetSeverity(3, Severity.P0)) is None
+    assert admin_only(inc(Severity.P1), c.SetSeverity(3, Severity.P2)) == "lower the severity of P1 INC-3"
+    assert admin_only(inc(Severity.P2), c.SetSeverity(3, Severity.P3)) is None
     assert admin_only(inc(Severity.P0), c.Transition(3, Status.IDENTIFIED)) is None

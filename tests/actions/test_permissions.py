@@ -81,3 +81,20 @@ async def test_incident_channels(store_url: str) -> None:
         assert "INC-1" in (await bot.command("open P2 x"))["text"]
     finally:
         await bot.close()
+
+
+async def test_incident_admins_cannot_be_bypassed_by_lowering_a_p1_first(store_url: str) -> None:
+    # Resolving a P1 is reserved; lowering it to P2 and then resolving the P2 must not get round that.
+    bot = await Harness.start(store_url, incident_admins=["U0LEAD"])
+    try:
+        await bot.command("open P1 checkout broken")
+        ack = await bot.command("severity INC-1 P2")
+        assert ack["text"] == ":warning: Only <@U0LEAD> may lower the severity of P1 INC-1."
+        await bot.command("resolve INC-1 fixed")
+        await bot.settle()
+        assert await status_of(bot, 1) == (Status.INVESTIGATING, "P1")
+        assert (await bot.command("severity INC-1 P0"))["text"].startswith("Done")  # raising: anyone
+        assert (await bot.command("severity INC-1 P2", user="U0LEAD"))["text"].startswith("Done")
+    finally:
+        await bot.close()
+    assert bot.sim.problems == []

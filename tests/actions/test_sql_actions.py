@@ -200,3 +200,24 @@ async def test_a_preview_survives_a_restart_and_forged_buttons_do_nothing(
         await press_confirm(second, forged)
         await second.settle()
         assert expected in last_reply(second)["text"]
+
+
+async def test_a_secret_passed_to_a_named_action_is_refused_and_stored_nowhere(
+    start_bot: StartBot, prod: ProdDb
+) -> None:
+    # A Confirm must run exactly what was previewed, so a preview keeps its bound arguments in the
+    # store; a secret-shaped argument is therefore refused before anything is stored or shown.
+    secret = "ghp_abcdefghijklmnop0123456789ABCDEFGH"
+    bot = await start_bot(actions=[REQUEUE])
+    ack = await ops(bot, f"run requeue-order {secret}")
+    assert "looks like a secret" in ack and secret not in ack
+    async with bot.runtime.store.transaction() as tx:
+        stored = json.dumps(
+            [
+                *await tx.fetchall("SELECT * FROM action_requests"),
+                *await tx.fetchall("SELECT * FROM action_audit"),
+                *await tx.fetchall("SELECT payload FROM outbox"),
+            ]
+        )
+    assert secret not in stored
+    assert secret not in json.dumps([c.params for c in bot.sim.calls])

@@ -28,15 +28,29 @@ def spec() -> dict[str, Any]:
     return data
 
 
-# Socket Mode (2021) came after the published spec; its one method takes only the app-level token.
-NEWER_METHODS = {"apps.connections.open": {"token"}}
+# Methods newer than the published spec: (required, optional) parameters, from Slack's reference pages.
+# Socket Mode (2021) takes only the app-level token. The external file upload (2024) replaced
+# files.upload: https://docs.slack.dev/reference/methods/files.getUploadURLExternal and
+# https://docs.slack.dev/reference/methods/files.completeUploadExternal
+NEWER_METHODS: dict[str, tuple[set[str], set[str]]] = {
+    "apps.connections.open": ({"token"}, set()),
+    "files.getUploadURLExternal": ({"token", "filename", "length"}, {"alt_txt", "snippet_type"}),
+    "files.completeUploadExternal": (
+        {"token", "files"},
+        {"channel_id", "channels", "thread_ts", "initial_comment", "blocks"},
+    ),
+}
 
 
 def check_call(method: str, verb: str, params: dict[str, Any]) -> list[str]:
     """Problems with one call: unknown method, wrong HTTP verb, missing required or unknown parameters."""
     if method in NEWER_METHODS:
-        unknown = set(params) - NEWER_METHODS[method]
-        return [f"{method}: parameter {name!r} is not expected" for name in sorted(unknown)]
+        required, optional = NEWER_METHODS[method]
+        missing = [
+            f"{method}: required parameter {name!r} missing" for name in sorted(required - set(params))
+        ]
+        unknown = set(params) - required - optional - {"team_id"}
+        return missing + [f"{method}: parameter {name!r} is not expected" for name in sorted(unknown)]
     path = spec()["paths"].get("/" + method)
     if path is None:
         return [f"{method}: not a Slack Web API method"]

@@ -10,6 +10,7 @@ PHRASINGS = [
     # checkout
     ("checkout broken", "checkout"),
     ("Checkout not working", "checkout"),
+    ("Checkout error rate above 5%", "checkout"),
     ("customers can't check out", "checkout"),
     ("cart page throws on add to cart", "checkout"),
     ("Checkout 500 errors", "checkout"),
@@ -61,6 +62,18 @@ PHRASINGS = [
     ("spike in exceptions after deploy", "error_spike"),
     ("Sentry alerts firing", "error_spike"),
     ("high error rate", "error_spike"),
+    # security
+    ("data breach suspected", "security"),
+    ("compromised account on admin", "security"),
+    ("leaked key in public repo", "security"),
+    ("Stripe secret key leaked on GitHub", "security"),
+    ("SQL injection attempts in logs", "security"),
+    # typos and other words
+    ("chekout broken", "checkout"),
+    ("payemnts failing", "payments"),
+    ("databse connections maxed", "database"),
+    ("users locked out", "auth"),
+    ("admin account locked", "auth"),
 ]
 
 
@@ -96,6 +109,7 @@ def test_config_adds_keywords() -> None:
 
 def test_registry_is_explicit_and_complete() -> None:
     assert list(handlers.SCENARIOS) == [
+        "security",
         "performance",
         "auth",
         "payments",

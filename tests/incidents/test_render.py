@@ -76,9 +76,9 @@ def test_longest_inputs_fit_slack_limits() -> None:
         TimelineEvent(id=i, incident=7, kind="message", actor="U1", text="m" * 2000, created_at=float(i))
         for i in range(200)
     ]
-    detail = render.incident_detail(big, events)
+    detail = render.incident_detail(big, events[:40], page=1, pages=5, total=200)
     assert len(detail.blocks) <= 50
-    assert "160 earlier not shown" in json.dumps(detail.blocks)
+    assert "200 events, page 1 of 5; next: `/incident show INC-7 2`" in json.dumps(detail.blocks)
 
 
 def test_list_shows_age_severity_status() -> None:

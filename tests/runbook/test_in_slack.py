@@ -211,12 +211,19 @@ async def test_ops_public_check_db_deploys_and_help(ops_bot: Harness) -> None:
     ("text", "expected"),
     [
         ("bogus", "is not an ops command"),
-        ("check nonsense", "is not a scenario. Scenarios: performance, auth, payments"),
+        ("check nonsense", "is not a scenario. Scenarios: security, performance, auth"),
         ("check", "Name a scenario"),
         ("db", "Name a database report"),
         ("db vacuum", "is not a database report"),
         ("db long-queries soon", "is not a number of minutes"),
         ("status now", "takes no arguments"),
+        # str.isdigit() admits superscripts that int() refuses: a usage answer, never a crash
+        ("db cancel ²", "`²` is not a backend pid"),
+        ("audit ²", "`²` is not a number from 1 to 50"),
+        # what the user typed is echoed escaped once: a broadcast stays inert
+        ("check <!channel>", "`&lt;!channel&gt;` is not a scenario"),
+        ("db <!here|x>", "`&lt;!here|x&gt;` is not a database report"),
+        ("<!everyone>", "`&lt;!everyone&gt;` is not an ops command"),
     ],
 )
 async def test_ops_bad_input_lists_valid_ones(ops_bot: Harness, text: str, expected: str) -> None:

@@ -59,9 +59,15 @@ def test_checklist_has_checkboxes_with_shared_state() -> None:
     scenario = handlers.SCENARIOS["checkout"]
     message = report.checklist_message(4, scenario, {"i1": "U0DANA", "r2": "U0ALEX"})
     sections = [b for b in message.blocks if b.get("accessory", {}).get("type") == "checkboxes"]
-    assert [s["block_id"] for s in sections] == ["checklist:4:investigation:i1", "checklist:4:resolution:r2"]
+    assert [s["block_id"] for s in sections] == [
+        "checklist:4:investigation:checkout:i1",
+        "checklist:4:resolution:checkout:r2",
+    ]
     parsed = ids.ChecklistSection.decode(sections[0]["block_id"])
-    assert parsed == ids.ChecklistSection(4, "investigation", frozenset({"i1"}))
+    assert parsed == ids.ChecklistSection(4, "investigation", frozenset({"i1"}), "checkout")
+    assert ids.ChecklistSection.decode("checklist:4:investigation:i1") == ids.ChecklistSection(
+        4, "investigation", frozenset({"i1"})
+    )
     assert ids.ChecklistSection.decode("checklist:4:investigation") == ids.ChecklistSection(
         4, "investigation"
     )

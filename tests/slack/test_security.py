@@ -222,6 +222,18 @@ def test_redactor_catches_every_pasted_shape() -> None:
     assert "tried" in cleaned and "o1.ingest.sentry.io/42" in cleaned and "db.internal:5432/shop" in cleaned
 
 
+def test_redactor_catches_url_passwords_with_at_or_no_user_and_basic_auth() -> None:
+    cleaned = Redactor()(
+        "db postgresql://app:Tr0ub4dor@3xtra@db.internal/shop?email=a@b.test"
+        " cache redis://:s3cr3t-redis@cache:6379 "
+        "curl -H 'Authorization: Basic YWRtaW46aHVudGVyMg==' https://api.internal"
+    )
+    for leaked in ("Tr0ub4dor", "3xtra", "s3cr3t-redis", "YWRtaW46aHVudGVyMg"):
+        assert leaked not in cleaned, (leaked, cleaned)
+    assert "@db.internal/shop?email=a@b.test" in cleaned and "@cache:6379" in cleaned
+    assert "Authorization: Basic [redacted]" in cleaned
+
+
 async def test_pasted_secrets_reach_no_card_thread_or_store(bot: Harness) -> None:
     await bot.command("open P2 login errors")
     await bot.command(f"note INC-1 {pasted_text()}")

@@ -16,6 +16,8 @@ import httpx
 from bot.devtools import payloads
 from tests.processes import ThreadedSim
 
+REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference"
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -36,6 +38,7 @@ def test_socket_mode_runs_commands_and_thread_mentions(tmp_path: Path) -> None:
         "SLACK_API_URL": slack.sim.api_url,
         "DATABASE_URL": f"sqlite:///{tmp_path}/socket.db",
         "STATUS_PAGES": "[]",
+        "ALERTMANAGER_TOKEN": "socket-alert-token",
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "socket"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
@@ -100,6 +103,21 @@ def test_socket_mode_runs_commands_and_thread_mentions(tmp_path: Path) -> None:
         assert 'opsbot_requests_total{kind="event"} 1.0' in metrics
         assert 'opsbot_open_incidents{severity="P1"} 1.0' in metrics
         assert httpx.post(f"{base}/hooks/anything", content=b"{}").status_code == 404
+        assert httpx.get(f"{base}/api/v2/status.json").json()["status"]["indicator"] == "none"
+        alert = (REFERENCE / "alertmanager" / "firing.json").read_bytes()
+        auth = {"Authorization": "Bearer socket-alert-token", "Content-Type": "application/json"}
+        assert httpx.post(f"{base}/hooks/alertmanager", content=alert, headers=auth).status_code == 202
+        assert httpx.post(f"{base}/hooks/alertmanager", content=alert).status_code == 401
+        for _ in range(200):
+            posted = slack.run(
+                lambda: [
+                    m for m in slack.sim.messages["C0INCIDENT"].values() if m["text"].startswith("Firing:")
+                ]
+            )
+            if posted:
+                break
+            time.sleep(0.05)
+        assert len(posted) == 1 and "Checkout error rate above 5%" in posted[0]["text"]
         assert httpx.post(f"{base}/slack/events", content=b"{}").status_code in (404, 405)
         # The platform's probes reach a Socket Mode instance on PORT too.
         assert httpx.get(f"{base}/livez", timeout=5).status_code == 200

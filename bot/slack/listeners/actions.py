@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -14,21 +13,8 @@ from bot.incidents import service as incidents
 from bot.incidents.model import Status
 from bot.runbook import service as diagnostics
 from bot.slack import ids
-from bot.slack.answers import owe_response
+from bot.slack.answers import interaction_error_reply
 from bot.slack.replies import guarded
-
-
-def _error_reply(deps: Deps) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
-    async def reply(text: str, kwargs: dict[str, Any]) -> None:
-        # Owed through the outbox, never sent before the ack: a slow Slack would make it retry.
-        url = (kwargs.get("body") or {}).get("response_url")
-        if url:
-            await owe_response(deps, url=url, text=text)
-        ack: AsyncAck | None = kwargs.get("ack")
-        if ack is not None and ack.response is None:
-            await ack()
-
-    return reply
 
 
 def _key(body: dict[str, Any]) -> str:
@@ -36,7 +22,7 @@ def _key(body: dict[str, Any]) -> str:
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    @guarded(_error_reply(deps))
+    @guarded(interaction_error_reply(deps))
     async def status_button(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         button = ids.CardButton.decode(str(action.get("value", "")))
         status = Status.parse(button.move)
@@ -53,7 +39,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         )
         await ack()
 
-    @guarded(_error_reply(deps))
+    @guarded(interaction_error_reply(deps))
     async def take_command(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         button = ids.CardButton.decode(str(action.get("value", "")))
         await incidents.change(
@@ -72,7 +58,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
 def register_runbook(app: AsyncApp, deps: Deps) -> None:
     """Checklist checkboxes and the scenario picker in an incident's thread."""
 
-    @guarded(_error_reply(deps))
+    @guarded(interaction_error_reply(deps))
     async def checklist(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         block = ids.ChecklistSection.decode(str(action.get("block_id", "")))
         selected = {o["value"] for o in action.get("selected_options") or []}
@@ -84,10 +70,11 @@ def register_runbook(app: AsyncApp, deps: Deps) -> None:
             shown_checked=block.shown_checked,
             actor=body["user"]["id"],
             key=_key(body),
+            scenario_key=block.scenario,
         )
         await ack()
 
-    @guarded(_error_reply(deps))
+    @guarded(interaction_error_reply(deps))
     async def pick_scenario(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         choice = ids.ScenarioChoice.decode(str((action.get("selected_option") or {}).get("value", "")))
         await diagnostics.choose_scenario(

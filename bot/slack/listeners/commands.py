@@ -10,6 +10,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext, AsyncResp
 from bot.deps import Deps
 from bot.incidents import commands
 from bot.incidents import service as incidents
+from bot.public import service as public
 from bot.runbook import ops
 from bot.slack.inbound import typed
 from bot.slack.replies import guarded
@@ -28,15 +29,20 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def incident_command(
         ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond, context: AsyncBoltContext
     ) -> None:
-        cmd = commands.parse_command(typed(command.get("text")), bot_user_id=context.bot_user_id)
-        reply = await incidents.perform(
-            deps,
-            cmd,
-            actor=command["user_id"],
-            key=_command_key(command),
-            response_url=command.get("response_url"),
-            channel=command.get("channel_id"),
+        cmd = commands.parse_command(
+            typed(command.get("text")), now=deps.clock(), bot_user_id=context.bot_user_id
         )
+        if isinstance(cmd, commands.Publish):  # the status page's use case, not the incident core's
+            reply = await public.preview(deps, number=cmd.number, text=cmd.text, actor=command["user_id"])
+        else:
+            reply = await incidents.perform(
+                deps,
+                cmd,
+                actor=command["user_id"],
+                key=_command_key(command),
+                response_url=command.get("response_url"),
+                channel=command.get("channel_id"),
+            )
         await ack(response_type="ephemeral", **reply.as_kwargs())
 
     app.command("/incident")(incident_command)

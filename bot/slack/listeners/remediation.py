@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -11,25 +10,12 @@ from bot.actions import ids
 from bot.actions import service as actions
 from bot.deps import Deps
 from bot.errors import UsageError
-from bot.slack.answers import owe_response
+from bot.slack.answers import interaction_error_reply
 from bot.slack.replies import guarded
 
 
-def _error_reply(deps: Deps) -> Callable[[str, dict[str, Any]], Awaitable[None]]:
-    async def reply(text: str, kwargs: dict[str, Any]) -> None:
-        # Owed through the outbox, never sent before the ack.
-        url = (kwargs.get("body") or {}).get("response_url")
-        if url:
-            await owe_response(deps, url=url, text=text)
-        ack: AsyncAck | None = kwargs.get("ack")
-        if ack is not None and ack.response is None:
-            await ack()
-
-    return reply
-
-
 def register(app: AsyncApp, deps: Deps) -> None:
-    @guarded(_error_reply(deps))
+    @guarded(interaction_error_reply(deps))
     async def confirm(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         token = ids.parse_confirm(str(action.get("value", "")))
         url = body.get("response_url")

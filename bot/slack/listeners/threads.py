@@ -42,7 +42,7 @@ async def _run_mention(deps: Deps, event: dict[str, Any], bot_user_id: str | Non
     if inc is None:
         await owe_ephemeral(deps, message=Message(text=NOT_IN_A_THREAD), **where)
         return
-    cmd = commands.parse_thread_command(text, inc.number, bot_user_id=bot_user_id)
+    cmd = commands.parse_thread_command(text, inc.number, now=deps.clock(), bot_user_id=bot_user_id)
     # Keyed on the message, so a redelivered app_mention changes nothing twice.
     reply = await incidents.perform(
         deps, cmd, actor=event["user"], key=f"mention:{event['channel']}:{event['ts']}"
@@ -64,7 +64,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             )
 
     @guarded(_reply_error)
-    async def on_message(event: dict[str, Any]) -> None:
+    async def on_message(event: dict[str, Any], context: AsyncBoltContext) -> None:
         subtype = event.get("subtype")
         channel = event.get("channel", "")
         if subtype == "message_changed":
@@ -90,7 +90,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return
         if not thread_ts or thread_ts == event.get("ts"):
             return
-        # A mention also arrives as `app_mention`; only that one acts, so it takes effect once.
+        # A mention also arrives as `app_mention`; that one acts, and what it did is on the timeline.
+        # The mention itself is not stored: a failed or read-only command leaves no trace as a message.
+        if mentioned_command(typed(event.get("text")), context.bot_user_id) is not None:
+            return
         await incidents.record_message(
             deps,
             channel=channel,

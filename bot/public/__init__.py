@@ -1,0 +1,1 @@
+"""The public face: a status page in HTML and Atlassian Statuspage-compatible JSON."""

@@ -1,0 +1,57 @@
+"""Runbook: Security Procedures (Security Incident Response and the common security tasks)."""
+
+from bot.probes.specs import Check
+from handlers.scenario import Scenario, steps
+
+SCENARIO = Scenario(
+    key="security",
+    title="Security incident",
+    runbook_section="Security Procedures",
+    symptoms="Security alert or report: breach, compromised account, leaked secret, injection attempts",
+    keywords={
+        "data breach": 4,
+        "breach": 3,
+        "breached": 3,
+        "compromised": 3,
+        "compromised account": 4,
+        "account takeover": 4,
+        "leaked": 3,
+        "leaked key": 4,
+        "leaked secret": 4,
+        "key leaked": 4,
+        "secret leaked": 4,
+        "exposed key": 4,
+        "exposed secret": 4,
+        "credentials leaked": 4,
+        "sql injection": 4,
+        "injection": 2,
+        "unauthorized access": 4,
+        "unauthorised access": 4,
+        "intrusion": 3,
+        "exfiltration": 3,
+        "phishing": 3,
+        "malware": 3,
+        "security": 3,
+        "vulnerability": 2,
+    },
+    investigation=steps(
+        "i",
+        "Detect: confirm the alert or report and what it touches",
+        "Contain: disable affected accounts or features",
+        "Investigate: check logs, Sentry and the database",
+        "Review access logs (Authentication → Logs, filter by user)",
+        "Check database logs for SQL injection attempts",
+    ),
+    resolution=steps(
+        "r",
+        "Disable compromised accounts (Authentication → Users → Disable)",
+        "Rotate exposed secrets (Cloud → Secrets → Regenerate)",
+        "Remediate: fix the vulnerability",
+        "Notify affected users if needed",
+        "Document: write the post-mortem",
+    ),
+    probes=(Check.APP, Check.SENTRY_ISSUES, Check.DEPLOYS),
+    escalate_if="Data breach suspected: escalate immediately",
+    restricted=True,
+    escalate_now_on=("data breach", "breach suspected", "breached"),
+)

@@ -34,18 +34,15 @@ class Deps:
     router: Router = field(default_factory=NoRouter)  # titles to runbook scenarios
     subscribers: Sequence[Subscriber] = ()  # told what the incident core did, inside its transaction
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
-    delivery_stopped: str | None = None  # why delivery stopped for good (until a restart), if it did
 
     def stop_delivery(self, cause: str) -> None:
-        """Stop delivering (owed items stay in the store) until a restart with a working token.
+        """Stop delivering (owed items stay in the store) until a restart with a working token."""
+        self.outbox.stop_for(cause)
 
-        A minimal hook until the outbox has its own ``stop_for(cause)`` and health status.
-        """
-        if self.delivery_stopped is not None:
-            return
-        self.delivery_stopped = cause
-        log.error("delivery stopped: %s; owed messages are kept until a restart with a working token", cause)
-        self.spawn(self.outbox.stop(), name="outbox-stop")
+    @property
+    def delivery_stopped(self) -> str | None:
+        """Why delivery stopped for good (until a restart), if it did."""
+        return self.outbox.health().stopped
 
     def spawn(self, work: Coroutine[Any, Any, Any], *, name: str) -> None:
         """Run slow work after the ack (diagnostics, reports), keeping a handle so it is not lost."""

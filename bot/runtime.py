@@ -23,14 +23,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.actions.directory import SlackDirectory
 from bot.alerts import vendors
 from bot.deps import Deps
-from bot.incidents.card import CARD, card_renderer
+from bot.incidents.card import CARD, card_template
 from bot.jobs import housekeeping
 from bot.jobs.scheduler import Handler, Recurring, Scheduler
 from bot.logs import Redactor, report_unexpected
-from bot.outbox import Outbox
+from bot.outbox import Chore, Outbox
 from bot.probes.catalog import Catalog
 from bot.public import service as public
 from bot.public.routes import routes as public_routes
+from bot.runbook import ops
 from bot.runbook import service as diagnostics
 from bot.runbook.routing import ScenarioRouter
 from bot.server.app import SlackOverHttp, opsbot_server, serving
@@ -45,6 +46,9 @@ from bot.webhooks import Webhooks, WebhookSource
 from bot.webhooks import alerts as alert_webhooks
 
 log = logging.getLogger("opsbot.runtime")
+
+RESUME_EVERY = 30.0  # how often the delivery lease holder looks for abandoned diagnostics and reports
+ABANDONED = 60.0  # a run or report silent this long died with its process or a store blip
 
 
 def job_handlers(deps: Deps) -> dict[str, Handler]:
@@ -180,8 +184,8 @@ def _health(deps: Deps, client: AsyncWebClient, auth: SlackAuth) -> Health:
         client=client,
         auth=auth,
         delivery_running=deps.outbox.running,
+        delivery=deps.outbox.health,
         max_pending_age_s=deps.settings.ready_max_pending_age_s,
-        delivery_stopped_for=lambda: deps.delivery_stopped,
         clock=deps.clock,
     )
 
@@ -214,12 +218,16 @@ async def _outbox(
         incident_channel=settings.incident_channel,
         clock=clock,
         on_error=report_unexpected,
-        renderers={CARD: card_renderer(settings.oncall_usergroup)},
-        keep_for=settings.retention_days * 86400,
+        templates={CARD: card_template(settings.oncall_usergroup)},
         **options,
     )
     stack.push_async_callback(outbox.stop)
     return outbox
+
+
+def _webhooks(deps: Deps, given: Sequence[WebhookSource[Any]] | None, metrics: Metrics) -> Webhooks:
+    sources = webhook_sources(deps) if given is None else given
+    return Webhooks(sources, clock=deps.clock, observe=metrics.webhook)
 
 
 def _wire_incidents(deps: Deps) -> None:
@@ -268,13 +276,11 @@ async def start_runtime(
         app = build_app(deps, client=client, signing_secret=secret)
         app.middleware(timing_middleware(metrics.slack_request))
         scheduler = _scheduler(deps, recurring, scheduler_options or {})
-        registry = Webhooks(
-            webhook_sources(deps) if webhooks is None else webhooks, clock=clock, observe=metrics.webhook
-        )
+        registry = _webhooks(deps, webhooks, metrics)
         if deliver:
             outbox.start()
             await stack.enter_async_context(scheduler)
-            await diagnostics.resume(deps)
+            await _resume_owed_work(outbox, deps)
         owned = stack.pop_all()  # Runtime.close() owns them now; a failure above has closed them
     return Runtime(
         settings=settings,
@@ -289,4 +295,18 @@ async def start_runtime(
         stack=owned,
         health=_health(deps, client, auth),
         stopping=stopping,
+    )
+
+
+async def _resume_owed_work(outbox: Outbox, deps: Deps) -> None:
+    """Resume diagnostics and ``/ops`` reports a stopped process left, now and, by the delivery lease
+    holder, periodically in the delivery loop (they spawn probe runs, which a scheduler handler, being
+    quick work inside its claiming transaction, should not)."""
+    await diagnostics.resume(deps)
+    await ops.resume(deps)
+    outbox.add_chore(
+        Chore("resume diagnostics", RESUME_EVERY, lambda: diagnostics.resume(deps, abandoned_after=ABANDONED))
+    )
+    outbox.add_chore(
+        Chore("resume /ops reports", RESUME_EVERY, lambda: ops.resume(deps, abandoned_after=ABANDONED))
     )

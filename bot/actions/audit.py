@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot import outbox
 from bot.actions import render
 from bot.actions.model import AuditEvent
 from bot.incidents.card import card_ref, lane
+from bot.outbox import Post, owe
 from bot.slack.blocks import escape, user
 from bot.store import Tx, remediation
 from bot.store.remediation import AuditRow
@@ -48,13 +48,8 @@ async def record(tx: Tx, entry: Entry, *, at: float) -> None:
     )
     await remediation.add_audit(tx, row)
     if entry.incident is not None:  # the use case checked the incident exists
-        await outbox.post(
-            tx,
-            lane=lane(entry.incident),
-            at=at,
-            thread_ref=card_ref(entry.incident),
-            text=thread_line(entry),
-        )
+        line = Post(lane(entry.incident), thread_line(entry), thread_ref=card_ref(entry.incident))
+        await owe(tx, line, at=at)
 
 
 def thread_line(entry: Entry) -> str:

@@ -12,7 +12,6 @@ import json
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from bot import outbox
 from bot.actions import audit, permission, render
 from bot.actions.audit import Entry
 from bot.actions.grammar import ActionCommand, AuditCommand, shown
@@ -32,6 +31,7 @@ from bot.actions.preview import build_preview
 from bot.actions.target import AdminDb
 from bot.deps import Deps
 from bot.errors import NotFound, OpsbotError, UsageError
+from bot.outbox import Respond, owe
 from bot.slack.blocks import Message, user
 from bot.store import Conflict, Tx, remediation, repo
 from bot.store.remediation import Request
@@ -175,7 +175,7 @@ async def _prepare(deps: Deps, cmd: ActionCommand, *, actor: str, url: str) -> N
                 ),
             )
         await audit.record(tx, entry, at=now)
-        await outbox.respond(tx, url=url, at=now, **message.as_kwargs())
+        await owe(tx, Respond(url, message.text, message.blocks or None), at=now)
 
     await deps.store.run(record)
     deps.outbox.notify()
@@ -195,7 +195,7 @@ async def _tell(deps: Deps, entry: Entry, url: str, message: Message) -> None:
 
     async def record(tx: Tx) -> None:
         await audit.record(tx, entry, at=now)
-        await outbox.respond(tx, url=url, at=now, **message.as_kwargs())
+        await owe(tx, Respond(url, message.text, message.blocks or None), at=now)
 
     await deps.store.run(record)
     deps.outbox.notify()
@@ -211,14 +211,14 @@ async def confirm(deps: Deps, *, token: str, actor: str, key: str, url: str) -> 
         req = await remediation.get_request(tx, token)
         if req is None:
             text = ":information_source: That preview is gone (too old); run the command again."
-            await outbox.respond(tx, url=url, at=now, text=text)
+            await owe(tx, Respond(url, text), at=now)
             return None
         if not won:
             reason = _why_not(req, actor=actor)
             await audit.record(
                 tx, Entry("refusal", actor, req.action, "{}", req.incident, result=reason), at=now
             )
-            await outbox.respond(tx, url=url, at=now, text=f":information_source: {reason}")
+            await owe(tx, Respond(url, f":information_source: {reason}"), at=now)
             return None
         if not await remediation.take_rate(
             tx, actor=actor, window_start=_window(deps, now), limit=deps.settings.action_rate_limit.count
@@ -228,7 +228,7 @@ async def confirm(deps: Deps, *, token: str, actor: str, key: str, url: str) -> 
             await audit.record(
                 tx, Entry("refusal", actor, req.action, "{}", req.incident, result=reason), at=now
             )
-            await outbox.respond(tx, url=url, at=now, text=f":no_entry: {reason}")
+            await owe(tx, Respond(url, f":no_entry: {reason}"), at=now)
             return None
         await audit.record(tx, Entry("confirm", actor, req.action, "{}", req.incident), at=now)
         return req
@@ -271,7 +271,7 @@ async def _execute(deps: Deps, req: Request, *, url: str) -> None:
         await remediation.finish_request(tx, token=req.token, state="done", result=done.result)
         await audit.record(tx, entry, at=now)
         message = render.outcome_message(req.action, done, actor=req.actor)
-        await outbox.respond(tx, url=url, at=now, replace_original=True, **message.as_kwargs())
+        await owe(tx, Respond(url, message.text, message.blocks or None, replace_original=True), at=now)
 
     await deps.store.run(record)
     deps.outbox.notify()
@@ -295,7 +295,8 @@ async def show_audit(deps: Deps, cmd: AuditCommand, *, url: str) -> None:
 
     async def read(tx: Tx) -> None:
         rows = await remediation.latest_audit(tx, limit=cmd.limit)
-        await outbox.respond(tx, url=url, at=deps.clock(), **render.audit_message(rows).as_kwargs())
+        listing = render.audit_message(rows)
+        await owe(tx, Respond(url, listing.text, listing.blocks or None), at=deps.clock())
 
     await deps.store.run(read)
     deps.outbox.notify()

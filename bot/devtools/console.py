@@ -21,6 +21,7 @@ from bot.devtools import payloads
 from bot.devtools.slack_sim import BOT_USER, SlackSim
 from bot.runtime import Runtime, start_runtime
 from bot.settings import Settings
+from bot.slack import ids
 from bot.store import repo
 
 HELP = """\
@@ -130,7 +131,7 @@ class Console:
             return
         number = int(args[0].upper().lstrip("INC-#"))
         async with self.runtime.store.transaction() as tx:
-            card = await repo.get_ref(tx, f"card:{number}")
+            card = await repo.get_ref(tx, ids.card_ref(number))
         if card is None:
             self.say(f"(INC-{number} has no card in Slack yet)")
             return

@@ -1,16 +1,14 @@
-"""An incident's card in Slack: its outbox lane, the edit that keeps it true, and its renderer."""
+"""An incident's card in Slack: the edit that keeps it true, its template (rendered when sent), and
+what is recorded once it is posted."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from bot import outbox
 from bot.deps import Deps
 from bot.incidents import render
 from bot.incidents.model import Incident
-from bot.outbox import Renderer
+from bot.outbox import Live, Rendered, Template, Update, owe
 from bot.slack import ids
-from bot.store import Tx, repo
+from bot.store import Tx, queue, repo
 
 CARD = "card"
 
@@ -24,24 +22,50 @@ def lane(number: int) -> str:
     return ids.lane(number)
 
 
+def live_card(number: int) -> Live:
+    return Live(CARD, number)
+
+
 async def owe_card(deps: Deps, tx: Tx, inc: Incident) -> None:
     """Owe Slack an edit of the incident's card (coalesced with earlier edits).
 
     The card is rendered when it is sent, from the incident as it then stands: the latest state wins,
     and rendering stays off the path that Slack waits on for its ack.
     """
-    await outbox.update(
-        tx, lane=lane(inc.number), at=deps.clock(), ref=card_ref(inc.number), render=CARD, incident=inc.number
-    )
+    await owe(tx, Update(lane(inc.number), card_ref(inc.number), live=live_card(inc.number)), at=deps.clock())
 
 
-def card_renderer(oncall_group: str | None) -> Renderer:
-    """The outbox's renderer for incident cards."""
+def card_template(oncall_group: str | None) -> Template:
+    """The outbox template for incident cards."""
 
-    async def render_card(tx: Tx, payload: dict[str, Any]) -> dict[str, Any]:
-        inc = await repo.get_incident(tx, int(payload["incident"]))
+    async def render_card(tx: Tx, number: int) -> Rendered:
+        inc = await repo.get_incident(tx, number)
         if inc is None:
-            raise LookupError(f"INC-{payload['incident']}")
-        return render.incident_card(inc, oncall_group=oncall_group).as_kwargs()
+            raise LookupError(f"INC-{number}")
+        message = render.incident_card(inc, oncall_group=oncall_group)
+        return Rendered(message.text, message.blocks, inc.version)
 
-    return render_card
+    return Template(render=render_card, posted=card_posted)
+
+
+async def card_posted(tx: Tx, number: int, channel: str, ts: str) -> None:
+    """The card landed: remember where, and put on the timeline what people wrote in its thread before
+    its ts was known here."""
+    await repo.set_card(tx, number, channel, ts)
+    for row in await queue.take_held_messages(tx, channel=channel, thread_ts=ts):
+        await repo.add_event(
+            tx,
+            incident=number,
+            kind="message",
+            actor=row["actor"],
+            text=row["text"],
+            at=_ts(row["ts"]),
+            slack_ts=row["ts"],
+        )
+
+
+def _ts(ts: str) -> float:
+    try:
+        return float(ts)
+    except ValueError:
+        return 0.0

@@ -11,19 +11,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from bot import outbox
 from bot.actions import permission
 from bot.deps import Deps
 from bot.errors import Forbidden, NotFound, OpsbotError, StaleAction, UsageError
 from bot.incidents import commands as c
 from bot.incidents import postmortem as pm
 from bot.incidents import render
-from bot.incidents.card import CARD, card_ref, lane, owe_card
+from bot.incidents.card import card_ref, lane, live_card, owe_card
 from bot.incidents.changes import Change, Context
 from bot.incidents.events import Declared, UnitOfWork, publish, run_committed
 from bot.incidents.guard import AdminCheckNeeded, ChangeCommand, admin_only
 from bot.incidents.model import Incident, Status
 from bot.incidents.routing import Route
+from bot.outbox import Notify, Post, Respond, Upload, owe
 from bot.settings import Settings
 from bot.slack import blocks
 from bot.slack.replies import explain
@@ -63,6 +63,22 @@ async def unit_of_work(deps: Deps, *, key: str, work: Callable[[UnitOfWork], Awa
     deps.outbox.notify()
     run_committed(done[0])
     return result
+
+
+def _card_post(deps: Deps, inc: Incident, response_url: str | None) -> Post:
+    """The new incident's card, telling the declarer (if we can) where it landed, or why it could not."""
+    channel = card_channel(deps.settings, inc)
+    link, archived = render.card_link(inc, "{permalink}"), render.channel_archived(channel)
+    notify = Notify(response_url, link, archived) if response_url else None
+    return Post(
+        lane(inc.number), channel=channel, ref=card_ref(inc.number), live=live_card(inc.number), notify=notify
+    )
+
+
+def _status_moved_since(inc: Incident, cmd: ChangeCommand, as_of: float) -> bool:
+    if not isinstance(cmd, c.Transition | c.Reopen):
+        return False
+    return max(inc.status_times.values(), default=inc.created_at) > as_of
 
 
 def card_channel(settings: Settings, inc: Incident) -> str:
@@ -115,17 +131,7 @@ async def declare(
             text=f"declared {inc.severity.value}: {inc.title}",
             at=now,
         )
-        notify = {"notify_url": response_url, "notify_text": render.card_link(inc, "{permalink}")}
-        await outbox.post(
-            tx,
-            lane=lane(number),
-            at=now,
-            channel=card_channel(deps.settings, inc),
-            ref=card_ref(number),
-            incident=number,
-            render=CARD,
-            **(notify if response_url else {}),
-        )
+        await owe(tx, _card_post(deps, inc, response_url), at=now)
         uow.emit(Declared(inc, actor))
         if linked is not None:
             await linked(uow, inc)
@@ -153,11 +159,14 @@ async def change_checked(
     key: str,
     response_url: str | None,
     expected_version: int | None = None,
+    as_of: float | None = None,
 ) -> Applied:
     """``change``, with ``incident_admins`` enforced; a user-group check (a Slack call) runs after the
     ack and the change then follows, its reply owed through ``response_url``."""
     try:
-        return await change(deps, actor=actor, cmd=cmd, key=key, expected_version=expected_version)
+        return await change(
+            deps, actor=actor, cmd=cmd, key=key, expected_version=expected_version, as_of=as_of
+        )
     except AdminCheckNeeded as needed:
         admins = deps.settings.incident_admins
         if not any(a.startswith("S") for a in admins) or not response_url:
@@ -182,7 +191,7 @@ async def _change_after_check(
         except OpsbotError as exc:
             text = explain(exc)
     async with deps.store.transaction() as tx:
-        await outbox.respond(tx, url=url, at=deps.clock(), text=text)
+        await owe(tx, Respond(url, text), at=deps.clock())
     deps.outbox.notify()
 
 
@@ -193,9 +202,12 @@ async def change(
     cmd: ChangeCommand,
     key: str,
     expected_version: int | None = None,
+    as_of: float | None = None,
     admin_checked: bool = False,
 ) -> Applied:
-    """Apply one change: card edited in place, the thread told, the timeline written, exactly once."""
+    """Apply one change: card edited in place, the thread told, the timeline written, exactly once.
+
+    ``as_of``: when the request was made (a thread message's ts); a change made since refuses it."""
     scenarios = deps.router.scenarios()
     confidential = frozenset(k for k in scenarios if deps.router.restricted(k))
     admins = deps.settings.incident_admins
@@ -205,9 +217,13 @@ async def change(
         inc = await repo.get_incident(tx, cmd.number, for_update=True)
         if inc is None:
             raise NotFound(f"There is no INC-{cmd.number}.", "/incident list")
-        reserved = admin_only(inc, cmd) if admins and not admin_checked and actor not in admins else None
-        if reserved is not None:
-            raise AdminCheckNeeded(reserved)
+        if as_of is not None and _status_moved_since(inc, cmd, as_of):
+            # A status move sent before the incident's latest status change (a redelivery held up
+            # somewhere): applying it now would undo what people did since. Notes and fields still apply.
+            raise StaleAction(
+                f"{inc.ref} changed after you sent that (it is now {inc.status.title}); nothing was done."
+                " Say it again if it still applies."
+            )
         reserved = admin_only(inc, cmd) if admins and not admin_checked and actor not in admins else None
         if reserved is not None:
             raise AdminCheckNeeded(reserved)
@@ -222,14 +238,10 @@ async def change(
             tx, incident=inc.number, kind=result.kind, actor=actor, text=result.summary, at=result.at or now
         )
         await owe_card(deps, tx, result.incident)
-        await outbox.post(
-            tx,
-            lane=lane(inc.number),
-            at=now,
-            thread_ref=card_ref(inc.number),
-            text=result.announcement,
-            broadcast=result.broadcast,
+        announcement = Post(
+            lane(inc.number), result.announcement, thread_ref=card_ref(inc.number), broadcast=result.broadcast
         )
+        await owe(tx, announcement, at=now)
         for event in result.events:
             uow.emit(event)
         return result
@@ -297,63 +309,18 @@ async def postmortem(deps: Deps, *, number: int, actor: str, key: str) -> blocks
             f"/incident resolve {inc.ref} [message...]",
         )
 
-    async def owe(uow: UnitOfWork) -> None:
-        await outbox.upload(
-            uow.tx,
-            lane=lane(number),
-            at=uow.now,
-            thread_ref=card_ref(number),
-            filename=pm.filename(inc),
-            title=f"Post-mortem draft: {inc.ref}",
-            content=text,
-            text=f":page_facing_up: Post-mortem draft for *{inc.ref}*, asked for by {blocks.user(actor)}.",
+    async def upload(uow: UnitOfWork) -> None:
+        comment = f":page_facing_up: Post-mortem draft for *{inc.ref}*, asked for by {blocks.user(actor)}."
+        draft = Upload(
+            lane(number), card_ref(number), pm.filename(inc), f"Post-mortem draft: {inc.ref}", text, comment
         )
+        await owe(uow.tx, draft, at=uow.now)
 
     try:
-        await unit_of_work(deps, key=key, work=owe)
+        await unit_of_work(deps, key=key, work=upload)
     except Conflict:
         return blocks.Message(text="Already on its way (this request was delivered twice).")
     return blocks.Message(text=f"Uploading the post-mortem draft to *{inc.ref}*'s thread.")
-
-
-async def incident_for_thread(deps: Deps, *, channel: str, thread_ts: str) -> Incident | None:
-    async with deps.store.transaction() as tx:
-        return await repo.incident_by_card(tx, channel, thread_ts)
-
-
-async def record_message(
-    deps: Deps, *, channel: str, thread_ts: str, ts: str, actor: str, text: str
-) -> Incident | None:
-    """Put a human message in an incident's thread on its timeline (once, whatever Slack redelivers)."""
-    async with deps.store.transaction() as tx:
-        inc = await repo.incident_by_card(tx, channel, thread_ts)
-        if inc is not None:
-            await repo.add_event(
-                tx,
-                incident=inc.number,
-                kind="message",
-                actor=actor,
-                text=deps.redact(text),
-                at=_ts(ts),
-                slack_ts=ts,
-            )
-    return inc
-
-
-async def edit_message(deps: Deps, *, channel: str, thread_ts: str, ts: str, text: str) -> bool:
-    async with deps.store.transaction() as tx:
-        inc = await repo.incident_by_card(tx, channel, thread_ts)
-        return inc is not None and await repo.edit_message_event(
-            tx, incident=inc.number, slack_ts=ts, text=deps.redact(text), at=deps.clock()
-        )
-
-
-async def delete_message(deps: Deps, *, channel: str, thread_ts: str, ts: str) -> bool:
-    async with deps.store.transaction() as tx:
-        inc = await repo.incident_by_card(tx, channel, thread_ts)
-        return inc is not None and await repo.delete_message_event(
-            tx, incident=inc.number, slack_ts=ts, at=deps.clock()
-        )
 
 
 def scrub(cmd: c.Command, redact: Callable[[str], str]) -> c.Command:
@@ -380,6 +347,7 @@ async def perform(
     actor: str,
     key: str,
     response_url: str | None = None,
+    as_of: float | None = None,
     channel: str | None = None,
 ) -> blocks.Message:
     """Carry out one parsed ``/incident`` command (or thread mention); returns the private reply.
@@ -403,5 +371,7 @@ async def perform(
         return blocks.Message(text=outcome.reply)
     if isinstance(cmd, c.Publish):  # the status page's use case: the listener hands it there
         raise UsageError("Publish with the slash command: /incident publish INC-n <text>.")
-    outcome = await change_checked(deps, actor=actor, cmd=cmd, key=key, response_url=response_url)
+    outcome = await change_checked(
+        deps, actor=actor, cmd=cmd, key=key, response_url=response_url, as_of=as_of
+    )
     return blocks.Message(text=outcome.reply)

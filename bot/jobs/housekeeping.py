@@ -6,13 +6,15 @@ import logging
 from collections.abc import Callable
 
 from bot.jobs.scheduler import Handler, Recurring, Timer
-from bot.store import Tx, repo
+from bot.store import Tx, queue, repo
 
 log = logging.getLogger("opsbot.jobs")
 
 KIND = "housekeeping"
 KEEP_FOR = 7 * 24 * 3600.0  # Slack redelivers within minutes; a week is plenty
 HOURLY = Recurring(kind=KIND, cron="17 * * * *")  # off the hour, away from everyone else's cron jobs
+
+HOLD_FOR = 600.0  # a thread message no card claimed in ten minutes belongs to another thread
 
 
 def prune(*, clock: Callable[[], float], keep_for: float = KEEP_FOR) -> Handler:
@@ -21,7 +23,8 @@ def prune(*, clock: Callable[[], float], keep_for: float = KEEP_FOR) -> Handler:
     async def handle(tx: Tx, timer: Timer) -> None:
         before = clock() - keep_for
         keys = await repo.forget_deliveries(tx, before=before)
-        items = await repo.forget_sent(tx, before=before)
+        items = await queue.forget_sent(tx, before=before)
+        await queue.forget_held_messages(tx, before=clock() - HOLD_FOR)
         if keys or items:
             log.info("housekeeping: forgot %d delivery key(s) and %d sent outbox item(s)", keys, items)
 

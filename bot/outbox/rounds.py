@@ -1,33 +1,43 @@
-"""One delivery round's pieces: what is prepared, what became of it, how lanes are batched and a
-backlog of thread replies merged. Pure except ``Outcome.record``, which writes to the given tx."""
+"""One delivery round's pure pieces: what is prepared, what became of it, how lanes are batched and a
+backlog of thread replies merged."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Literal
 
 from bot.logs import iso
-from bot.store import Tx, repo
+from bot.outbox.messages import Message, Post, decode
+from bot.store.queue import OutboxItem
 
 log = logging.getLogger("opsbot.outbox")
 
-
-FollowUp = Callable[[Tx], Awaitable[None]]
+State = Literal["sent", "pending", "failed", "untouched"]
 
 
 @dataclass
 class Prepared:
-    item: repo.OutboxItem
-    payload: dict[str, Any]
-    refs: dict[str, tuple[str, str] | None] = field(default_factory=dict)
+    """A claimed item and the message it carries (or why it cannot be sent)."""
+
+    item: OutboxItem
+    message: Message | None
     problem: str | None = None
-    members: list[repo.OutboxItem] = field(default_factory=list)  # items this one message carries
+    members: list[OutboxItem] = field(default_factory=list)  # items this one message carries
 
     def __post_init__(self) -> None:
         if not self.members:
             self.members = [self.item]
+
+
+def prepare(item: OutboxItem) -> Prepared:
+    """Decode a claimed item; a malformed one is prepared with its problem, to fail alone. Pure."""
+    try:
+        return Prepared(item, decode(item.kind, item.lane, item.payload))
+    except ValueError as exc:
+        return Prepared(item, None, problem=str(exc))
 
 
 MERGE_TEXT = 3000  # characters in one merged thread reply
@@ -35,13 +45,13 @@ MERGE_TEXT = 3000  # characters in one merged thread reply
 
 def _mergeable(p: Prepared) -> bool:
     """A plain thread reply: no blocks, no name to edit it by, nothing to notify, no broadcast."""
-    q = p.payload
+    m = p.message
     return (
-        p.item.kind == "post"
-        and bool(q.get("thread_ref"))
+        isinstance(m, Post)
+        and bool(m.thread_ref)
         and not p.problem
         and not p.item.in_doubt
-        and not any(q.get(k) for k in ("ref", "blocks", "broadcast", "notify_url", "render"))
+        and not (m.ref or m.blocks or m.broadcast or m.notify or m.live)
     )
 
 
@@ -53,15 +63,16 @@ def merge_replies(batch: list[Prepared]) -> list[Prepared]:
         last = merged[-1] if merged else None
         if (
             last is not None
+            and isinstance(last.message, Post)
+            and isinstance(p.message, Post)
             and _mergeable(p)
             and _mergeable(last)
-            and last.payload["thread_ref"] == p.payload["thread_ref"]
-            and len(last.payload["text"]) + len(p.payload["text"]) + 1 <= MERGE_TEXT
+            and last.message.thread_ref == p.message.thread_ref
+            and len(last.message.text) + len(p.message.text) + 1 <= MERGE_TEXT
         ):
-            text = f"{last.payload['text']}\n{p.payload['text']}"
-            merged[-1] = Prepared(
-                last.item, {**last.payload, "text": text}, last.refs, members=[*last.members, p.item]
-            )
+            text = f"{last.message.text}\n{p.message.text}"
+            message = dataclasses.replace(last.message, text=text)
+            merged[-1] = Prepared(last.item, message, members=[*last.members, p.item])
         else:
             merged.append(p)
     return merged
@@ -69,33 +80,17 @@ def merge_replies(batch: list[Prepared]) -> list[Prepared]:
 
 @dataclass
 class Outcome:
-    """What became of one item in a round; recorded in the round's closing transaction."""
+    """What became of one item in a round."""
 
-    item: repo.OutboxItem
-    state: str  # sent | pending (retry) | failed | untouched (its lane stopped before it)
+    item: OutboxItem
+    state: State  # sent | pending (retry) | failed | untouched (its lane stopped before it)
     error: str | None = None
     retry_at: float | None = None
-    follow_up: FollowUp | None = None
     exc: BaseException | None = None
 
-    def fanned(self, members: list[repo.OutboxItem]) -> list[Outcome]:
-        """The same outcome for every item one message carried."""
-        return [self, *(replace(self, item=m, follow_up=None, exc=None) for m in members[1:])]
-
-    async def record(self, tx: Tx, *, now: float) -> None:
-        if self.state == "untouched":
-            await repo.release_item(tx, self.item.id)
-        elif self.state == "pending":
-            await repo.mark_item(
-                tx, self.item.id, state="pending", at=now, error=self.error, retry_at=self.retry_at
-            )
-        else:
-            await repo.mark_item(tx, self.item.id, state=self.state, at=now, error=self.error)
-        if self.follow_up is not None:
-            await self.follow_up(tx)
-
     def report(self, on_error: Callable[[BaseException], object] | None, *, now: float) -> None:
-        """One log line: every delivery at INFO (what, which lane, latency since owed, outcome)."""
+        """One log line: every delivery at INFO (what, which lane, latency since owed, outcome), a retry at
+        INFO, a failure at ERROR (and to Sentry)."""
         if self.state == "sent":
             log.info(
                 "outbox: delivered %s %d (%s) %.2f s after it was owed: sent",
@@ -119,10 +114,10 @@ class Outcome:
                 on_error(self.exc)
 
 
-def due_batches(items: list[repo.OutboxItem], now: float, per_lane: int) -> list[list[repo.OutboxItem]]:
+def due_batches(items: list[OutboxItem], now: float, per_lane: int) -> list[list[OutboxItem]]:
     """Per lane, the leading items that are due (in order), up to ``per_lane``. A lane whose head is
     being sent, or not yet due, waits. Pure."""
-    lanes: dict[str, list[repo.OutboxItem]] = {}
+    lanes: dict[str, list[OutboxItem]] = {}
     blocked: set[str] = set()
     for item in items:
         if item.lane in blocked:

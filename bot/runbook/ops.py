@@ -1,27 +1,38 @@
 """``/ops``: health at a glance and runbook diagnostics.
 
 The ack says what is being checked; the report follows through the response_url once the probes
-are done (they may take longer than Slack's 3 seconds).
+are done (they may take longer than Slack's 3 seconds). That promise is stored before the ack and kept
+once: a restart or a store blip while the probes run only delays the report.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import logging
 import time
+import uuid
 from dataclasses import dataclass
+from typing import Any
 
 import handlers
-from bot import outbox
 from bot.actions import grammar as actions_grammar
 from bot.actions import permission
 from bot.actions import service as actions
 from bot.actions.grammar import shown
 from bot.deps import Deps
 from bot.errors import UsageError
+from bot.outbox import Respond, owe
+from bot.outbox.messages import ResponseType
 from bot.probes import Probe, gather
 from bot.probes.catalog import DB_REPORTS, STATUS_KEYS
 from bot.probes.specs import Check
 from bot.runbook import report
 from bot.slack import blocks
+from bot.store import repo
+
+log = logging.getLogger("opsbot.runbook")
+OWED_PREFIX = "owed:ops:"
 
 OPS_USAGE = {
     "status": "/ops status [public]",
@@ -180,11 +191,27 @@ async def perform(
             deps.spawn(_audit(deps, cmd, actor, response_url), name="ops:audit")
         return OpsReply(blocks.Message(text=":hourglass_flowing_sand: Reading the audit log…"))
     title, probes = plan(deps, cmd)
-    response_type = "in_channel" if getattr(cmd, "public", False) else "ephemeral"
     if response_url:
-        work = _report(deps, title, probes, response_url, response_type, actor)
-        deps.spawn(work, name=f"ops:{title}")
+        key = OWED_PREFIX + uuid.uuid4().hex  # one promise per command, kept once
+        promise = {"command": _encode(cmd), "url": response_url, "beat": deps.clock(), "actor": actor}
+        async with deps.store.transaction() as tx:
+            await repo.set_value(tx, key, json.dumps(promise))
+        deps.spawn(_report(deps, key, cmd, response_url, actor), name=key)
     return OpsReply(report.running_message(title, len(probes)))
+
+
+_COMMANDS: dict[str, type[OpsStatus | OpsCheck | OpsDb | OpsDeploys]] = {
+    cls.__name__: cls for cls in (OpsStatus, OpsCheck, OpsDb, OpsDeploys)
+}
+
+
+def _encode(cmd: OpsCommand) -> dict[str, Any]:
+    return {"kind": type(cmd).__name__, **dataclasses.asdict(cmd)}
+
+
+def _decode(data: dict[str, Any]) -> OpsCommand:
+    fields = dict(data)
+    return _COMMANDS[str(fields.pop("kind"))](**fields)
 
 
 async def _refused_guest(deps: Deps, actor: str, url: str) -> bool:
@@ -193,7 +220,7 @@ async def _refused_guest(deps: Deps, actor: str, url: str) -> bool:
     if decision.allowed:
         return False
     async with deps.store.transaction() as tx:
-        await outbox.respond(tx, url=url, at=deps.clock(), text=f":no_entry: {decision.reason}")
+        await owe(tx, Respond(url, f":no_entry: {decision.reason}"), at=deps.clock())
     deps.outbox.notify()
     return True
 
@@ -203,14 +230,41 @@ async def _audit(deps: Deps, cmd: actions_grammar.AuditCommand, actor: str, url:
         await actions.show_audit(deps, cmd, url=url)
 
 
-async def _report(
-    deps: Deps, title: str, probes: list[Probe], url: str, response_type: str, actor: str
-) -> None:
+async def _report(deps: Deps, key: str, cmd: OpsCommand, url: str, actor: str) -> None:
+    title, probes = plan(deps, cmd)
+    response_type: ResponseType = "in_channel" if getattr(cmd, "public", False) else "ephemeral"
     if await _refused_guest(deps, actor, url):
+        async with deps.store.transaction() as tx:
+            await repo.delete_value(tx, key)
         return
     started = time.monotonic()
     results = await gather(probes, deps.catalog.timeout, observe=deps.catalog.observe)
     message = report.status_message(results, elapsed=time.monotonic() - started, title=title)
     async with deps.store.transaction() as tx:
-        await outbox.respond(tx, url=url, at=deps.clock(), response_type=response_type, **message.as_kwargs())
+        if await repo.delete_value(tx, key):  # kept by whichever run gets here first
+            reply = Respond(url, message.text, message.blocks, response_type=response_type)
+            await owe(tx, reply, at=deps.clock(), key=key)
     deps.outbox.notify()
+
+
+async def resume(deps: Deps, *, abandoned_after: float = 0.0) -> int:
+    """Keep ``/ops`` promises whose report was lost with its process (or a store blip)."""
+    async with deps.store.transaction() as tx:
+        rows = await repo.values_with_prefix(tx, OWED_PREFIX)
+    running_here = {task.get_name() for task in deps.tasks if not task.done()}
+    count = 0
+    for key, raw in rows:
+        promise = json.loads(raw)
+        if key in running_here or deps.clock() - float(promise.get("beat") or 0) < abandoned_after:
+            continue
+        try:
+            cmd = _decode(promise["command"])
+        except (KeyError, TypeError, ValueError):
+            log.warning("ops: dropping an unreadable promise %s", key)
+            async with deps.store.transaction() as tx:
+                await repo.delete_value(tx, key)
+            continue
+        actor = str(promise.get("actor") or "")
+        deps.spawn(_report(deps, key, cmd, str(promise["url"]), actor), name=key)
+        count += 1
+    return count

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+import uuid
+from typing import Any
 
 import handlers
 from bot import outbox
@@ -19,6 +21,7 @@ from bot.probes import Result, run_all
 from bot.runbook import report
 from bot.runbook.report import tally
 from bot.slack import ids
+from bot.slack.blocks import Message
 from bot.store import Conflict, Tx, repo
 from handlers.scenario import Scenario
 
@@ -120,7 +123,9 @@ async def _owe_checklist_and_report(deps: Deps, tx: Tx, number: int, scenario: S
     probes = deps.catalog.probes(scenario.probes, scenario=scenario.key)
     placeholder = report.diagnostics_message(scenario, [], pending=[p.name for p in probes])
     await outbox.post(tx, lane=lane, at=now, thread_ref=card, ref=diag, **placeholder.as_kwargs())
-    await repo.set_value(tx, diag, json.dumps({"scenario": scenario.key, "done": False}))
+    await repo.set_value(
+        tx, diag, json.dumps({"scenario": scenario.key, "done": False, "beat": now, "run": ""})
+    )
 
 
 def _others(scenario: Scenario) -> dict[str, str]:
@@ -131,9 +136,40 @@ def start(deps: Deps, number: int, scenario: Scenario) -> None:
     deps.spawn(run(deps, number, scenario), name=f"diagnostics:{number}")
 
 
+async def _report_progress(
+    deps: Deps, number: int, run_id: str, scenario: Scenario, message: Message, results: list[Result] | None
+) -> bool:
+    """Edit the report, unless another run took this one over (False). ``results`` when finished."""
+    diag = _diag(number, scenario.key)
+    async with deps.store.transaction() as tx:
+        raw = await repo.get_value(tx, diag)
+        state: dict[str, Any] = json.loads(raw) if raw else {}
+        if state.get("done") or state.get("run", run_id) != run_id:
+            return False
+        await outbox.update(tx, lane=_lane(number), at=deps.clock(), ref=diag, **message.as_kwargs())
+        state.update(scenario=scenario.key, run=run_id, beat=deps.clock(), done=results is not None)
+        await repo.set_value(tx, diag, json.dumps(state))
+        if results is not None:
+            await repo.append_event(
+                tx,
+                incident=number,
+                kind="diagnostics",
+                actor="opsbot",
+                text=_record(f"diagnostics ({scenario.title})", results),
+                at=deps.clock(),
+            )
+    deps.outbox.notify()
+    return True
+
+
 async def run(deps: Deps, number: int, scenario: Scenario) -> list[Result]:
-    """Run the scenario's probes side by side, editing the report as each one finishes."""
-    lane, diag = _lane(number), _diag(number, scenario.key)
+    """Run the scenario's probes side by side, editing the report as each one finishes. A later run
+    (a resume after a store blip) takes over: this one then stops writing."""
+    diag, run_id = _diag(number, scenario.key), uuid.uuid4().hex[:12]
+    async with deps.store.transaction() as tx:
+        raw = await repo.get_value(tx, diag)
+        state = json.loads(raw) if raw else {"scenario": scenario.key, "done": False}
+        await repo.set_value(tx, diag, json.dumps({**state, "run": run_id, "beat": deps.clock()}))
     probes = deps.catalog.probes(scenario.probes, scenario=scenario.key)
     results: list[Result] = []
     left = {p.key: p.name for p in probes}
@@ -143,19 +179,9 @@ async def run(deps: Deps, number: int, scenario: Scenario) -> list[Result]:
         left.pop(probe.key, None)
         elapsed = time.monotonic() - started
         message = report.diagnostics_message(scenario, results, pending=list(left.values()), elapsed=elapsed)
-        async with deps.store.transaction() as tx:
-            await outbox.update(tx, lane=lane, at=deps.clock(), ref=diag, **message.as_kwargs())
-            if not left:
-                await repo.set_value(tx, diag, json.dumps({"scenario": scenario.key, "done": True}))
-                await repo.append_event(
-                    tx,
-                    incident=number,
-                    kind="diagnostics",
-                    actor="opsbot",
-                    text=_record(f"diagnostics ({scenario.title})", results),
-                    at=deps.clock(),
-                )
-        deps.outbox.notify()
+        if not await _report_progress(deps, number, run_id, scenario, message, None if left else results):
+            log.info("diagnostics of INC-%d: taken over by another run; stopping this one", number)
+            break
     return results
 
 
@@ -183,16 +209,23 @@ def _record(head: str, results: list[Result]) -> str:
     return "\n".join([f"{head}: {tally(results)}", *report.plain_report(results)])
 
 
-async def resume(deps: Deps) -> int:
-    """After a restart: finish diagnostics that were running when the process stopped."""
+async def resume(deps: Deps, *, abandoned_after: float = 0.0) -> int:
+    """Finish diagnostics left running: at start-up (``abandoned_after`` 0: every unfinished run), and
+    periodically for runs silent for ``abandoned_after`` seconds (a store blip killed them)."""
     async with deps.store.transaction() as tx:
-        rows = await repo.values_with_prefix(tx, "diag:")
+        rows = await repo.values_with_prefix(tx, ids.DIAGNOSTICS_PREFIX)
+    running_here = {task.get_name() for task in deps.tasks if not task.done()}
     count = 0
     for key, raw in rows:
         state = json.loads(raw)
-        if not state.get("done"):
-            start(deps, int(key.split(":")[1]), handlers.get(state.get("scenario")))
-            count += 1
+        number = ids.diagnostics_number(key)
+        if number is None or state.get("done") or f"diagnostics:{number}" in running_here:
+            continue
+        if deps.clock() - float(state.get("beat") or 0) < abandoned_after:
+            continue
+        log.info("diagnostics of INC-%d were left running; resuming them", number)
+        start(deps, number, handlers.get(state.get("scenario")))
+        count += 1
     return count
 
 

@@ -3,7 +3,8 @@
 - ``/livez``: the process serves HTTP. Nothing else: a database outage must not restart every instance.
 - ``/readyz``: this instance can do its job: the store takes a write, its schema is the one this code
   knows, Slack accepts the bot token (``auth.test`` at start and again after Slack refuses it), delivery
-  is running and the oldest undelivered message is younger than a bound.
+  is running, neither stopped nor stuck (the outbox's own health), and the oldest undelivered message is
+  younger than a bound.
 - ``/healthz``: kept for existing probes; the store's state and the outbox backlog, 503 when the store
   cannot be written.
 """
@@ -28,7 +29,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import StoreUnavailable
 from bot.logs import Redactor
-from bot.store import Store, Tx, repo
+from bot.outbox import DeliveryHealth
+from bot.store import Store, Tx, queue
 from bot.store.schema import probe_write, schema_problem
 
 log = logging.getLogger("opsbot.health")
@@ -106,17 +108,6 @@ class AuthWatch(AsyncRetryHandler):
 
 
 @dataclass(frozen=True)
-class DeliveryHealth:
-    """How delivery is doing, as readiness needs it.
-
-    Defined here until the delivery branch's ``outbox.health()`` lands on main; then this becomes that."""
-
-    running: bool  # this instance's deliverer task is alive
-    stopped_for: str | None  # why delivery was stopped on purpose (token revoked, app uninstalled)
-    oldest_pending_age_s: float | None  # the oldest undelivered item's wait, across every instance
-
-
-@dataclass(frozen=True)
 class Check:
     name: str
     ok: bool
@@ -133,19 +124,20 @@ class Health:
         client: AsyncWebClient,
         auth: SlackAuth,
         delivery_running: Callable[[], bool],
+        delivery: Callable[[], DeliveryHealth],
         max_pending_age_s: float,
-        delivery_stopped_for: Callable[[], str | None] = lambda: None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self.client = client
         self.auth = auth
         self.delivery_running = delivery_running
-        self.delivery_stopped_for = delivery_stopped_for
+        self.delivery = delivery
         self.max_pending_age_s = max_pending_age_s
         self.clock = clock
 
-    async def _store(self) -> tuple[Check, Check, DeliveryHealth | None]:
+    async def _store(self) -> tuple[Check, Check, bool, float | None]:
+        """The store's and the schema's checks; whether the store answered; the oldest pending wait."""
         now = self.clock()
 
         async def probe(tx: Tx) -> tuple[str | None, float | None]:
@@ -156,27 +148,28 @@ class Health:
             problem, oldest = await self.store.run(probe)
         except (StoreUnavailable, OSError) as exc:
             failed = Check("store", False, f"cannot write: {exc.__class__.__name__}")
-            return failed, Check("schema", False, "unknown: the store is unreachable"), None
+            return failed, Check("schema", False, "unknown: the store is unreachable"), False, None
         except Exception as exc:  # a read-only database, a full disk: not ready, whatever the cause
             failed = Check("store", False, f"cannot write: {exc.__class__.__name__}")
-            return failed, Check("schema", False, "unknown"), None
+            return failed, Check("schema", False, "unknown"), False, None
         schema = Check("schema", problem is None, problem or "current")
         age = None if oldest is None else max(0.0, now - oldest)
-        delivery = DeliveryHealth(self.delivery_running(), self.delivery_stopped_for(), age)
-        return Check("store", True, "writable"), schema, delivery
+        return Check("store", True, "writable"), schema, True, age
 
     async def readiness(self) -> list[Check]:
         """Every readiness check, in a fixed order."""
-        store, schema, delivery = await self._store()
+        store, schema, reached, age = await self._store()
         token = await self.auth.check(self.client)
         checks = [store, schema, Check("slack_token", token is not TokenState.REFUSED, self.auth.detail)]
-        if delivery is None:
+        if not reached:
             return [*checks, Check("delivery", False, "unknown: the store is unreachable")]
-        age = delivery.oldest_pending_age_s
-        if delivery.stopped_for:
-            checks.append(Check("delivery", False, f"stopped: {delivery.stopped_for}"))
-        elif not delivery.running:
+        delivery = self.delivery()  # the outbox's own account (from memory)
+        if delivery.stopped:
+            checks.append(Check("delivery", False, f"stopped: {delivery.stopped}"))
+        elif not self.delivery_running():
             checks.append(Check("delivery", False, "the deliverer has stopped"))
+        elif delivery.stuck:
+            checks.append(Check("delivery", False, f"stuck: {delivery.stuck}"))
         elif age is not None and age > self.max_pending_age_s:
             bound = self.max_pending_age_s
             checks.append(Check("delivery", False, f"oldest undelivered waits {age:.0f} s (> {bound:.0f} s)"))
@@ -206,7 +199,7 @@ def health_routes(store: Store, health: Health | None = None) -> list[web.RouteD
             state = await store.ping()
             await store.writable()
             async with store.transaction() as tx:
-                counts = await repo.outbox_counts(tx)
+                counts = await queue.outbox_counts(tx)
         except (StoreUnavailable, OSError) as exc:
             why = getattr(exc, "cause", None) or Redactor()(str(exc)) or exc.__class__.__name__
             return _json(503, {"ok": False, "store": f"cannot write: {why}"})

@@ -23,7 +23,7 @@ from prometheus_client import (
 from bot.errors import StoreUnavailable
 from bot.jobs.scheduler import due_counts
 from bot.probes import Probe, Result
-from bot.store import Store, Tx, repo, stats
+from bot.store import Store, Tx, queue, stats
 
 METRICS_PATH = "/metrics"
 ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)  # Slack gives up at 3 s
@@ -103,7 +103,7 @@ class Metrics:
     async def _read_store(self, tx: Tx) -> None:
         now = self.clock()
 
-        outbox = await repo.outbox_counts(tx)
+        outbox = await queue.outbox_counts(tx)
         for state in OUTBOX_STATES:
             self.outbox.labels(state=state).set(outbox.get(state, 0))
         self.open_incidents.clear()

@@ -13,9 +13,9 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck
 
-from bot import outbox
 from bot.deps import Deps
 from bot.errors import StoreUnavailable
+from bot.outbox import Ephemeral, Respond, owe
 from bot.slack.blocks import Message
 
 log = logging.getLogger("opsbot.slack")
@@ -33,9 +33,8 @@ async def owe_ephemeral(
         extra["thread_ts"] = thread_ts
     try:
         async with deps.store.transaction() as tx:
-            await outbox.ephemeral(
-                tx, lane=LANE, at=deps.clock(), channel=channel, user=user, text=text, **extra
-            )
+            answer = Ephemeral(LANE, channel, user, text, message.blocks or None, thread_ts)
+            await owe(tx, answer, at=deps.clock())
     except StoreUnavailable:
         call = deps.outbox.client.chat_postEphemeral(channel=channel, user=user, text=text, **extra)
         deps.spawn(_quietly(call), name=f"ephemeral:{user}")
@@ -47,7 +46,7 @@ async def owe_response(deps: Deps, *, url: str, text: str) -> None:
     """Owe a private reply through an interaction's ``response_url``."""
     try:
         async with deps.store.transaction() as tx:
-            await outbox.respond(tx, url=url, at=deps.clock(), text=text)
+            await owe(tx, Respond(url, text), at=deps.clock())
     except StoreUnavailable:
         body = {"response_type": "ephemeral", "replace_original": False, "text": text}
         deps.spawn(_quietly(deps.outbox.http.post(url, json=body, timeout=10.0)), name="response")

@@ -143,3 +143,13 @@ def diagnostics_ref(number: int, scenario: str | None = None) -> str:
 
 def picker_ref(number: int) -> str:
     return f"picker:{number}"
+
+
+DIAGNOSTICS_PREFIX = "diag:"
+
+
+def diagnostics_number(key: str) -> int | None:
+    """The incident number of a ``diagnostics_ref(...)``, or None when ``key`` is not one."""
+    rest = key.removeprefix(DIAGNOSTICS_PREFIX)
+    number = rest.split(":", 1)[0]  # diag:<n> or diag:<n>:<scenario>
+    return int(number) if rest != key and number.isdigit() else None

@@ -34,6 +34,18 @@ class Tx(Protocol):
     async def fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]: ...
 
 
+class SessionLock(Protocol):
+    """A lock that dies with the process holding it (see ``bot.store.locks``)."""
+
+    async def try_acquire(self) -> bool:
+        """Take the lock if it is free (never waits); True when held."""
+
+    async def alive(self) -> bool:
+        """True while the lock is still held."""
+
+    async def release(self) -> None: ...
+
+
 class Store(Protocol):
     """Where opsbot keeps incidents, their timelines, the outbox and handled deliveries."""
 
@@ -60,6 +72,9 @@ class Store(Protocol):
 
     async def ping(self) -> str:
         """A one-line description of the store's state; raises StoreUnavailable."""
+
+    def session_lock(self, name: str) -> SessionLock:
+        """A lock named ``name``, shared by every process using this store, released if its holder dies."""
 
 
 def open_store(url: str) -> Store:

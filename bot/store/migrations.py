@@ -98,6 +98,27 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
         ],
     ),
     (
+        10,
+        "delivery: lease terms fence every outbox write; owed-once keys; thread messages awaiting their card",
+        [
+            """ALTER TABLE leases ADD COLUMN term BIGINT NOT NULL DEFAULT 0""",
+            """ALTER TABLE outbox ADD COLUMN term BIGINT""",
+            """ALTER TABLE outbox ADD COLUMN dedupe_key TEXT""",
+            """CREATE UNIQUE INDEX outbox_dedupe ON outbox (dedupe_key) WHERE dedupe_key IS NOT NULL""",
+            """CREATE TABLE unmatched_messages (
+                channel TEXT NOT NULL,
+                thread_ts TEXT NOT NULL,
+                ts TEXT NOT NULL,
+                actor TEXT NOT NULL,
+                text TEXT NOT NULL,
+                received_at DOUBLE PRECISION NOT NULL,
+                PRIMARY KEY (channel, ts)
+            )""",
+            """CREATE INDEX unmatched_thread ON unmatched_messages (channel, thread_ts)""",
+            """CREATE INDEX unmatched_age ON unmatched_messages (received_at)""",
+        ],
+    ),
+    (
         30,
         "durable timers",
         [

@@ -14,6 +14,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from bot.error_table import map_errors
 from bot.errors import StoreUnavailable
 from bot.store import Row, Tx
+from bot.store.locks import AdvisoryLock
 from bot.store.schema import LATEST, apply_migrations, probe_write, schema_version
 
 T = TypeVar("T")
@@ -118,3 +119,6 @@ class PostgresStore:
             version = await schema_version(tx)
         state = "ok" if version == LATEST else f"schema v{version}, expected v{LATEST}"
         return f"postgresql {state}"
+
+    def session_lock(self, name: str) -> AdvisoryLock:
+        return AdvisoryLock(self._url, name, timeout=self._timeout)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -231,111 +230,6 @@ async def forget_deliveries(tx: Tx, before: float) -> int:
     return await tx.execute("DELETE FROM deliveries WHERE received_at < ?", (before,))
 
 
-# --- outbox ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class OutboxItem:
-    id: int
-    lane: str
-    kind: str
-    payload: dict[str, Any]
-    attempts: int
-    next_attempt_at: float
-    state: str
-    coalesce_key: str | None = None
-    created_at: float = 0.0
-    in_doubt: bool = False  # an earlier attempt may have reached Slack
-
-
-async def enqueue(
-    tx: Tx, *, lane: str, kind: str, payload: dict[str, Any], at: float, coalesce_key: str | None = None
-) -> None:
-    """Owe Slack a message; a pending item with the same coalesce key is superseded (latest wins)."""
-    if coalesce_key is not None:
-        await tx.write(
-            "UPDATE outbox SET state = 'superseded' WHERE coalesce_key = ? AND state = 'pending'",
-            (coalesce_key,),
-        )
-    await tx.write(
-        "INSERT INTO outbox (lane, kind, payload, coalesce_key, next_attempt_at, created_at)"
-        " VALUES (?,?,?,?,?,?)",
-        (lane, kind, json.dumps(payload, separators=(",", ":")), coalesce_key, at, at),
-    )
-
-
-def _item(row: Row) -> OutboxItem:
-    return OutboxItem(
-        id=int(row["id"]),
-        lane=row["lane"],
-        kind=row["kind"],
-        payload=json.loads(row["payload"]),
-        attempts=int(row["attempts"]),
-        next_attempt_at=float(row["next_attempt_at"]),
-        state=row["state"],
-        created_at=float(row["created_at"]),
-        in_doubt=int(row["attempts"]) > 0 or bool(row["last_error"]),
-        coalesce_key=row["coalesce_key"],
-    )
-
-
-async def undelivered(tx: Tx, *, limit: int = 500) -> list[OutboxItem]:
-    """Items not yet delivered, oldest first (lanes are formed from these in order)."""
-    rows = await tx.fetchall(
-        "SELECT * FROM outbox WHERE state IN ('pending', 'sending') ORDER BY id LIMIT ?", (limit,)
-    )
-    return [_item(r) for r in rows]
-
-
-async def mark_sending(tx: Tx, ids: list[int]) -> None:
-    """Claim items for a delivery round: a crash from here on leaves them in doubt."""
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        await tx.write(
-            f"UPDATE outbox SET state = 'sending' WHERE id IN ({','.join('?' * len(chunk))})", tuple(chunk)
-        )
-
-
-async def release_item(tx: Tx, item_id: int) -> None:
-    """Back to pending, untried: its lane stopped before reaching it this round."""
-    await tx.write("UPDATE outbox SET state = 'pending' WHERE id = ? AND state = 'sending'", (item_id,))
-
-
-async def mark_item(
-    tx: Tx, item_id: int, *, state: str, at: float, error: str | None = None, retry_at: float | None = None
-) -> None:
-    if state == "pending":
-        await tx.write(
-            "UPDATE outbox SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?,"
-            " last_error = ? WHERE id = ?",
-            (retry_at if retry_at is not None else at, error, item_id),
-        )
-    else:
-        await tx.write(
-            "UPDATE outbox SET state = ?, sent_at = ?, last_error = ? WHERE id = ?",
-            (state, at, error, item_id),
-        )
-
-
-async def reset_in_doubt(tx: Tx) -> int:
-    """Items a crashed deliverer left mid-send go back to pending, marked as possibly sent."""
-    return await tx.execute(
-        "UPDATE outbox SET state = 'pending', last_error = 'in doubt after a restart' WHERE state = 'sending'"
-    )
-
-
-async def outbox_counts(tx: Tx) -> dict[str, int]:
-    rows = await tx.fetchall("SELECT state, count(*) AS n FROM outbox GROUP BY state")
-    return {r["state"]: int(r["n"]) for r in rows}
-
-
-async def forget_sent(tx: Tx, before: float) -> int:
-    """Drop delivered and superseded items older than ``before`` (failed ones stay, for inspection)."""
-    return await tx.execute(
-        "DELETE FROM outbox WHERE state IN ('sent', 'superseded') AND created_at < ?", (before,)
-    )
-
-
 # --- Slack message references ----------------------------------------------------------------
 
 
@@ -352,28 +246,7 @@ async def get_ref(tx: Tx, ref: str) -> tuple[str, str] | None:
     return (row["channel"], row["ts"]) if row else None
 
 
-# --- leases and small values ---------------------------------------------------------------
-
-
-async def take_lease(tx: Tx, name: str, holder: str, *, now: float, ttl: float) -> bool:
-    """Take or renew ``name`` for ``holder``; False while another holder's lease is live."""
-    await tx.execute(
-        "INSERT INTO leases (name, holder, expires_at) VALUES (?,?,?) ON CONFLICT (name) DO UPDATE"
-        " SET holder = excluded.holder, expires_at = excluded.expires_at"
-        " WHERE leases.holder = excluded.holder OR leases.expires_at < ?",
-        (name, holder, now + ttl, now),
-    )
-    row = await tx.fetchone("SELECT holder FROM leases WHERE name = ?", (name,))
-    return row is not None and row["holder"] == holder
-
-
-async def lease_holder(tx: Tx, name: str) -> str | None:
-    row = await tx.fetchone("SELECT holder FROM leases WHERE name = ?", (name,))
-    return str(row["holder"]) if row else None
-
-
-async def release_lease(tx: Tx, name: str, holder: str) -> None:
-    await tx.write("DELETE FROM leases WHERE name = ? AND holder = ?", (name, holder))
+# --- small values ---------------------------------------------------------------
 
 
 async def get_value(tx: Tx, key: str) -> str | None:
@@ -386,6 +259,10 @@ async def set_value(tx: Tx, key: str, value: str) -> None:
         "INSERT INTO kv (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
         (key, value),
     )
+
+
+async def delete_value(tx: Tx, key: str) -> bool:
+    return await tx.execute("DELETE FROM kv WHERE key = ?", (key,)) == 1
 
 
 async def values_with_prefix(tx: Tx, prefix: str) -> list[tuple[str, str]]:

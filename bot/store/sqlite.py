@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from bot.error_table import map_errors
 from bot.errors import StoreUnavailable
 from bot.store import Row, Tx
+from bot.store.locks import FileLock
 from bot.store.schema import LATEST, apply_migrations, probe_write, schema_version
 
 T = TypeVar("T")
@@ -283,3 +284,6 @@ class SqliteStore:
         version = await self.run(schema_version)
         state = "ok" if version == LATEST else f"schema v{version}, expected v{LATEST}"
         return f"sqlite {state}"
+
+    def session_lock(self, name: str) -> FileLock:
+        return FileLock.beside(self.path, name)

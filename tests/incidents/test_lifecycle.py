@@ -363,6 +363,25 @@ async def test_user_text_cannot_ping_the_whole_channel(bot: Harness) -> None:
     assert BOT_USER  # the stand-in's bot user exists
 
 
+async def test_a_mention_held_up_until_after_later_changes_does_not_apply(bot: Harness) -> None:
+    await declare(bot)
+    channel, thread_ts = await bot.card_ref(1)
+    # Someone says "resolve"; the event is held up (a frozen process) while others resolve and reopen.
+    msg = bot.sim.post_human(channel, "U0DANA", f"<@{BOT_USER}> resolve", thread_ts)
+    await bot.command("resolve INC-1 fixed")
+    await bot.command("reopen INC-1")
+    await bot.settle()
+    from bot.devtools import payloads as p
+
+    event = p.app_mention_event(
+        channel=channel, user="U0DANA", text=msg["text"], ts=msg["ts"], thread_ts=thread_ts
+    )
+    await bot.event(event)
+    await bot.settle()
+    assert "Status: Investigating" in bot.card(1)["text"]  # the reopen stands
+    assert any("changed after you sent that" in e for e in bot.ephemerals())
+
+
 async def test_list_pages_and_says_how_many_more(bot: Harness) -> None:
     from bot.incidents.model import Incident, Severity, Status
 

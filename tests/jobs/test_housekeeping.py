@@ -8,7 +8,7 @@ import pytest
 
 from bot.jobs import housekeeping
 from bot.jobs.scheduler import Scheduler, pending
-from bot.store import Store, Tx, open_store, repo
+from bot.store import Store, Tx, open_store, queue, repo
 from tests.jobs.test_scheduler import Clock
 
 DAY = 86400.0
@@ -30,10 +30,10 @@ async def test_housekeeping_forgets_what_is_older_than_a_week(store: Store) -> N
         await repo.claim(tx, "old-delivery", NOW - 8 * DAY)
         await repo.claim(tx, "new-delivery", NOW - 1 * DAY)
         for at, state in ((NOW - 8 * DAY, "sent"), (NOW - 1 * DAY, "sent"), (NOW - 9 * DAY, "failed")):
-            await repo.enqueue(tx, lane="inc:1", kind="post", payload={}, at=at)
-            item = (await repo.undelivered(tx))[-1]
-            await repo.mark_sending(tx, [item.id])
-            await repo.mark_item(tx, item.id, state=state, at=at)
+            await queue.enqueue(tx, lane="inc:1", kind="post", payload={}, at=at)
+            item = (await queue.undelivered(tx))[-1]
+            await queue.mark_sending(tx, [item.id])
+            await queue.mark_item(tx, item.id, state=state, at=at)
 
     await store.run(seed)
     clock = Clock(NOW)
@@ -52,7 +52,7 @@ async def test_housekeeping_forgets_what_is_older_than_a_week(store: Store) -> N
     assert await scheduler.fire_due() == 1
     async with store.transaction() as tx:
         keys = {r["key"] for r in await tx.fetchall("SELECT key FROM deliveries")}
-        counts = await repo.outbox_counts(tx)
+        counts = await queue.outbox_counts(tx)
         [again] = await pending(tx)
     assert keys == {"new-delivery"}
     assert counts == {"sent": 1, "failed": 1}  # failed items stay, for inspection

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from bot.store import repo
+from bot.store import queue
 from tests.harness import Harness
 
 
@@ -43,7 +43,7 @@ async def test_server_errors_and_timeouts_retry_with_backoff(bot: Harness) -> No
     assert len(bot.sim.of("conversations.replies")) >= 1
     assert "Updates: update 2" in bot.card(1)["text"]
     async with bot.runtime.store.transaction() as tx:
-        counts = await repo.outbox_counts(tx)
+        counts = await queue.outbox_counts(tx)
     assert counts.get("pending", 0) == 0 and counts.get("failed", 0) == 0
 
 
@@ -83,7 +83,7 @@ async def test_unfixable_error_marks_failed_and_moves_on(bot: Harness) -> None:
     await bot.command("note INC-1 this one goes through")
     await bot.settle()
     async with bot.runtime.store.transaction() as tx:
-        counts = await repo.outbox_counts(tx)
+        counts = await queue.outbox_counts(tx)
     assert counts.get("failed") == 1
     assert any("goes through" in t for t in bot.said(1))
 

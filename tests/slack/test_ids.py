@@ -79,3 +79,9 @@ def test_stored_refs_keep_their_format() -> None:
         "diag:5",
         "picker:5",
     )
+
+
+def test_diagnostics_number_reads_both_report_refs() -> None:
+    assert ids.diagnostics_number(ids.diagnostics_ref(12)) == 12
+    assert ids.diagnostics_number(ids.diagnostics_ref(12, "site_down")) == 12
+    assert ids.diagnostics_number("diag:x") is None and ids.diagnostics_number("card:12") is None

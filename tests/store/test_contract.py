@@ -13,7 +13,7 @@ import pytest
 
 from bot.errors import StoreUnavailable
 from bot.incidents.model import Incident, Severity, Status
-from bot.store import Conflict, Store, Tx, open_store, repo
+from bot.store import Conflict, Store, Tx, open_store, queue, repo
 from bot.store.migrations import MIGRATIONS
 
 
@@ -89,12 +89,12 @@ async def test_rollback_leaves_nothing(store: Store) -> None:
         async with store.transaction() as tx:
             n = await repo.next_incident_number(tx)
             await repo.insert_incident(tx, incident(n))
-            await repo.enqueue(tx, lane="inc:1", kind="post", payload={}, at=0)
+            await queue.enqueue(tx, lane="inc:1", kind="post", payload={}, at=0)
             await repo.append_event(tx, incident=n, kind="note", actor="U1", text="x", at=0.0)
             raise RuntimeError("boom")
     async with store.transaction() as tx:
         assert await repo.list_incidents(tx, include_resolved=True) == []
-        assert await repo.outbox_counts(tx) == {}
+        assert await queue.outbox_counts(tx) == {}
         assert await repo.next_incident_number(tx) == 1
 
 
@@ -176,38 +176,73 @@ async def test_concurrent_claims_one_winner(store: Store) -> None:
 
 async def test_outbox_lanes_order_and_coalescing(store: Store) -> None:
     async with store.transaction() as tx:
-        await repo.enqueue(tx, lane="inc:1", kind="post", payload={"n": 1}, at=0)
-        await repo.enqueue(tx, lane="inc:1", kind="update", payload={"v": 1}, at=0, coalesce_key="card:1")
-        await repo.enqueue(tx, lane="inc:1", kind="update", payload={"v": 2}, at=0, coalesce_key="card:1")
-        await repo.enqueue(tx, lane="inc:2", kind="post", payload={"n": 2}, at=0)
-        items = await repo.undelivered(tx)
+        await queue.enqueue(tx, lane="inc:1", kind="post", payload={"n": 1}, at=0)
+        await queue.enqueue(tx, lane="inc:1", kind="update", payload={"v": 1}, at=0, coalesce_key="card:1")
+        await queue.enqueue(tx, lane="inc:1", kind="update", payload={"v": 2}, at=0, coalesce_key="card:1")
+        await queue.enqueue(tx, lane="inc:2", kind="post", payload={"n": 2}, at=0)
+        items = await queue.undelivered(tx)
         assert [(i.lane, i.payload) for i in items] == [
             ("inc:1", {"n": 1}),
             ("inc:1", {"v": 2}),
             ("inc:2", {"n": 2}),
         ]
-        await repo.mark_sending(tx, [items[0].id, items[2].id])
-        await repo.mark_item(tx, items[0].id, state="sent", at=1.0)
-        await repo.release_item(tx, items[2].id)
-        items = await repo.undelivered(tx)
+        await queue.mark_sending(tx, [items[0].id, items[2].id], term=1)
+        await queue.mark_item(tx, items[0].id, state="sent", at=1.0, term=1)
+        await queue.release_item(tx, items[2].id, term=1)
+        items = await queue.undelivered(tx)
         assert [(i.lane, i.payload, i.state) for i in items] == [
             ("inc:1", {"v": 2}, "pending"),
             ("inc:2", {"n": 2}, "pending"),
         ]
-        assert (await repo.outbox_counts(tx)) == {"sent": 1, "superseded": 1, "pending": 2}
+        assert (await queue.outbox_counts(tx)) == {"sent": 1, "superseded": 1, "pending": 2}
 
 
 async def test_outbox_retry_and_in_doubt(store: Store) -> None:
     async with store.transaction() as tx:
-        await repo.enqueue(tx, lane="x", kind="post", payload={}, at=0)
-        item = (await repo.undelivered(tx))[0].id
-        assert not (await repo.undelivered(tx))[0].in_doubt
-        await repo.mark_item(tx, item, state="pending", at=1.0, error="HTTP 500", retry_at=9.0)
-        head = (await repo.undelivered(tx))[0]
+        await queue.enqueue(tx, lane="x", kind="post", payload={}, at=0)
+        item = (await queue.undelivered(tx))[0].id
+        assert not (await queue.undelivered(tx))[0].in_doubt
+        await queue.mark_sending(tx, [item], term=1)
+        assert await queue.mark_item(
+            tx, item, state="pending", at=1.0, error="HTTP 500", retry_at=9.0, term=1
+        )
+        head = (await queue.undelivered(tx))[0]
         assert head.attempts == 1 and head.next_attempt_at == 9.0 and head.in_doubt
-        await repo.mark_item(tx, item, state="sending", at=2.0)
-        assert await repo.reset_in_doubt(tx) == 1
-        assert (await repo.undelivered(tx))[0].state == "pending"
+        await queue.mark_sending(tx, [item], term=1)
+        assert await queue.reset_in_doubt(tx, below_term=1, at=5.0) == 0  # this term's own: left alone
+        assert await queue.reset_in_doubt(tx, below_term=2, at=5.0) == 1
+        assert (await queue.undelivered(tx))[0].state == "pending"
+
+
+async def test_outcomes_are_fenced_by_state_and_term(store: Store) -> None:
+    async with store.transaction() as tx:
+        await queue.enqueue(tx, lane="x", kind="post", payload={}, at=0)
+        item = (await queue.undelivered(tx))[0].id
+        await queue.mark_sending(tx, [item], term=3)
+        # A deliverer of an older term cannot settle what term 3 claimed ...
+        assert not await queue.mark_item(tx, item, state="pending", at=1.0, retry_at=2.0, term=2)
+        assert await queue.mark_item(tx, item, state="sent", at=1.0, term=3)
+        # ... and a late outcome never turns a sent item back to pending.
+        assert not await queue.mark_item(tx, item, state="pending", at=2.0, retry_at=3.0, term=3)
+        assert not await queue.release_item(tx, item, term=3)
+        assert (await queue.outbox_counts(tx)) == {"sent": 1}
+
+
+async def test_lease_terms_only_grow(store: Store) -> None:
+    async with store.transaction() as tx:
+        assert await queue.current_term(tx, "outbox") is None
+        assert await queue.next_term(tx, "outbox", "A", at=1.0) == 1
+        assert await queue.next_term(tx, "outbox", "B", at=2.0) == 2
+        assert await queue.current_term(tx, "outbox") == (2, "B")
+        assert not await queue.beat(tx, "outbox", 1, at=3.0)
+        assert await queue.beat(tx, "outbox", 2, at=3.0)
+
+
+async def test_owed_once_by_key(store: Store) -> None:
+    async with store.transaction() as tx:
+        assert await queue.enqueue(tx, lane="r", kind="respond", payload={"n": 1}, at=0, dedupe_key="k")
+        assert not await queue.enqueue(tx, lane="r", kind="respond", payload={"n": 2}, at=0, dedupe_key="k")
+        assert [i.payload for i in await queue.undelivered(tx)] == [{"n": 1}]
 
 
 async def test_a_failed_queued_write_fails_the_transaction(store: Store) -> None:
@@ -224,15 +259,16 @@ async def test_a_failed_queued_write_fails_the_transaction(store: Store) -> None
 
 async def test_housekeeping_forgets_old_deliveries_and_sent_items(store: Store) -> None:
     async with store.transaction() as tx:
-        await repo.enqueue(tx, lane="x", kind="post", payload={}, at=1.0)
-        await repo.enqueue(tx, lane="x", kind="post", payload={}, at=1.0)
-        await repo.enqueue(tx, lane="y", kind="post", payload={}, at=50.0)
-        old, failed, recent = await repo.undelivered(tx)
-        await repo.mark_item(tx, old.id, state="sent", at=2.0)
-        await repo.mark_item(tx, failed.id, state="failed", at=2.0)
-        await repo.mark_item(tx, recent.id, state="sent", at=51.0)
-        assert await repo.forget_sent(tx, before=10.0) == 1
-        assert await repo.outbox_counts(tx) == {"failed": 1, "sent": 1}
+        await queue.enqueue(tx, lane="x", kind="post", payload={}, at=1.0)
+        await queue.enqueue(tx, lane="x", kind="post", payload={}, at=1.0)
+        await queue.enqueue(tx, lane="y", kind="post", payload={}, at=50.0)
+        old, failed, recent = await queue.undelivered(tx)
+        await queue.mark_sending(tx, [old.id, failed.id, recent.id])
+        await queue.mark_item(tx, old.id, state="sent", at=2.0)
+        await queue.mark_item(tx, failed.id, state="failed", at=2.0)
+        await queue.mark_item(tx, recent.id, state="sent", at=51.0)
+        assert await queue.forget_sent(tx, before=10.0) == 1
+        assert await queue.outbox_counts(tx) == {"failed": 1, "sent": 1}
 
 
 async def test_refs_and_values(store: Store) -> None:
@@ -244,16 +280,6 @@ async def test_refs_and_values(store: Store) -> None:
         await repo.set_value(tx, "k", "a")
         await repo.set_value(tx, "k", "b")
         assert await repo.get_value(tx, "k") == "b"
-
-
-async def test_lease_one_holder_until_expiry(store: Store) -> None:
-    async with store.transaction() as tx:
-        assert await repo.take_lease(tx, "outbox", "A", now=100, ttl=10)
-        assert not await repo.take_lease(tx, "outbox", "B", now=105, ttl=10)
-        assert await repo.take_lease(tx, "outbox", "A", now=106, ttl=10)  # renew
-        assert await repo.take_lease(tx, "outbox", "B", now=117, ttl=10)  # A expired
-        await repo.release_lease(tx, "outbox", "B")
-        assert await repo.take_lease(tx, "outbox", "C", now=118, ttl=10)
 
 
 async def test_checklist_state(store: Store) -> None:

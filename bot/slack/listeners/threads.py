@@ -8,7 +8,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot.deps import Deps
-from bot.incidents import commands
+from bot.incidents import commands, thread_messages
 from bot.incidents import service as incidents
 from bot.slack.answers import owe_ephemeral
 from bot.slack.blocks import Message
@@ -37,7 +37,7 @@ async def _run_mention(deps: Deps, event: dict[str, Any], bot_user_id: str | Non
         return
     inc = None
     if thread_ts and thread_ts != event.get("ts"):
-        inc = await incidents.incident_for_thread(deps, channel=event["channel"], thread_ts=thread_ts)
+        inc = await thread_messages.incident_for_thread(deps, channel=event["channel"], thread_ts=thread_ts)
     where = {"channel": event["channel"], "user": event["user"], "thread_ts": thread_ts}
     if inc is None:
         await owe_ephemeral(deps, message=Message(text=NOT_IN_A_THREAD), **where)
@@ -45,7 +45,7 @@ async def _run_mention(deps: Deps, event: dict[str, Any], bot_user_id: str | Non
     cmd = commands.parse_thread_command(text, inc.number, now=deps.clock(), bot_user_id=bot_user_id)
     # Keyed on the message, so a redelivered app_mention changes nothing twice.
     reply = await incidents.perform(
-        deps, cmd, actor=event["user"], key=f"mention:{event['channel']}:{event['ts']}"
+        deps, cmd, actor=event["user"], key=f"mention:{event['channel']}:{event['ts']}", as_of=_sent_at(event)
     )
     if isinstance(cmd, commands.Show | commands.Help):
         await owe_ephemeral(deps, message=reply, **where)
@@ -70,7 +70,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if subtype == "message_changed":
             msg = event.get("message") or {}
             if msg.get("thread_ts") and msg.get("thread_ts") != msg.get("ts"):
-                await incidents.edit_message(
+                await thread_messages.edit_message(
                     deps,
                     channel=channel,
                     thread_ts=msg["thread_ts"],
@@ -81,7 +81,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if subtype == "message_deleted":
             prev = event.get("previous_message") or {}
             if prev.get("thread_ts") and event.get("deleted_ts"):
-                await incidents.delete_message(
+                await thread_messages.delete_message(
                     deps, channel=channel, thread_ts=prev["thread_ts"], ts=event["deleted_ts"]
                 )
             return
@@ -94,7 +94,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         # The mention itself is not stored: a failed or read-only command leaves no trace as a message.
         if mentioned_command(typed(event.get("text")), context.bot_user_id) is not None:
             return
-        await incidents.record_message(
+        await thread_messages.record_message(
             deps,
             channel=channel,
             thread_ts=thread_ts,
@@ -109,3 +109,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
     app.event("message")(on_message)
     app.event("app_mention")(on_mention)
+
+
+def _sent_at(event: dict[str, Any]) -> float | None:
+    """When the person sent the message (its ts), so a late redelivery cannot undo later changes."""
+    try:
+        return float(event["ts"])
+    except (KeyError, TypeError, ValueError):
+        return None

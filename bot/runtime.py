@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions.directory import SlackDirectory
 from bot.alerts import vendors
+from bot.alerts.message import ALERT, alert_template
 from bot.deps import Deps
 from bot.incidents.card import CARD, card_template
 from bot.jobs import housekeeping
@@ -218,7 +219,7 @@ async def _outbox(
         incident_channel=settings.incident_channel,
         clock=clock,
         on_error=report_unexpected,
-        templates={CARD: card_template(settings.oncall_usergroup)},
+        templates={CARD: card_template(settings.oncall_usergroup), ALERT: alert_template()},
         **options,
     )
     stack.push_async_callback(outbox.stop)

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot import outbox
-from bot.alerts import render, rules
+from bot.alerts import message, render, rules
 from bot.alerts.model import Alert
 from bot.deps import Deps
 from bot.errors import NotFound, UsageError
@@ -38,10 +38,6 @@ class Received:
     updated: int = 0
     stale: int = 0
     to_declare: tuple[int, ...] = ()
-
-
-def alert_ref(alert_id: int) -> str:
-    return f"alert:{alert_id}"
 
 
 async def receive(deps: Deps, alerts: Sequence[Alert]) -> Received:
@@ -78,24 +74,14 @@ async def _record_one(deps: Deps, tx: Tx, alert: Alert, scenario: str | None) ->
     assert rec is not None
     if inserted:
         if rec.firing:  # a resolve for an alert never seen firing is kept quietly
-            message = render.alert_message(rec)
-            await outbox.post(
-                tx,
-                lane=alert_ref(rec.id),
-                at=now,
-                channel=_channel(deps),
-                ref=alert_ref(rec.id),
-                **message.as_kwargs(),
-            )
+            await message.owe_post(tx, rec.id, channel=_channel(deps), at=now)
         return rec, "new"
     if event_at < rec.event_at or (alert.status is rec.status and alert.firing is False):
         rec = await queries.count_seen(tx, rec, now=now)  # out of order, or a resolve said again
         return rec, "stale"
     was_firing = rec.firing
     rec = await queries.apply(tx, rec, alert, event_at=event_at, now=now)
-    await outbox.update(
-        tx, lane=alert_ref(rec.id), at=now, ref=alert_ref(rec.id), **render.alert_message(rec).as_kwargs()
-    )
+    await message.owe_edit(tx, rec.id, at=now)
     if rec.incident is not None and was_firing != rec.firing:
         await _tell_incident(deps, tx, rec, "fired again" if rec.firing else "resolved")
         if not rec.firing:
@@ -124,8 +110,7 @@ async def open_incident(
         how = "opened this incident by rule" if by_rule else "is linked to this incident"
         note = render.thread_note(linked, what=how)
         await outbox.post(tx, lane=lane(inc.number), at=now, thread_ref=card_ref(inc.number), text=note)
-        message = render.alert_message(linked)
-        await outbox.update(tx, lane=alert_ref(rec.id), at=now, ref=alert_ref(rec.id), **message.as_kwargs())
+        await message.owe_edit(tx, rec.id, at=now)
 
     return await declare(
         deps,
@@ -157,13 +142,7 @@ async def attach(
         linked = await queries.get(tx, alert_id)
         assert linked is not None
         await _tell_incident(deps, tx, linked, f"was attached by {blocks.user(actor)}")
-        await outbox.update(
-            tx,
-            lane=alert_ref(alert_id),
-            at=now,
-            ref=alert_ref(alert_id),
-            **render.alert_message(linked).as_kwargs(),
-        )
+        await message.owe_edit(tx, alert_id, at=now)
         await repo.append_event(
             tx, incident=number, kind="alert", actor=actor, text=f"attached alert: {linked.title}", at=now
         )
@@ -193,15 +172,7 @@ async def dismiss(
         if not rec.open_for_action:
             return "This alert was already handled."
         await queries.dismiss(tx, alert_id, by=actor, reason=render.DISMISS_REASONS[reason])
-        fresh = await queries.get(tx, alert_id)
-        assert fresh is not None
-        await outbox.update(
-            tx,
-            lane=alert_ref(alert_id),
-            at=now,
-            ref=alert_ref(alert_id),
-            **render.alert_message(fresh).as_kwargs(),
-        )
+        await message.owe_edit(tx, alert_id, at=now)
         return "Dismissed."
 
     async def replying(tx: Tx) -> str:

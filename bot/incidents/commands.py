@@ -53,6 +53,7 @@ __all__ = [
     "SetScenario",
     "SetSeverity",
     "Show",
+    "Stats",
     "Transition",
     "parse_command",
     "parse_thread_command",
@@ -115,6 +116,21 @@ def _parse_show(args: Args) -> Show:
 
 
 @dataclass(frozen=True)
+class Stats:
+    """Statistics of the incidents declared in the last ``days`` days, with a chart."""
+
+    days: int = 30
+
+
+def _parse_stats(args: Args) -> Stats:
+    words = [fold(w) for w in args.words]
+    text = words[0].removesuffix("days").removesuffix("d") if words else "30"
+    if len(words) > 1 or not text.isdigit() or not 1 <= int(text) <= 366:
+        raise UsageError(f"`{clip(' '.join(args.words))}` is not a window; say 7d, 30d or 90d.", args.usage)
+    return Stats(int(text))
+
+
+@dataclass(frozen=True)
 class Postmortem:
     number: int
 
@@ -158,6 +174,16 @@ SHOW = Verb(
     command=Show,
     parse=_parse_show,
 )
+STATS = Verb(
+    name="stats",
+    usage="/incident stats [7d|30d|90d]",
+    example="/incident stats 30d",
+    command=Stats,
+    parse=_parse_stats,
+    aliases=("statistics",),
+    takes_incident=False,
+    in_thread=False,
+)
 POSTMORTEM = Verb(
     name="postmortem",
     usage="/incident postmortem <INC-n>",
@@ -200,6 +226,7 @@ VERBS: tuple[Verb[Any], ...] = (
     ch.REOPEN,
     POSTMORTEM,
     PUBLISH,
+    STATS,
     LIST,
     SHOW,
     HELP,
@@ -220,6 +247,7 @@ Command = (
     | Show
     | Postmortem
     | Publish
+    | Stats
     | Help
 )
 

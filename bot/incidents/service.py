@@ -15,15 +15,16 @@ from bot.actions import permission
 from bot.deps import Deps
 from bot.errors import Forbidden, NotFound, OpsbotError, StaleAction, UsageError
 from bot.incidents import commands as c
-from bot.incidents import postmortem as pm
 from bot.incidents import render
 from bot.incidents.card import card_ref, lane, live_card, owe_card
 from bot.incidents.changes import Change, Context
-from bot.incidents.events import Declared, UnitOfWork, publish, run_committed
+from bot.incidents.events import Declared, UnitOfWork
 from bot.incidents.guard import AdminCheckNeeded, ChangeCommand, admin_only
 from bot.incidents.model import Incident, Status
+from bot.incidents.reports import postmortem, statistics
 from bot.incidents.routing import Route
-from bot.outbox import Notify, Post, Respond, Upload, owe
+from bot.incidents.work import unit_of_work
+from bot.outbox import Notify, Post, Respond, owe
 from bot.settings import Settings
 from bot.slack import blocks
 from bot.slack.replies import explain
@@ -43,28 +44,6 @@ class Applied:
     duplicate: bool = False
 
 
-async def unit_of_work(deps: Deps, *, key: str, work: Callable[[UnitOfWork], Awaitable[T]]) -> T:
-    """One transaction: claim the delivery ``key``, do ``work``, let subscribers act on what it emitted.
-
-    All of it commits together; then the outbox is woken and after-commit work (probes) starts.
-    Raises Conflict for a redelivery.
-    """
-    done: list[UnitOfWork] = []
-
-    async def body(tx: Tx) -> T:
-        uow = UnitOfWork(tx, deps.clock())
-        await repo.claim(tx, key, uow.now)  # a redelivery fails the next statement with Conflict
-        result = await work(uow)
-        await publish(uow, deps.subscribers)
-        done[:] = [uow]
-        return result
-
-    result = await deps.store.run(body)
-    deps.outbox.notify()
-    run_committed(done[0])
-    return result
-
-
 def _card_post(deps: Deps, inc: Incident, response_url: str | None) -> Post:
     """The new incident's card, telling the declarer (if we can) where it landed, or why it could not."""
     channel = card_channel(deps.settings, inc)
@@ -75,10 +54,11 @@ def _card_post(deps: Deps, inc: Incident, response_url: str | None) -> Post:
     )
 
 
-def _status_moved_since(inc: Incident, cmd: ChangeCommand, as_of: float) -> bool:
+async def _status_moved_since(tx: Tx, inc: Incident, cmd: ChangeCommand, as_of: float) -> bool:
     if not isinstance(cmd, c.Transition | c.Reopen):
         return False
-    return max(inc.status_times.values(), default=inc.created_at) > as_of
+    last = await repo.last_event_at(tx, inc.number, kind="status")
+    return last is not None and last > as_of
 
 
 def card_channel(settings: Settings, inc: Incident) -> str:
@@ -217,7 +197,7 @@ async def change(
         inc = await repo.get_incident(tx, cmd.number, for_update=True)
         if inc is None:
             raise NotFound(f"There is no INC-{cmd.number}.", "/incident list")
-        if as_of is not None and _status_moved_since(inc, cmd, as_of):
+        if as_of is not None and await _status_moved_since(tx, inc, cmd, as_of):
             # A status move sent before the incident's latest status change (a redelivery held up
             # somewhere): applying it now would undo what people did since. Notes and fields still apply.
             raise StaleAction(
@@ -289,40 +269,6 @@ async def show(deps: Deps, *, number: int, page: int = 1) -> blocks.Message:
     return render.incident_detail(inc, events, page=page, pages=pages, total=total)
 
 
-async def postmortem_draft(deps: Deps, *, number: int) -> tuple[Incident, str]:
-    """The incident and its post-mortem draft (Markdown), from the record."""
-    async with deps.store.transaction() as tx:
-        inc = await repo.get_incident(tx, number)
-        if inc is None:
-            raise NotFound(f"There is no INC-{number}.", "/incident list")
-        events = await repo.timeline(tx, number)
-    title = deps.router.scenarios().get(inc.scenario or "")
-    return inc, pm.draft(inc, events, scenario_title=title)
-
-
-async def postmortem(deps: Deps, *, number: int, actor: str, key: str) -> blocks.Message:
-    """Upload the post-mortem draft to the incident's thread (once per request, whatever Slack resends)."""
-    inc, text = await postmortem_draft(deps, number=number)
-    if inc.is_open:
-        raise UsageError(
-            f"{inc.ref} is still {inc.status.title}; the draft needs its resolution.",
-            f"/incident resolve {inc.ref} [message...]",
-        )
-
-    async def upload(uow: UnitOfWork) -> None:
-        comment = f":page_facing_up: Post-mortem draft for *{inc.ref}*, asked for by {blocks.user(actor)}."
-        draft = Upload(
-            lane(number), card_ref(number), pm.filename(inc), f"Post-mortem draft: {inc.ref}", text, comment
-        )
-        await owe(uow.tx, draft, at=uow.now)
-
-    try:
-        await unit_of_work(deps, key=key, work=upload)
-    except Conflict:
-        return blocks.Message(text="Already on its way (this request was delivered twice).")
-    return blocks.Message(text=f"Uploading the post-mortem draft to *{inc.ref}*'s thread.")
-
-
 def scrub(cmd: c.Command, redact: Callable[[str], str]) -> c.Command:
     """The command with any secret someone pasted into its text replaced, before it is stored or shown."""
     changes = {
@@ -366,6 +312,8 @@ async def perform(
         return await show(deps, number=cmd.number, page=cmd.page)
     if isinstance(cmd, c.Postmortem):
         return await postmortem(deps, number=cmd.number, actor=actor, key=key)
+    if isinstance(cmd, c.Stats):
+        return await statistics(deps, days=cmd.days, key=key, channel=channel)
     if isinstance(cmd, c.Open):
         outcome = await declare(deps, actor=actor, cmd=cmd, key=key, response_url=response_url)
         return blocks.Message(text=outcome.reply)

@@ -91,15 +91,17 @@ class Ephemeral:
 
 @dataclass(frozen=True)
 class Upload:
-    """A file in the thread of the message ``thread_ref`` (Slack's external upload flow), with ``text``
-    as its comment."""
+    """A file in the thread of the message ``thread_ref`` or in ``channel`` (Slack's external upload
+    flow), with ``text`` as its comment. ``binary``: ``content`` is base64 (an image)."""
 
     lane: str
-    thread_ref: str
+    thread_ref: str | None
     filename: str
     title: str
     content: str
     text: str = ""
+    channel: str | None = None
+    binary: bool = False
 
 
 Message = Post | Update | Respond | Ephemeral | Upload
@@ -152,6 +154,10 @@ def encode(message: Message) -> tuple[Kind, str, dict[str, Any]]:
             "content": message.content,
             "text": message.text,
         }
+        if message.channel:
+            payload["channel"] = message.channel
+        if message.binary:
+            payload["binary"] = True
         return "upload", message.lane, payload
     if isinstance(message, Ephemeral):
         payload = {"channel": message.channel, "user": message.user, "text": message.text}
@@ -194,13 +200,18 @@ def decode(kind: str, lane: str, payload: dict[str, Any]) -> Message:
             replace = bool(payload.get("replace_original"))
             return Respond(str(payload["url"]), text, blocks, response_type, replace)
         if kind == "upload":
+            thread_ref, channel = payload.get("thread_ref"), payload.get("channel")
+            if not thread_ref and not channel:
+                raise ValueError("an upload needs a thread or a channel")
             return Upload(
                 lane,
-                str(payload["thread_ref"]),
+                str(thread_ref) if thread_ref else None,
                 str(payload["filename"]),
                 str(payload["title"]),
                 str(payload["content"]),
                 text,
+                channel=str(channel) if channel else None,
+                binary=bool(payload.get("binary")),
             )
         if kind == "ephemeral":
             thread_ts = payload.get("thread_ts")

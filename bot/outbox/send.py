@@ -4,6 +4,7 @@ write of its outcome in its own transaction as soon as Slack answers."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import logging
 import random
@@ -134,6 +135,8 @@ class Delivery:
         if isinstance(message, Respond | Ephemeral):
             return Ready(message.text, message.blocks)
         if isinstance(message, Upload):
+            if message.thread_ref is None:
+                return Ready(message.text, None, None, None)
             target = await repo.get_ref(tx, message.thread_ref)
             if target is None:
                 raise Failed(f"{message.thread_ref} was never posted, so there is no thread to upload to")
@@ -164,18 +167,7 @@ class Delivery:
             )
             return None
         if isinstance(message, Upload):
-            assert ready.target is not None
-            channel, thread_ts = ready.target
-            # files_upload_v2 runs Slack's external flow: getUploadURLExternal, the bytes, complete.
-            await self.slack.call(
-                "files_upload_v2",
-                channel=channel,
-                thread_ts=thread_ts,
-                content=message.content,
-                filename=message.filename,
-                title=message.title,
-                initial_comment=message.text,
-            )
+            await self._upload(message, ready)
             return None
         if isinstance(message, Update):
             assert ready.target is not None
@@ -184,6 +176,24 @@ class Delivery:
             return Posted(channel, ts)
         assert isinstance(message, Post)
         return await self._post(p, message, ready)
+
+    async def _upload(self, message: Upload, ready: Ready) -> None:
+        """files_upload_v2 runs Slack's external flow: getUploadURLExternal, the bytes, complete."""
+        if ready.target is not None:
+            channel, thread_ts = ready.target
+        else:
+            assert message.channel is not None
+            channel, thread_ts = await self.slack.channel(message.channel), None
+        body = {"file": base64.b64decode(message.content)} if message.binary else {"content": message.content}
+        await self.slack.call(
+            "files_upload_v2",
+            channel=channel,
+            thread_ts=thread_ts,
+            filename=message.filename,
+            title=message.title,
+            initial_comment=message.text,
+            **body,
+        )
 
     async def _post(self, p: Prepared, message: Post, ready: Ready) -> Posted:
         item = p.item

@@ -268,3 +268,20 @@ async def delete_value(tx: Tx, key: str) -> bool:
 async def values_with_prefix(tx: Tx, prefix: str) -> list[tuple[str, str]]:
     rows = await tx.fetchall("SELECT key, value FROM kv WHERE key LIKE ? ORDER BY key", (prefix + "%",))
     return [(r["key"], r["value"]) for r in rows]
+
+
+async def incidents_declared_since(tx: Tx, since: float, *, at_most: int = 10_000) -> list[Incident]:
+    """Incidents declared since ``since`` (a window: bounded however long the history), oldest first."""
+    rows = await tx.fetchall(
+        "SELECT * FROM incidents WHERE created_at >= ? ORDER BY created_at LIMIT ?", (since, at_most)
+    )
+    return [_incident(r) for r in rows]
+
+
+async def last_event_at(tx: Tx, incident: int, *, kind: str) -> float | None:
+    """When the incident's latest event of ``kind`` happened (the newest first, by the time index)."""
+    row = await tx.fetchone(
+        "SELECT created_at FROM timeline WHERE incident = ? AND kind = ? ORDER BY created_at DESC LIMIT 1",
+        (incident, kind),
+    )
+    return None if row is None else float(row["created_at"])

@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.incidents.chart import png
 from bot.incidents.model import Severity
 from bot.incidents.stats import Facts, compute, summary_lines
+from tests.harness import Harness
 
 NOW = 1_800_000_000.0
 DAY = 86400.0
@@ -58,3 +59,25 @@ def test_chart_is_a_png() -> None:
     assert png(compute([], since=NOW - 7 * DAY, until=NOW)).startswith(
         b"\x89PNG"
     )  # nothing to show still draws
+
+
+async def test_stats_over_slack_reply_privately_and_upload_the_chart_once(bot: Harness) -> None:
+    for text in ("P1 checkout broken", "P2 payments slow", "P1 site down"):
+        await bot.command(f"open {text}")
+    await bot.command("ack INC-1")
+    await bot.command("resolve INC-1 fixed")
+    await bot.settle()
+    reply = await bot.command("stats 30d", trigger_id="1.2.stats")
+    assert "Incidents in the last 30 days" in reply["text"] and ": 3" in reply["text"]
+    assert "By severity: P0 0, P1 2, P2 1, P3 0" in reply["text"]
+    again = await bot.command("stats 30d", trigger_id="1.2.stats")  # Slack sends it again
+    assert "delivered twice" in again["text"]
+    await bot.settle()
+    [upload] = [f for f in bot.sim.uploads.values() if f.filename == "incidents-30d.png"]
+    assert upload.content is not None and upload.content.startswith(b"\x89PNG")
+    assert upload.channel == "C0INCIDENT"
+
+
+async def test_stats_window_must_be_days(bot: Harness) -> None:
+    reply = await bot.command("stats fortnight")
+    assert "is not a window" in reply["text"] and "/incident stats" in reply["text"]

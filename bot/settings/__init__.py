@@ -24,36 +24,39 @@ from pydantic_settings import (
     YamlConfigSettingsSource,
 )
 
-from bot.settings_models import (
-    AlertRule,
-    AuthSql,
-    CommandArea,
-    NamedAction,
-    RateLimit,
-    SqlCheck,
-    StatusComponent,
-    StatusPage,
-    Thresholds,
-    _default_components,
-    _default_status_pages,
+from bot.settings.models import (
+    AlertRule as AlertRule,
 )
-
-__all__ = [
-    "DEFAULT_CONFIG_FILE",
-    "AlertRule",
-    "AuthSql",
-    "CommandArea",
-    "NamedAction",
-    "RateLimit",
-    "Settings",
-    "SettingsError",
-    "SqlCheck",
-    "StatusComponent",
-    "StatusPage",
-    "Thresholds",
-    "load_settings",
-    "secret_fields",
-]
+from bot.settings.models import (
+    AuthSql as AuthSql,
+)
+from bot.settings.models import (
+    CommandArea as CommandArea,
+)
+from bot.settings.models import (
+    NamedAction as NamedAction,
+)
+from bot.settings.models import (
+    RateLimit as RateLimit,
+)
+from bot.settings.models import (
+    SqlCheck as SqlCheck,
+)
+from bot.settings.models import (
+    StatusComponent as StatusComponent,
+)
+from bot.settings.models import (
+    StatusPage as StatusPage,
+)
+from bot.settings.models import (
+    Thresholds as Thresholds,
+)
+from bot.settings.models import (
+    _default_components as _default_components,
+)
+from bot.settings.models import (
+    _default_status_pages as _default_status_pages,
+)
 
 DEFAULT_CONFIG_FILE = "opsbot.yml"
 

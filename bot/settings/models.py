@@ -1,17 +1,12 @@
-"""The parts of opsbot's settings that are records of their own (status pages, checks, rules, actions)."""
+"""The parts of Settings: a dependency's status page, SQL checks, thresholds, alert rules, status
+components, remediation actions. Pure data, validated when Settings is built."""
 
 from __future__ import annotations
 
 import re
 from typing import Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class StatusPage(BaseModel):

@@ -1,4 +1,5 @@
-"""``opsbot``: serve | socket | console | migrate | manifest | check | postmortem."""
+"""``opsbot``: serve | socket | console | migrate | manifest | check | postmortem | outbox | export |
+backup."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ import secrets
 import signal
 import sys
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
-from bot.errors import StoreUnavailable
+from bot.errors import SchemaTooNew, StoreUnavailable
 from bot.logs import Redactor, setup_logging, setup_sentry
 from bot.settings import Settings, SettingsError, load_settings
+from bot.store import Store
 
 log = logging.getLogger("opsbot")
 
@@ -28,7 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.add_parser("serve", help="HTTP mode: Slack sends requests to /slack/events on PORT")
     sub.add_parser("socket", help="Socket Mode with SLACK_APP_TOKEN (no public URL needed)")
-    sub.add_parser("console", help="the bot in this terminal, no Slack account needed")
+    console = sub.add_parser("console", help="the bot in this terminal, no Slack account needed")
+    console.add_argument("--db", default="opsbot-console.db", help="the console's own SQLite file")
+    console.add_argument("--fresh", action="store_true", help="delete that file first: start over")
     sub.add_parser("migrate", help="apply the state store's migrations")
     manifest = sub.add_parser("manifest", help="print the Slack app manifest")
     group = manifest.add_mutually_exclusive_group()
@@ -40,7 +45,28 @@ def _parser() -> argparse.ArgumentParser:
     )
     pm = sub.add_parser("postmortem", help="print an incident's post-mortem draft (Markdown)")
     pm.add_argument("incident", help="INC-12, #12 or 12")
+    outbox = sub.add_parser("outbox", help="inspect, retry or purge undelivered Slack messages")
+    action = outbox.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = action.add_parser("list", help="items in a state, newest first (default: failed)")
+    listing.add_argument("--state", default="failed", choices=["pending", "sending", "failed", "sent"])
+    listing.add_argument("--limit", type=int, default=100)
+    for name, text in (("retry", "failed items back to pending"), ("purge", "delete failed items")):
+        cmd = action.add_parser(name, help=f"{text}: the IDs given, or --all")
+        cmd.add_argument("ids", nargs="*", type=int)
+        cmd.add_argument("--all", action="store_true", help="every failed item")
+    export = sub.add_parser("export", help="incidents and their timelines as JSON Lines on stdout")
+    export.add_argument("--since", type=_when, help="only incidents changed since (ISO date or time, UTC)")
+    backup = sub.add_parser("backup", help="copy the SQLite store with its online backup API")
+    backup.add_argument("file", help="a new file for the copy")
     return parser
+
+
+def _when(text: str) -> float:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date or time: {text!r}") from None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
 def _require(settings: Settings, *names: str) -> None:
@@ -50,6 +76,7 @@ def _require(settings: Settings, *names: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one ``opsbot`` command; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["check"]:
         from bot.runbook.check import main as check_main
@@ -68,32 +95,119 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout.write(render_manifest(manifest))
         return 0
     try:
-        settings = load_settings()
+        # The console never uses the configured store, so a DATABASE_URL it would refuse cannot stop it.
+        settings = load_settings(**({"database_url": "sqlite://:memory:"} if command == "console" else {}))
         redactor = Redactor(settings.secrets())
-        setup_logging(settings.log_level if command != "console" else "WARNING", redactor, stream=sys.stderr)
+        level = settings.log_level if command != "console" else "WARNING"
+        setup_logging(level, redactor, stream=sys.stderr, fmt=settings.log_format)
         setup_sentry(settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None, redactor)
-        if command == "serve":
-            _require(settings, "slack_bot_token", "slack_signing_secret")
-            return asyncio.run(_serve(settings))
-        if command == "socket":
-            _require(settings, "slack_bot_token", "slack_app_token")
-            return asyncio.run(_socket(settings))
-        if command == "console":
-            from bot.devtools.console import run_console
-
-            return asyncio.run(run_console(settings))
-        if command == "migrate":
-            return asyncio.run(_migrate(settings))
-        if command == "postmortem":
-            return asyncio.run(_postmortem(settings, args.incident))
+        return asyncio.run(_run(command, args, settings))
     except SettingsError as exc:
         print(f"opsbot: configuration error: {exc}", file=sys.stderr)
         return EXIT_CONFIG
     except StoreUnavailable as exc:
         print(f"opsbot: the state store is unreachable: {Redactor()(str(exc))}", file=sys.stderr)
         return 1
+    except SchemaTooNew as exc:
+        print(f"opsbot: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
+
+
+async def _run(command: str, args: argparse.Namespace, settings: Settings) -> int:
+    if command == "serve":
+        _require(settings, "slack_bot_token", "slack_signing_secret")
+        return await _serve(settings)
+    if command == "socket":
+        _require(settings, "slack_bot_token", "slack_app_token")
+        return await _socket(settings)
+    if command == "console":
+        from bot.devtools.console import run_console
+
+        return await run_console(settings, db=args.db, fresh=args.fresh)
+    if command == "postmortem":
+        return await _postmortem(settings, args.incident)
+    from bot.store import open_store
+
+    store = open_store(settings.database_url.get_secret_value())
+    try:
+        if command == "migrate":
+            return await _migrate(store)
+        await store.open()
+        if command == "outbox":
+            return await _outbox(store, args)
+        if command == "export":
+            return await _export(store, args.since)
+        return await _backup(store, args.file)
+    finally:
+        await store.close()
+
+
+async def _migrate(store: Store) -> int:
+    from bot.store.schema import LATEST, schema_state
+
+    applied = await store.migrate()
+    newer = (await store.run(schema_state)).unknown
+    if newer:
+        # An older release may serve on a compatible newer schema, but never migrates it.
+        print(
+            f"opsbot: the state store has migration(s) {', '.join(map(str, newer))}, newer than this "
+            f"opsbot knows (up to {LATEST}); migrate with the newest release",
+            file=sys.stderr,
+        )
+        return 1
+    state = await store.ping()
+    print(f"opsbot: applied migrations {applied}; {state}" if applied else f"opsbot: up to date; {state}")
+    return 0
+
+
+async def _outbox(store: Store, args: argparse.Namespace) -> int:
+    import time
+
+    from bot.store import admin
+
+    if args.action == "list":
+        rows = await admin.list_outbox(store, state=args.state, limit=args.limit)
+        print(admin.HEADER)
+        for row in rows:
+            print(row.line())
+        return 0
+    if not args.ids and not args.all:
+        print(f"opsbot: outbox {args.action}: name item IDs (`opsbot outbox list`) or --all", file=sys.stderr)
+        return EXIT_CONFIG
+    if args.action == "retry":
+        count = await admin.retry_failed(store, ids=args.ids, now=time.time())
+        print(f"opsbot: {count} failed item(s) back to pending; a running opsbot delivers them")
+    else:
+        count = await admin.purge_failed(store, ids=args.ids)
+        print(f"opsbot: {count} failed item(s) deleted")
+    return 0
+
+
+async def _export(store: Store, since: float | None) -> int:
+    from bot.store import admin
+
+    async for line in admin.export_incidents(store, since=since):
+        sys.stdout.write(line + "\n")
+    return 0
+
+
+async def _backup(store: Store, file: str) -> int:
+    from pathlib import Path
+
+    from bot.store import admin
+    from bot.store.sqlite import SqliteStore
+
+    if not isinstance(store, SqliteStore) or store.path == ":memory:":
+        print("opsbot: backup copies a SQLite file; for PostgreSQL use pg_dump", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        pages = await asyncio.to_thread(admin.backup_sqlite, store.path, Path(file))
+    except FileExistsError as exc:
+        print(f"opsbot: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    print(f"opsbot: backed up {store.path} to {file} ({pages} pages)")
     return 0
 
 
@@ -104,21 +218,27 @@ async def _until_signalled() -> None:
         with contextlib.suppress(NotImplementedError):
             loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    log.info("opsbot: stopping: no new requests; finishing those in flight and the current delivery round")
 
 
 async def _serve(settings: Settings) -> int:
     from bot.runtime import start_runtime
+    from bot.server.lifecycle import record_start
 
     runtime = await start_runtime(settings)
+    clean = False
     try:
+        await record_start(runtime.store, now=runtime.deps.clock())
+        await runtime.health.auth.check(runtime.client)
         await runtime.serve_http(host=settings.host, port=settings.port)
         # What start-up built lives as long as the process: keep it out of the collector's way, so a
         # full collection does not stall an ack.
         gc.freeze()
         log.info("opsbot ready: listening on http://%s:%d/slack/events", settings.host, settings.port)
         await _until_signalled()
+        clean = True
     finally:
-        await runtime.close()
+        await runtime.close(grace=settings.shutdown_grace_s if clean else 0.0, clean=clean)
     return 0
 
 
@@ -126,11 +246,15 @@ async def _socket(settings: Settings) -> int:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     from bot.runtime import start_runtime
+    from bot.server.lifecycle import record_start
 
     assert settings.slack_app_token is not None
     # Socket Mode requests come over the app's own authenticated WebSocket, not signed HTTP.
     runtime = await start_runtime(settings, signing_secret=secrets.token_hex(16))
+    clean = False
     try:
+        await record_start(runtime.store, now=runtime.deps.clock())
+        await runtime.health.auth.check(runtime.client)
         # Webhooks, health and metrics still arrive over HTTP, on PORT as in serve mode.
         await runtime.serve_http(host=settings.host, port=settings.port, slack=False)
         # The handler reaches Slack through the app's own client, so SLACK_API_URL applies here too.
@@ -139,21 +263,9 @@ async def _socket(settings: Settings) -> int:
         await handler.connect_async()
         log.info("opsbot ready: connected in Socket Mode; HTTP on port %d", settings.port)
         await _until_signalled()
+        clean = True
     finally:
-        await runtime.close()
-    return 0
-
-
-async def _migrate(settings: Settings) -> int:
-    from bot.store import open_store
-
-    store = open_store(settings.database_url.get_secret_value())
-    try:
-        applied = await store.migrate()
-        state = await store.ping()
-    finally:
-        await store.close()
-    print(f"opsbot: applied migrations {applied}; {state}" if applied else f"opsbot: up to date; {state}")
+        await runtime.close(grace=settings.shutdown_grace_s if clean else 0.0, clean=clean)
     return 0
 
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from bot.outbox import Outbox
     from bot.probes.catalog import Catalog
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("opsbot.deps")
 
 
 @dataclass

@@ -8,6 +8,7 @@ OpsbotError
 ├── Forbidden           the user (or a webhook's sender) may not do this
 ├── Conflict            a unique key was already taken (a redelivery, a double click)
 ├── StoreUnavailable    the state store cannot be reached
+├── SchemaTooNew        the store was migrated by a newer opsbot than this one
 └── UpstreamError       Slack or another service failed
     ├── RateLimited         it asked us to slow down (retry after ``retry_after`` seconds)
     ├── Unreachable         timed out, refused, or answered 5xx: retrying may work
@@ -73,6 +74,17 @@ class StoreUnavailable(OpsbotError):
             "opsbot cannot reach its state store right now, so nothing was recorded. "
             "Try again in a minute; if it persists, post in the incident channel by hand."
         )
+
+
+class SchemaTooNew(OpsbotError):
+    """The store holds migrations this code does not know: a newer opsbot migrated it."""
+
+    def __init__(self, unknown: list[int], latest: int) -> None:
+        super().__init__(
+            f"the state store's schema has migration(s) {', '.join(map(str, unknown))}, newer than this "
+            f"opsbot knows (up to {latest}) and not declared compatible with it; run the newer opsbot"
+        )
+        self.unknown = unknown
 
 
 class Conflict(OpsbotError):

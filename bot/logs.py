@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import secrets
 from collections.abc import Iterable
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+ROOT = "opsbot"  # every logger of opsbot's own is opsbot.<area>
 
 REDACTED = "[redacted]"
 
@@ -86,15 +90,67 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def setup_logging(level: str, redactor: Redactor, *, stream: Any = None) -> None:
+def iso(epoch: float) -> str:
+    """An epoch as an ISO 8601 UTC time with milliseconds, for log lines and exports."""
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class TextFormatter(logging.Formatter):
+    """``2026-11-27T09:26:01.123Z INFO opsbot.outbox: message`` (UTC, ISO 8601)."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return iso(record.created)
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message (and the traceback as ``exc``)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": iso(record.created),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            line["exc"] = record.exc_text
+        # json.dumps escapes newlines, so a traceback never splits the line a log shipper reads.
+        return json.dumps(line, ensure_ascii=False)
+
+
+class DropClientTokenWarning(logging.Filter):
+    """Bolt reads SLACK_BOT_TOKEN from the environment by itself even when it is given a ready
+    client, then warns that the token it found is unused. opsbot's client carries that very token,
+    so the warning is noise on every start; only that one message is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+
+        return record.getMessage() != warning_client_prioritized_and_token_skipped()
+
+
+DROP_CLIENT_TOKEN_WARNING = DropClientTokenWarning()
+
+
+def setup_logging(
+    level: str, redactor: Redactor, *, stream: Any = None, fmt: Literal["text", "json"] = "text"
+) -> None:
+    """One handler on the root logger: secrets redacted, ISO times, text or JSON lines."""
     handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    formatter = (
+        JsonFormatter() if fmt == "json" else TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
+    handler.setFormatter(formatter)
     handler.addFilter(RedactingFilter(redactor))
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # Python's warnings go through logging too, so a JSON log stays JSON on every line.
+    logging.captureWarnings(True)
     for noisy in ("slack_bolt", "slack_sdk", "httpx", "aiohttp.access"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
     # The pool logs every failed reconnect; opsbot says it once, as "the state store is unreachable".

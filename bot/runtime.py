@@ -17,6 +17,7 @@ from typing import Any
 import aiohttp
 import httpx
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.builtin_async_handlers import async_default_handlers
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions.directory import SlackDirectory
@@ -38,6 +39,8 @@ from bot.runbook import ops, routine
 from bot.runbook import service as diagnostics
 from bot.runbook.routing import ScenarioRouter
 from bot.server.app import SlackOverHttp, opsbot_server, serving
+from bot.server.health import Health, SlackAuth
+from bot.server.lifecycle import record_stop
 from bot.server.metrics import Metrics
 from bot.settings import Settings, SettingsError
 from bot.slack.app import build_app
@@ -46,7 +49,7 @@ from bot.store import Store, open_store
 from bot.webhooks import Webhooks, WebhookSource
 from bot.webhooks import alerts as alert_webhooks
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("opsbot.runtime")
 # How often the scheduler looks for due timers: a timer fires within this (plus its own work) of its
 # due time. The look is one indexed query, however many timers are pending (benchmarks/timers.py).
 TIMER_POLL = 0.5
@@ -57,8 +60,9 @@ ABANDONED = 60.0  # a run or report silent this long died with its process or a 
 
 def job_handlers(deps: Deps) -> dict[str, Handler]:
     """Every timer kind this bot fires, and its handler: add a scheduled job here."""
+    keep_for = deps.settings.retention_days * 86400
     return {
-        housekeeping.KIND: housekeeping.prune(clock=deps.clock),
+        housekeeping.KIND: housekeeping.prune(clock=deps.clock, keep_for=keep_for),
         vendors.WATCH_JOB: vendors.watch_handler(deps),
         **clock_timers.handlers(deps),  # response and resolve targets, nudges, the monitoring watch
         **routine.handlers(deps),  # the daily, weekly and monthly routine checks
@@ -94,6 +98,8 @@ class Runtime:
     metrics: Metrics
     webhooks: Webhooks
     stack: AsyncExitStack
+    health: Health
+    stopping: Stopping
 
     async def serve_http(
         self, *, host: str, port: int, slack: bool = True, body_timeout: float = BODY_TIMEOUT
@@ -113,13 +119,35 @@ class Runtime:
             metrics=self.metrics,
             webhooks=self.webhooks,
             slack=over_http,
+            health=self.health,
             public=public_routes(self.deps),
         )
         return await self.stack.enter_async_context(serving(server, host=host, port=port))
 
-    async def close(self) -> None:
-        """Close everything, last opened first."""
+    async def close(self, *, grace: float = 0.0, clean: bool = False) -> None:
+        """Close everything, last opened first. With ``grace`` (SIGTERM) the delivery round in progress
+        may finish first; ``clean`` records the stop, so the next start can say it was one."""
+        self.outbox.grace = grace
+        self.stopping.clean = clean
         await self.stack.aclose()
+
+
+@dataclass
+class Stopping:
+    """How this run is ending, read by the stop recorder that runs just before the store closes."""
+
+    clean: bool = False
+
+
+def _record_stop(store: Store, stopping: Stopping, clock: Callable[[], float]) -> Callable[[], Any]:
+    async def record() -> None:
+        if stopping.clean:
+            try:
+                await record_stop(store, now=clock())
+            except Exception:  # a failed record only means the next start cannot call it clean
+                log.warning("could not record the clean stop", exc_info=True)
+
+    return record
 
 
 def _signing_secret(settings: Settings, given: str | None) -> str:
@@ -131,12 +159,44 @@ def _signing_secret(settings: Settings, given: str | None) -> str:
     return secret
 
 
-async def _slack_client(settings: Settings, stack: AsyncExitStack) -> AsyncWebClient:
+async def _slack_client(settings: Settings, stack: AsyncExitStack) -> tuple[AsyncWebClient, SlackAuth]:
+    """The Web API client, and what watches its answers for a refused token (for readiness)."""
+    auth = SlackAuth()
     token = settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None
     # One long-lived HTTP session: without it slack_sdk opens a new connection for every call.
     session = await stack.enter_async_context(aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=10)))
-    return AsyncWebClient(
-        token=token, timeout=10, base_url=settings.slack_api_url or AsyncWebClient.BASE_URL, session=session
+    client = AsyncWebClient(
+        token=token,
+        timeout=10,
+        base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
+        session=session,
+        # auth watches every answer for a refused token; it never retries, so it goes first
+        retry_handlers=[auth.watcher(), *async_default_handlers()],
+    )
+    return client, auth
+
+
+async def _open_store(
+    settings: Settings, store: Store | None, stack: AsyncExitStack, clock: Callable[[], float]
+) -> tuple[Store, Stopping]:
+    """The store, migrated; closed last, right after a clean stop is recorded in it."""
+    store = store or open_store(settings.database_url.get_secret_value())
+    stack.push_async_callback(store.close)
+    stopping = Stopping()
+    stack.push_async_callback(_record_stop(store, stopping, clock))  # runs after delivery stops
+    await store.migrate()
+    return store, stopping
+
+
+def _health(deps: Deps, client: AsyncWebClient, auth: SlackAuth) -> Health:
+    return Health(
+        store=deps.store,
+        client=client,
+        auth=auth,
+        delivery_running=deps.outbox.running,
+        delivery=deps.outbox.health,
+        max_pending_age_s=deps.settings.ready_max_pending_age_s,
+        clock=deps.clock,
     )
 
 
@@ -209,19 +269,16 @@ def _deps(
     return deps
 
 
+def _webhooks(deps: Deps, given: Sequence[WebhookSource[Any]] | None, metrics: Metrics) -> Webhooks:
+    sources = webhook_sources(deps) if given is None else given
+    return Webhooks(sources, clock=deps.clock, observe=metrics.webhook)
+
+
 def _wire_incidents(deps: Deps) -> None:
     """The incident core's ports: how titles route, and who hears what it does in its transaction
     (listed here, never self-registered)."""
     deps.router = ScenarioRouter(deps.settings.scenario_keywords)
     deps.subscribers = (clock_service.subscriber(deps), diagnostics.subscriber(deps), public.subscriber(deps))
-
-
-async def _open_store(settings: Settings, store: Store | None, stack: AsyncExitStack) -> Store:
-    """The given store or DATABASE_URL's, migrated; the stack closes it last."""
-    store = store or open_store(settings.database_url.get_secret_value())
-    stack.push_async_callback(store.close)
-    await store.migrate()
-    return store
 
 
 async def start_runtime(
@@ -240,11 +297,11 @@ async def start_runtime(
     secret = _signing_secret(settings, signing_secret)
     recurring = recurring_jobs(settings)  # a bad schedule stops start-up before anything is opened
     async with AsyncExitStack() as stack:
-        store = await _open_store(settings, store, stack)
+        store, stopping = await _open_store(settings, store, stack, clock)
         http = await stack.enter_async_context(
             http or httpx.AsyncClient(timeout=httpx.Timeout(settings.probe_timeout_s))
         )
-        client = await _slack_client(settings, stack)
+        client, auth = await _slack_client(settings, stack)
         metrics = Metrics(clock=clock)
         outbox = await _outbox(
             settings, store=store, client=client, clock=clock, stack=stack, options=outbox_options or {}
@@ -256,9 +313,7 @@ async def start_runtime(
         app = build_app(deps, client=client, signing_secret=secret)
         app.middleware(timing_middleware(metrics.slack_request))
         scheduler = _scheduler(deps, recurring, scheduler_options or {})
-        registry = Webhooks(
-            webhook_sources(deps) if webhooks is None else webhooks, clock=clock, observe=metrics.webhook
-        )
+        registry = _webhooks(deps, webhooks, metrics)
         if deliver:
             outbox.start()
             await stack.enter_async_context(scheduler)
@@ -275,6 +330,8 @@ async def start_runtime(
         metrics=metrics,
         webhooks=registry,
         stack=owned,
+        health=_health(deps, client, auth),
+        stopping=stopping,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -42,7 +43,8 @@ def test_console_prints_help_of_both_commands(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "/incident open <P0|P1|P2|P3> <title...>" in result.stdout
     assert "/ops status [public]" in result.stdout
-    assert (tmp_path / "opsbot.db").exists()  # the embedded SQLite store, in the working directory
+    assert (tmp_path / "opsbot-console.db").exists()  # the console's own SQLite store
+    assert not (tmp_path / "opsbot.db").exists()  # never the store `opsbot serve` would use
 
 
 def test_console_runs_an_incident_end_to_end(tmp_path: Path) -> None:
@@ -245,3 +247,102 @@ def test_serve_healthz_and_signature_checks(served: tuple[str, str]) -> None:
         secret, body, timestamp=int(time.time()) - 301, content_type="application/x-www-form-urlencoded"
     )
     assert httpx.post(f"{base}/slack/events", content=body, headers=stale).status_code == 401
+
+
+def test_secrets_from_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.settings import SettingsError, load_settings
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "token").write_text("xoxb-from-a-mounted-file\n")
+    monkeypatch.setenv("SLACK_BOT_TOKEN_FILE", str(tmp_path / "token"))
+    monkeypatch.setenv("DATABASE_URL_FILE", str(tmp_path / "token"))  # a wrong URL is still checked
+    with pytest.raises(SettingsError, match="DATABASE_URL"):
+        load_settings()
+    monkeypatch.delenv("DATABASE_URL_FILE")
+    monkeypatch.setenv("PORT_FILE", str(tmp_path / "token"))  # only secrets may come from files
+    settings = load_settings()
+    assert settings.slack_bot_token is not None
+    assert settings.slack_bot_token.get_secret_value() == "xoxb-from-a-mounted-file"
+    assert settings.port == 3000
+    monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-the-environment-wins")
+    assert load_settings().slack_bot_token.get_secret_value() == "xoxb-the-environment-wins"  # type: ignore[union-attr]
+    monkeypatch.delenv("SLACK_BOT_TOKEN")
+    monkeypatch.setenv("SLACK_BOT_TOKEN_FILE", str(tmp_path / "missing"))
+    with pytest.raises(SettingsError, match=r"SLACK_BOT_TOKEN_FILE: cannot read"):
+        load_settings()
+
+
+def test_schema_newer_than_the_code_is_refused_by_migrate_and_serve(tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    env = {"DATABASE_URL": f"sqlite:///{db}"}
+    assert run("migrate", env=env, cwd=tmp_path).returncode == 0
+    with sqlite3.connect(db) as conn:
+        conn.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'future', 0)")
+        # The newer release declared that no release before 9999 can run on its schema.
+        conn.execute("UPDATE kv SET value = '9999' WHERE key = 'schema:compatible_from'")
+    for args, extra in (
+        (("migrate",), {}),
+        (("serve",), {"SLACK_BOT_TOKEN": "xoxb-x", "SLACK_SIGNING_SECRET": "s", "PORT": str(_free_port())}),
+    ):
+        result = run(*args, env={**env, **extra}, cwd=tmp_path)
+        assert result.returncode == 1, result
+        (line,) = result.stderr.strip().splitlines()
+        assert "migration(s) 9999, newer than this opsbot knows" in line and "Traceback" not in result.stderr
+
+
+def test_newer_but_compatible_schema_serves_and_only_migrate_refuses(tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    env = {"DATABASE_URL": f"sqlite:///{db}"}
+    assert run("migrate", env=env, cwd=tmp_path).returncode == 0
+    with sqlite3.connect(db) as conn:  # a newer release added a table: expand only, compatible
+        conn.execute("INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'future', 0)")
+    refused = run("migrate", env=env, cwd=tmp_path)
+    assert refused.returncode == 1 and "migrate with the newest release" in refused.stderr
+    port = _free_port()
+    serve_env = {**env, "SLACK_BOT_TOKEN": "xoxb-x", "SLACK_SIGNING_SECRET": "s", "PORT": str(port)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "serve"],
+        env={**serve_env, "PATH": os.environ["PATH"]},
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/livez", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.05)
+        body = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).json()
+        schema = next(c for c in body["checks"] if c["name"] == "schema")
+        assert schema == {"name": "schema", "ok": True, "detail": "current"}
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert "migration(s) 9999 come from a newer opsbot that declared this one compatible" in err
+
+
+async def test_retention_days_applies_to_delivery_keys_and_sent_items(tmp_path: Path) -> None:
+    from bot.store import open_store
+    from tests.harness import Harness
+
+    url = f"sqlite:///{tmp_path}/kept.db"
+    store = open_store(url)
+    await store.migrate()
+    now = time.time()
+    async with store.transaction() as tx:
+        for key, age_days in (("old", 3.0), ("recent", 1.0)):
+            await tx.execute(
+                "INSERT INTO deliveries (key, received_at) VALUES (?, ?)", (key, now - age_days * 86400)
+            )
+    await store.close()
+    bot = await Harness.start(url, retention_days=2)
+    try:
+        await bot.command("help")
+        await bot.settle()
+        async with bot.runtime.store.transaction() as tx:
+            keys = {r["key"] for r in await tx.fetchall("SELECT key FROM deliveries")}
+    finally:
+        await bot.close()
+    assert "old" not in keys and "recent" in keys

@@ -10,7 +10,7 @@ from bot.actions.directory import Directory
 from bot.errors import UpstreamError
 from bot.settings import CommandArea, Settings
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("opsbot.actions")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from bot.alerts.model import Alert, BadPayload, Source, Unauthorized
 from bot.deps import Deps
 from bot.settings import Settings
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("opsbot.alerts")
 
 
 @dataclass(frozen=True)

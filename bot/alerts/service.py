@@ -26,7 +26,7 @@ from bot.store import Tx, repo
 from bot.store import alerts as queries
 from bot.store.alerts import AlertRecord
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("opsbot.alerts")
 
 RULE_ACTOR = "opsbot"
 

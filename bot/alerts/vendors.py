@@ -25,7 +25,7 @@ from bot.probes.specs import Check
 from bot.store import Tx, repo
 from bot.store import alerts as queries
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("opsbot.alerts")
 
 WATCH_JOB = "status_watch"
 _OFF = re.compile(r"^\s*0+\s*[smhdw]?\s*$")  # "0" turns the watch off; parse_duration refuses zero

@@ -12,6 +12,7 @@ import re
 import secrets
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TextIO
 
 from slack_bolt.request.async_request import AsyncBoltRequest
@@ -30,7 +31,13 @@ Type what you would type in Slack:
   reply INC-1 rolled back to v41         a message in INC-1's thread
   reply INC-1 @opsbot identified Stripe  mention the bot in the thread (a command)
   as dana                                act as another person (default: you)
-  help                                   this text;  quit (or Ctrl-D) leaves"""
+  @name                                  mentions a person anywhere, e.g. /incident commander INC-1 @dana
+  help                                   this text;  quit (or Ctrl-D) leaves
+Button numbers stay the same while their message is on screen (an edited card keeps them)."""
+
+# A person's stand-in user ID: @dana is U0DANA (the console user is U0CONSOLE, shown as @you).
+YOU = "U0CONSOLE"
+_MENTION = re.compile(r"(?<![<\w])@([A-Za-z][\w.-]{0,20})\b")
 
 
 @dataclass
@@ -47,8 +54,9 @@ class Console:
         self.sim = sim
         self.secret = secret
         self.out = out
-        self.user = "U0CONSOLE"
-        self.buttons: list[Button] = []
+        self.user = YOU
+        self.buttons: dict[int, Button] = {}
+        self._numbers: dict[tuple[str, ...], int] = {}  # a button's identity -> its number
         self._seen = 0
 
     # --- input -----------------------------------------------------------------------------
@@ -65,6 +73,7 @@ class Console:
             self.say(HELP)
         elif line.startswith("/"):
             command, _, text = line.partition(" ")
+            text = self.mentions(text)
             body = payloads.slash_command(
                 command, text, user=self.user, channel="C0INCIDENT", response_url=self.sim.response_url()
             )
@@ -74,8 +83,8 @@ class Console:
         elif word in ("reply", "say"):
             await self.reply(line.split(None, 2)[1:])
         elif word == "as":
-            name = line.split()[1] if len(line.split()) > 1 else "you"
-            self.user = "U0CONSOLE" if name in ("you", "me") else "U0" + re.sub(r"\W", "", name).upper()[:9]
+            name = line.split()[1].lstrip("@") if len(line.split()) > 1 else "you"
+            self.user = user_id(name)
             self.say(f"(you are now {self.name(self.user)})")
         else:
             self.say("(not understood; type `help`)")
@@ -96,15 +105,16 @@ class Console:
                 data = {"text": response.body}
             self.show_private(data)
 
+    def mentions(self, text: str) -> str:
+        """``@dana`` as Slack sends it once it has resolved the name: ``<@U0DANA>``."""
+        return _MENTION.sub(lambda m: f"<@{user_id(m.group(1))}>", text)
+
     async def press(self, args: list[str]) -> None:
-        if not args or not args[0].isdigit() or not 1 <= int(args[0]) <= len(self.buttons):
-            self.say(
-                f"(press a button by its number, 1 to {len(self.buttons)})"
-                if self.buttons
-                else "(no buttons)"
-            )
+        if not args or not args[0].isdigit() or int(args[0]) not in self.buttons:
+            shown = ", ".join(map(str, sorted(self.buttons)))
+            self.say(f"(press a button by its number: {shown})" if self.buttons else "(no buttons)")
             return
-        button = self.buttons[int(args[0]) - 1]
+        button = self.buttons[int(args[0])]
         body = payloads.block_action(
             action=button.element,
             block_id=button.block_id,
@@ -126,7 +136,7 @@ class Console:
             self.say(f"(INC-{number} has no card in Slack yet)")
             return
         channel, thread_ts = card
-        text = re.sub(r"@opsbot\b", f"<@{BOT_USER}>", args[1])
+        text = self.mentions(args[1])
         msg = self.sim.post_human(channel, self.user, text, thread_ts)
         event = payloads.message_event(
             channel=channel, user=self.user, text=text, ts=msg["ts"], thread_ts=thread_ts
@@ -143,12 +153,19 @@ class Console:
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
 
-    def name(self, user_id: str) -> str:
-        if user_id == "U0CONSOLE":
+    def name(self, user: str) -> str:
+        if user == YOU:
             return "@you"
-        if user_id == BOT_USER:
+        if user == BOT_USER:
             return "@opsbot"
-        return "@" + user_id.removeprefix("U0").lower()
+        return "@" + user.removeprefix("U0").lower()
+
+    def number(self, button: Button, *identity: str) -> int:
+        """The button's number: the same for as long as its message is shown, even when edited."""
+        key = (button.channel, button.message_ts, button.block_id, *identity)
+        number = self._numbers.setdefault(key, len(self._numbers) + 1)
+        self.buttons[number] = button
+        return number
 
     def plain(self, text: str) -> str:
         """Slack mrkdwn to terminal text."""
@@ -186,8 +203,9 @@ class Console:
                 labels = []
                 for element in block.get("elements", []):
                     if element.get("type") == "button":
-                        self.buttons.append(Button(channel, ts, block.get("block_id", ""), element))
-                        labels.append(f"[{len(self.buttons)}] {element['text']['text']}")
+                        button = Button(channel, ts, block.get("block_id", ""), element)
+                        number = self.number(button, str(element.get("action_id")))
+                        labels.append(f"[{number}] {element['text']['text']}")
                     elif element.get("type") == "static_select":
                         labels.append(self._select(element, block, channel=channel, ts=ts))
                 lines.append("  ".join(labels))
@@ -197,8 +215,9 @@ class Console:
         labels = []
         for option in element.get("options", []):
             chosen = {**element, "selected_option": option}
-            self.buttons.append(Button(channel, ts, block.get("block_id", ""), chosen))
-            labels.append(f"[{len(self.buttons)}] {option['text']['text']}")
+            button = Button(channel, ts, block.get("block_id", ""), chosen)
+            number = self.number(button, str(element.get("action_id")), str(option.get("value")))
+            labels.append(f"[{number}] {option['text']['text']}")
         return "  ".join(labels)
 
     def _checkboxes(
@@ -209,27 +228,28 @@ class Console:
         for option in accessory.get("options", []):
             mark = "x" if option["value"] in checked else " "
             element = payloads.toggled(accessory, option["value"])
-            self.buttons.append(Button(channel, ts, block.get("block_id", ""), element))
-            lines.append(f"  [{mark}] {option['text']['text']}   (press {len(self.buttons)} to toggle)")
+            button = Button(channel, ts, block.get("block_id", ""), element)
+            number = self.number(button, str(accessory.get("action_id")), str(option["value"]))
+            lines.append(f"  [{mark}] {option['text']['text']}   (press {number} to toggle)")
         return lines
 
     def show_private(self, data: dict[str, Any]) -> None:
+        """A command's answer: private, or in the channel when it was asked for ``public``."""
         lines = self.render_blocks(data.get("blocks") or [], channel="C0INCIDENT", ts="")
         text = "\n".join(lines) if lines else self.plain(str(data.get("text", "")))
-        self.say(_indent(text, "(only you) "))
+        if data.get("response_type") == "in_channel":
+            self.say(_indent(text, f"#{self._channel_name('C0INCIDENT')} opsbot (for everyone): ", "    "))
+        else:
+            self.say(_indent(text, "(only you) "))
 
     def show_new(self) -> None:
         new = self.sim.calls[self._seen :]
         self._seen = len(self.sim.calls)
-        shown_buttons = False
         for call in new:
             if call.status != 200:
                 continue
             p = call.params
             if call.method in ("chat.postMessage", "chat.update"):
-                if not shown_buttons:
-                    self.buttons = []
-                    shown_buttons = True
                 channel = self._channel_name(str(p.get("channel", "")))
                 ts = str(p.get("ts") or call.response.get("ts", ""))
                 body = (
@@ -255,18 +275,51 @@ class Console:
                 self.show_private(p)
 
 
+def user_id(name: str) -> str:
+    """The stand-in Slack user ID for a name typed in the console."""
+    name = name.lower()
+    if name in ("you", "me"):
+        return YOU
+    if name == "opsbot":
+        return BOT_USER
+    return "U0" + re.sub(r"\W", "", name).upper()[:9]
+
+
 def _indent(text: str, first: str, rest: str | None = None) -> str:
     rest = rest if rest is not None else " " * len(first)
     lines = text.splitlines() or [""]
     return "\n".join([first + lines[0], *(rest + line for line in lines[1:])])
 
 
-async def run_console(settings: Settings, *, stdin: TextIO = sys.stdin, out: TextIO = sys.stdout) -> int:
-    """Start the bot against the local Slack stand-in and read lines until EOF or quit."""
+DEFAULT_DB = "opsbot-console.db"
+
+
+def console_store_url(db: str, *, fresh: bool) -> str:
+    """The console's own SQLite file (never the configured store); ``fresh`` deletes it first."""
+    path = Path(db)
+    if fresh:
+        for suffix in ("", "-wal", "-shm"):
+            path.with_name(path.name + suffix).unlink(missing_ok=True)
+    return f"sqlite:///{path.resolve()}"
+
+
+async def run_console(
+    settings: Settings,
+    *,
+    db: str = DEFAULT_DB,
+    fresh: bool = False,
+    stdin: TextIO = sys.stdin,
+    out: TextIO = sys.stdout,
+) -> int:
+    """Start the bot against the local Slack stand-in and read lines until EOF or quit.
+
+    The console always works on its own SQLite file, whatever DATABASE_URL says: it must never list,
+    create or deliver production incidents."""
     sim = await SlackSim().start()
     secret = secrets.token_hex(16)
     settings = settings.model_copy(
         update={
+            "database_url": _secret(console_store_url(db, fresh=fresh)),
             "slack_api_url": sim.api_url,
             "slack_bot_token": _secret("xoxb-console-fake-token-for-the-local-stand-in"),
             "slack_signing_secret": _secret(secret),
@@ -278,6 +331,7 @@ async def run_console(settings: Settings, *, stdin: TextIO = sys.stdin, out: Tex
     try:
         if interactive:
             console.say("opsbot console: a local Slack with #engineering-incidents. Type `help`.")
+        await _mention_earlier_run(console, db)
         loop = asyncio.get_running_loop()
         while True:
             if interactive:
@@ -293,6 +347,16 @@ async def run_console(settings: Settings, *, stdin: TextIO = sys.stdin, out: Tex
         await runtime.close()
         await sim.stop()
     return 0
+
+
+async def _mention_earlier_run(console: Console, db: str) -> None:
+    async with console.runtime.store.transaction() as tx:
+        kept = await repo.list_incidents(tx, include_resolved=True, limit=1)
+    if kept:
+        console.say(
+            f"(incidents from an earlier run are kept in {db}, but this stand-in Slack starts empty, "
+            "so their cards cannot be edited; `opsbot console --fresh` starts over)"
+        )
 
 
 def _secret(value: str) -> Any:

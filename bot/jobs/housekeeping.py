@@ -8,7 +8,7 @@ from collections.abc import Callable
 from bot.jobs.scheduler import Handler, Recurring, Timer
 from bot.store import Tx, queue, repo
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("opsbot.jobs")
 
 KIND = "housekeeping"
 KEEP_FOR = 7 * 24 * 3600.0  # Slack redelivers within minutes; a week is plenty

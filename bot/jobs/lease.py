@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from bot.errors import StoreUnavailable
 from bot.store import Store, Tx, queue
 
-log = logging.getLogger("bot.jobs.lease")
+log = logging.getLogger("opsbot.jobs.lease")
 
 
 class LeaseLost(Exception):

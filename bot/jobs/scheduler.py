@@ -28,7 +28,7 @@ from cronsim import CronSim, CronSimError
 from bot.store import Row, Store, Tx
 from bot.store import timers as sql
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("opsbot.jobs")
 
 JSON: TypeAlias = "str | int | float | bool | list[JSON] | dict[str, JSON] | None"
 

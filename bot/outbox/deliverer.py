@@ -24,7 +24,7 @@ from bot.outbox.slack import SlackSender
 from bot.slack.foreground import Foreground
 from bot.store import Store, Tx, queue
 
-log = logging.getLogger("bot.outbox")
+log = logging.getLogger("opsbot.outbox")
 
 LEASE = "outbox"
 
@@ -78,6 +78,8 @@ class Outbox:
         chores: Sequence[Chore] = (),
     ) -> None:
         self.store, self.client, self.http, self.clock = store, client, http, clock
+        self.grace = 0.0  # how long stop() lets the round in progress finish (set for SIGTERM)
+        self._stopping = False
         self.incident_channel = incident_channel
         self.poll_interval, self.batch_window = poll_interval, batch_window
         self.lane_batch, self.round_size = lane_batch, round_size
@@ -126,20 +128,51 @@ class Outbox:
 
     def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name="opsbot-outbox")
             self._heart = asyncio.create_task(self._keep_lease(), name="opsbot-outbox-lease")
 
     def add_chore(self, chore: Chore) -> None:
         self.chores.append(chore)
 
-    async def stop(self) -> None:
-        for task in (self._task, self._heart):
-            if task is not None:
-                task.cancel()
+    def running(self) -> bool:
+        """The delivery task is alive (for readiness)."""
+        return self._task is not None and not self._task.done()
+
+    async def stop(self, *, grace: float | None = None) -> None:
+        """Stop delivering. With ``grace``, the round in progress first finishes the message each lane is
+        sending (and no more) for up to ``grace`` seconds; then the lease is released. What is left
+        mid-send after that goes back to pending, marked in doubt, so nothing stays ``sending``."""
+        grace = self.grace if grace is None else grace
+        task, self._task = self._task, None
+        if task is not None:
+            self._stopping = True
+            self._wake.set()
+            if grace > 0:
+                await asyncio.wait({task}, timeout=grace)
+        for running in (task, self._heart):
+            if running is not None:
+                running.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        self._task = self._heart = None
+                    await running
+        self._heart = None
+        if self.lease.term is not None:
+            await self._leave_in_doubt()
         await self.lease.release()
+
+    async def _leave_in_doubt(self) -> None:
+        """While still the holder: this term's items cut off mid-send go back to pending, in doubt."""
+
+        async def reset(tx: Tx) -> int:
+            term = await self.lease.check(tx)  # otherwise 'sending' rows are another instance's
+            return await queue.reset_in_doubt(tx, below_term=term + 1, at=self.clock())
+
+        try:
+            left = await self.store.run(reset)
+        except Exception:  # lease lost or store gone: the next holder's new term resets them
+            return
+        if left:
+            log.warning("outbox: stopped with %d item(s) mid-send; checked before resending", left)
 
     def stop_for(self, cause: str) -> None:
         """Stop delivering until a restart (the workspace revoked the token, uninstalled the app): every
@@ -178,7 +211,7 @@ class Outbox:
                     await self.lease.renew()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             worked = 0
             try:
@@ -190,7 +223,7 @@ class Outbox:
             except Exception as exc:  # keep delivering whatever one bad round did
                 self._failing(exc)
             await self._do_chores()
-            if worked:
+            if worked or self._stopping:
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_interval)
@@ -298,10 +331,11 @@ class Outbox:
         ended: list[BaseException] = []
         lanes = await asyncio.gather(*(self._send_lane(batch, ended) for batch in prepared))
         done = [outcome for lane in lanes for outcome in lane]
+        finished = self.clock()
         untouched = [o.item.id for o in done if o.state == "untouched"]
         settled = {o.item.id for o in done if o.state != "untouched"}
         for outcome in done:
-            outcome.report(self._on_error)
+            outcome.report(self._on_error, now=finished)
         self.delivered += sum(1 for o in done if o.state == "sent")
         if any(isinstance(exc, LeaseLost) for exc in ended):
             raise next(exc for exc in ended if isinstance(exc, LeaseLost))  # the new holder settles them
@@ -336,6 +370,9 @@ class Outbox:
         messages = merge_replies(batch)
         async with self._sem:
             for index, prepared in enumerate(messages):
+                if self._stopping:  # shutting down: finish what is in flight, leave the rest pending
+                    outcomes.extend(Outcome(m, "untouched") for p in messages[index:] for m in p.members)
+                    break
                 await self.foreground.quiet()
                 if self._stopped:
                     outcome = Outcome(prepared.item, "untouched")

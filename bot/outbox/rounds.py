@@ -9,10 +9,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from bot.logs import iso
 from bot.outbox.messages import Message, Post, decode
 from bot.store.queue import OutboxItem
 
-log = logging.getLogger("bot.outbox")
+log = logging.getLogger("opsbot.outbox")
 
 State = Literal["sent", "pending", "failed", "untouched"]
 
@@ -87,14 +88,24 @@ class Outcome:
     retry_at: float | None = None
     exc: BaseException | None = None
 
-    def report(self, on_error: Callable[[BaseException], object] | None) -> None:
-        """Say what happened, once: a retry at INFO, a failure at ERROR (and to Sentry)."""
-        if self.state == "pending":
+    def report(self, on_error: Callable[[BaseException], object] | None, *, now: float) -> None:
+        """One log line: every delivery at INFO (what, which lane, latency since owed, outcome), a retry at
+        INFO, a failure at ERROR (and to Sentry)."""
+        if self.state == "sent":
             log.info(
-                "outbox: item %d (%s) retry at %.2f: %s",
-                self.item.id,
+                "outbox: delivered %s %d (%s) %.2f s after it was owed: sent",
                 self.item.kind,
-                self.retry_at or 0,
+                self.item.id,
+                self.item.lane,
+                max(0.0, now - self.item.created_at),
+            )
+        elif self.state == "pending":
+            log.info(
+                "outbox: %s %d (%s) not delivered, retry at %s: %s",
+                self.item.kind,
+                self.item.id,
+                self.item.lane,
+                iso(self.retry_at or now),
                 self.error,
             )
         elif self.state == "failed":

@@ -35,7 +35,7 @@ from bot.outbox.slack import Posted, SlackSender
 from bot.slack import ids
 from bot.store import Store, Tx, queue, repo
 
-log = logging.getLogger("bot.outbox")
+log = logging.getLogger("opsbot.outbox")
 
 
 @dataclass(frozen=True)

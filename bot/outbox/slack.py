@@ -16,7 +16,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.outbox.errors import CANNOT_LOOK, Failed, Retry, from_slack
 from bot.store import Store, repo
 
-log = logging.getLogger("bot.outbox")
+log = logging.getLogger("opsbot.outbox")
 
 METADATA_EVENT = "opsbot_outbox"
 LOOKBACK_SLACK = 60.0  # seconds before an item's creation that its post may carry (clock skew)

@@ -32,7 +32,7 @@ from bot.runbook import report, routine, schedule
 from bot.slack import blocks
 from bot.store import repo
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("opsbot.runbook")
 OWED_PREFIX = "owed:ops:"
 
 OPS_USAGE = {

@@ -25,7 +25,7 @@ from bot.slack.blocks import Message
 from bot.store import Conflict, Tx, repo
 from handlers.scenario import Scenario
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("opsbot.runbook")
 
 
 _lane, _card, _checklist = ids.lane, ids.card_ref, ids.checklist_ref

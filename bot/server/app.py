@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
-from bot.server.health import health_routes
+from bot.server.health import Health, health_routes
 from bot.server.metrics import Metrics, metrics_routes
 from bot.slack.foreground import Foreground
 from bot.slack.web import BODY_TIMEOUT, slack_routes
@@ -21,6 +21,7 @@ from bot.store import Store
 from bot.webhooks import Webhooks
 
 RouteGroup = Iterable[web.AbstractRouteDef]
+REQUEST_GRACE_S = 5.0
 MAX_BODY = 1024 * 1024  # Slack's and every alert sender's payloads are far smaller
 
 
@@ -48,6 +49,7 @@ def opsbot_server(
     metrics: Metrics,
     webhooks: Webhooks,
     slack: SlackOverHttp | None,
+    health: Health | None = None,
     public: RouteGroup = (),
 ) -> web.Application:
     """opsbot's routes: Slack's (HTTP mode only), webhooks, health, metrics and the public status page."""
@@ -59,14 +61,20 @@ def opsbot_server(
         else []
     )
     return build_server(
-        slack_group, webhooks.routes(), health_routes(store), metrics_routes(metrics, store), public
+        slack_group,
+        webhooks.routes(),
+        health_routes(store, health),
+        metrics_routes(metrics, store),
+        public,
     )
 
 
 @asynccontextmanager
 async def serving(app: web.Application, *, host: str, port: int) -> AsyncIterator[int]:
     """Listen on ``host``:``port`` until the block ends; yields the bound port (useful with port 0)."""
-    runner = web.AppRunner(app, access_log=None)
+    # shutdown_timeout bounds how long requests in flight (or bodies still arriving) hold a stop: Slack
+    # gives up on an ack after 3 s, and a platform's grace period is often 30 s.
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=REQUEST_GRACE_S)
     await runner.setup()
     try:
         site = web.TCPSite(runner, host, port)

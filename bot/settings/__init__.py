@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import (
     Field,
@@ -83,6 +83,14 @@ class Settings(BaseSettings, ClockSettings):
     port: int = Field(default=3000, ge=1, le=65535)
     sentry_dsn: SecretStr | None = None
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
+    # Delivery keys, sent outbox items and other bookkeeping older than this are deleted; incidents,
+    # their timelines and failed outbox items are kept.
+    retention_days: float = Field(default=7.0, gt=0)
+    # On SIGTERM: how long the current delivery round and requests in flight may take before exit.
+    shutdown_grace_s: float = Field(default=10.0, gt=0, le=120)
+    # /readyz fails when the oldest undelivered message has waited longer than this.
+    ready_max_pending_age_s: float = Field(default=300.0, gt=0)
 
     # Diagnostics targets (read-only)
     app_url: str | None = None
@@ -217,8 +225,10 @@ class Settings(BaseSettings, ClockSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Precedence: explicit arguments, then the environment, then the YAML file.
-        return (init_settings, env_settings, YamlConfigSettingsSource(settings_cls))
+        # Precedence: explicit arguments, then the environment, then NAME_FILE variables (secrets
+        # mounted as files), then the YAML file.
+        files = SecretFiles(settings_cls)
+        return (init_settings, env_settings, files, YamlConfigSettingsSource(settings_cls))
 
     def secrets(self) -> list[str]:
         """Every secret value set, for log and Sentry redaction."""
@@ -256,6 +266,33 @@ class SettingsError(Exception):
     """A setting is wrong or missing; the message names the key and what is wrong."""
 
 
+class SecretFiles(PydanticBaseSettingsSource):
+    """``SLACK_BOT_TOKEN_FILE=/run/secrets/slack`` sets ``slack_bot_token`` from that file's content.
+
+    Container platforms mount secrets as files; only secret settings may be read this way."""
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for name in secret_fields():
+            variable = f"{name.upper()}_FILE"
+            path = os.environ.get(variable)
+            if not path:
+                continue
+            try:
+                found[name] = Path(path).read_text().strip()
+            except OSError as exc:
+                raise SettingsError(f"{variable}: cannot read {path!r}: {exc.strerror}") from None
+        return found
+
+
+def secret_fields() -> list[str]:
+    """The settings that hold secrets (may come from ``NAME_FILE``)."""
+    return [name for name, field in Settings.model_fields.items() if "SecretStr" in str(field.annotation)]
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Build Settings from overrides, the environment and the YAML file (``OPSBOT_CONFIG``)."""
     explicit = os.environ.get("OPSBOT_CONFIG")
@@ -270,6 +307,8 @@ def load_settings(**overrides: Any) -> Settings:
         return settings_cls(**overrides)
     except ValidationError as exc:
         raise SettingsError(_first_error(exc)) from None
+    except SettingsError:
+        raise
     except Exception as exc:  # a malformed YAML file or an env value that is not JSON
         raise SettingsError(
             f"{path if path.is_file() else 'environment'}: {exc.__class__.__name__}: "

@@ -18,7 +18,7 @@ from bot.errors import StoreUnavailable
 from bot.outbox import Ephemeral, Respond, owe
 from bot.slack.blocks import Message
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("opsbot.slack")
 
 LANE = "private"
 

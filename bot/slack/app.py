@@ -10,22 +10,25 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
-from bot.logs import report_unexpected
+from bot.logs import DROP_CLIENT_TOKEN_WARNING, report_unexpected
 from bot.slack.listeners import actions, alerts, clock, commands, lifecycle, public, remediation, threads
+from bot.slack.requestlog import LoggedApp
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("opsbot.slack")
 
 
 def build_app(deps: Deps, *, client: AsyncWebClient, signing_secret: str) -> AsyncApp:
     """An AsyncApp with every listener registered; requests are always signature-checked."""
-    app = AsyncApp(
+    bolt_log = logging.getLogger("opsbot.bolt")
+    bolt_log.addFilter(DROP_CLIENT_TOKEN_WARNING)  # the same filter object is added once only
+    app = LoggedApp(
         client=client,
         signing_secret=signing_secret,
         # Listeners commit before they ack and leave slow work to the outbox, so the ack can be the
         # listener's own return: no polling for it, and no work left running after the response.
         process_before_response=True,
         request_verification_enabled=True,
-        logger=logging.getLogger("opsbot.bolt"),
+        logger=bolt_log,
     )
     commands.register(app, deps)
     actions.register(app, deps)

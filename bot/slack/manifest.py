@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from importlib import resources
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -15,9 +14,8 @@ _PLACEHOLDER = "https://opsbot.example.com"
 
 
 def load_manifest() -> dict[str, Any]:
-    """The manifest.yml shipped at the top of the repository (or inside the installed package)."""
-    here = Path(__file__).resolve().parents[2] / "manifest.yml"
-    text = here.read_text() if here.exists() else resources.files("bot").joinpath("manifest.yml").read_text()
+    """The manifest template: package data (in the repository, a link to the top-level manifest.yml)."""
+    text = resources.files("bot.slack").joinpath("manifest.yml").read_text(encoding="utf-8")
     data: dict[str, Any] = yaml.safe_load(text)
     return data
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import logging
 from collections.abc import Awaitable, Callable
@@ -14,21 +15,35 @@ from bot.logs import report_unexpected
 log = logging.getLogger("opsbot")
 P = ParamSpec("P")
 
+# What became of the request being handled, for its log line (bot.slack.requestlog). A list set per
+# request, appended to here: the same list is seen even if Bolt runs the listener in a copied context.
+OUTCOMES: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("opsbot_outcomes", default=None)
+
+
+def _note(outcome: str) -> None:
+    outcomes = OUTCOMES.get()
+    if outcomes is not None:
+        outcomes.append(outcome)
+
 
 def explain(exc: BaseException) -> str:
     """The private message for ``exc`` (an outside error is first looked up in the error table)."""
     exc = translate(exc) or exc
     if isinstance(exc, StoreUnavailable):
         log.warning("store unavailable: %s", exc)
+        _note("store unavailable")
         return f":warning: {exc.user_message()}"
     if isinstance(exc, UpstreamError):
         log.warning("upstream error: %s", exc)
         return f":warning: {exc.user_message()}"
     if isinstance(exc, StaleAction):
+        _note("stale")
         return f":information_source: {exc.user_message()}"
     if isinstance(exc, OpsbotError):
+        _note(f"refused ({exc.__class__.__name__})")
         return f":warning: {exc.user_message()}"
     ref = report_unexpected(exc)
+    _note(f"error (ref {ref})")
     return (
         f":boom: Something went wrong (ref {ref}). Nothing was half-done; quote the ref if it happens again."
     )

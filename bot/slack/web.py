@@ -30,7 +30,7 @@ EVENTS_PATH = "/slack/events"
 BODY_TIMEOUT = 10.0  # Slack sends its whole request at once; a body still arriving after this never will
 MAX_SKEW = 300.0  # Slack's own rule: refuse requests signed more than five minutes away from now
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("opsbot.slack")
 
 
 def verified(body: bytes, headers: Mapping[str, str], secret: str, *, now: float) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import sqlite3
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -199,6 +200,9 @@ class SqliteStore:
         async def connect() -> sqlite3.Connection:
             if self.path != ":memory:":
                 Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+                # It holds response URLs and incident text: readable by its owner only. SQLite gives
+                # the -wal and -shm files the same mode as the database file.
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=5)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA journal_mode=WAL")

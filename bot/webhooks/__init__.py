@@ -21,7 +21,7 @@ from aiohttp import web
 from bot.errors import Conflict, Forbidden, OpsbotError, StoreUnavailable, UsageError
 from bot.logs import report_unexpected
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("opsbot.webhooks")
 
 HOOKS_PATH = "/hooks/{name}"
 NAME = re.compile(r"[a-z][a-z0-9-]{0,39}")

@@ -119,7 +119,15 @@ def test_socket_mode_runs_commands_and_thread_mentions(tmp_path: Path) -> None:
             time.sleep(0.05)
         assert len(posted) == 1 and "Checkout error rate above 5%" in posted[0]["text"]
         assert httpx.post(f"{base}/slack/events", content=b"{}").status_code in (404, 405)
-    finally:
+        # The platform's probes reach a Socket Mode instance on PORT too.
+        assert httpx.get(f"{base}/livez", timeout=5).status_code == 200
+        ready = httpx.get(f"{base}/readyz", timeout=5)
+        assert ready.status_code == 200 and ready.json()["ok"] is True, ready.text
         proc.terminate()
+        assert proc.wait(timeout=20) == 0  # SIGTERM: the same graceful stop as `serve`
+        assert proc.stdout is not None and b"opsbot: stopped cleanly" in proc.stdout.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
         proc.wait(timeout=10)
         slack.stop()

@@ -17,7 +17,7 @@ from slack_bolt.response import BoltResponse
 
 from bot.deps import Deps
 
-log = logging.getLogger(__name__)
+log = logging.getLogger("opsbot.slack")
 
 
 def register(app: AsyncApp, deps: Deps) -> None:

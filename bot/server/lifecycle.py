@@ -1,0 +1,49 @@
+"""What the last run of opsbot did at its end: a clean stop is recorded, so the next start can say so."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+
+from bot.logs import iso
+from bot.store import Store, Tx, repo
+
+log = logging.getLogger("opsbot.lifecycle")
+
+KEY = "process:lifecycle"
+
+
+def _me() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+async def record_start(store: Store, *, now: float) -> None:
+    """Log how the previous run ended, then mark this one running."""
+
+    async def swap(tx: Tx) -> str | None:
+        before = await repo.get_value(tx, KEY)
+        await repo.set_value(tx, KEY, json.dumps({"state": "running", "by": _me(), "at": now}))
+        return before
+
+    before = await store.run(swap)
+    last = json.loads(before) if before else None
+    if last is None:
+        log.info("opsbot: first start on this store")
+    elif last.get("state") == "stopped":
+        log.info("opsbot: the previous run (%s) stopped cleanly at %s", last["by"], iso(float(last["at"])))
+    else:
+        log.warning(
+            "opsbot: the previous run (%s, started %s) recorded no clean stop: it was killed or crashed, "
+            "or another instance shares this store",
+            last.get("by"),
+            iso(float(last["at"])),
+        )
+
+
+async def record_stop(store: Store, *, now: float) -> None:
+    """Mark a clean stop (after delivery has drained and the lease is released)."""
+    async with store.transaction() as tx:
+        await repo.set_value(tx, KEY, json.dumps({"state": "stopped", "by": _me(), "at": now}))
+    log.info("opsbot: stopped cleanly")

@@ -324,6 +324,9 @@ def test_newer_but_compatible_schema_serves_and_only_migrate_refuses(tmp_path: P
 
 
 async def test_retention_days_applies_to_delivery_keys_and_sent_items(tmp_path: Path) -> None:
+    from bot.jobs import housekeeping
+    from bot.jobs.scheduler import Timer
+    from bot.runtime import job_handlers
     from bot.store import open_store
     from tests.harness import Harness
 
@@ -341,6 +344,10 @@ async def test_retention_days_applies_to_delivery_keys_and_sent_items(tmp_path: 
     try:
         await bot.command("help")
         await bot.settle()
+        # The hourly housekeeping job, fired now: it forgets what is older than retention_days.
+        prune = job_handlers(bot.runtime.deps)[housekeeping.KIND]
+        async with bot.runtime.store.transaction() as tx:
+            await prune(tx, Timer(0, housekeeping.KIND, "", time.time(), 1, {}))
         async with bot.runtime.store.transaction() as tx:
             keys = {r["key"] for r in await tx.fetchall("SELECT key FROM deliveries")}
     finally:

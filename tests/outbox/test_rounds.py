@@ -64,7 +64,7 @@ def test_a_malformed_item_is_prepared_to_fail_alone() -> None:
         state="sending",
     )
     assert prepare(bad).problem and prepare(bad).message is None
-    odd = OutboxItem(id=2, lane="x", kind="page", payload={}, attempts=0, next_attempt_at=0, state="sending")
+    odd = OutboxItem(id=2, lane="x", kind="fax", payload={}, attempts=0, next_attempt_at=0, state="sending")
     assert "unknown outbox item kind" in (prepare(odd).problem or "")
 
 

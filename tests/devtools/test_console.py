@@ -65,15 +65,16 @@ async def test_button_numbers_stay_while_the_card_is_shown(tmp_path: Path) -> No
             "press 1",
             "/incident note INC-1 still looking",
             "as dana",
-            "press 4",
+            "press 5",
         ],
         db=tmp_path / "c.db",
     )
-    # The card is edited three times; "Take command" keeps its number 4 throughout, "Resolved" its 3.
-    assert set(numbers(out, "Take command")) == {"4"} and len(numbers(out, "Take command")) >= 3
+    # The card is edited three times; "Take command" keeps its number 5 throughout (after the clock's
+    # Acknowledge, 4), "Resolved" its 3.
+    assert set(numbers(out, "Take command")) == {"5"} and len(numbers(out, "Take command")) >= 3
     assert set(numbers(out, "Resolved")) == {"3"}
-    assert "(press 5 to toggle)" in out  # the checklist's numbers come after the card's
-    assert "Commander:* @dana" in out  # button 4 was still "Take command" after two edits
+    assert "(press 8 to toggle)" in out  # the checklist's come after the card's and the page's buttons
+    assert "Commander:* @dana" in out  # button 5 was still "Take command" after two edits
 
 
 async def test_at_names_and_public_answers(tmp_path: Path) -> None:

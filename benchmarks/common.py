@@ -86,10 +86,11 @@ def start_opsbot(
     return proc, base, ready
 
 
-def start_stock_bolt(sim_url: str) -> tuple[subprocess.Popen[bytes], str]:
+def start_stock_bolt(sim_url: str, *, before_response: bool = False) -> tuple[subprocess.Popen[bytes], str]:
+    """Stock Bolt acking ``/incident``; ``before_response`` runs it with ``process_before_response=True``."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, str(HERE / "stock_bolt.py"), str(port)],
+        [sys.executable, str(HERE / "stock_bolt.py"), str(port), *(["pbr"] if before_response else [])],
         env=env(SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=f"{sim_url}/api/"),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -120,6 +121,12 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process (all its threads) has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def stop(*procs: subprocess.Popen[bytes]) -> None:

@@ -29,13 +29,23 @@ def _pg(sql: str) -> str:
 
 
 class PostgresTx:
+    """A transaction in pipeline mode: ``write`` only queues its statement; it goes to the server with
+    the next statement whose result is needed (a read, a row count) or with the COMMIT, in one round
+    trip. A write's error (a unique violation: ``Conflict``) therefore surfaces there, and fails the
+    whole transaction just the same: callers catch ``Conflict`` around ``run()``, never inside a body."""
+
     dialect = "postgres"
 
-    def __init__(self, conn: psycopg.AsyncConnection[Row]) -> None:
+    def __init__(
+        self, conn: psycopg.AsyncConnection[Row], pipeline: psycopg.AsyncPipeline | None = None
+    ) -> None:
         self._conn = conn
+        self._pipeline = pipeline
 
     async def execute(self, sql: str, params: tuple[Any, ...] = ()) -> int:
         cur = await self._conn.execute(_pg(sql), params)
+        if self._pipeline is not None:
+            await self._pipeline.sync()  # the row count is known only once the server has answered
         return cur.rowcount
 
     async def write(self, sql: str, params: tuple[Any, ...] = ()) -> None:
@@ -97,8 +107,8 @@ class PostgresStore:
         if self._pool is None:
             raise StoreUnavailable("the PostgreSQL store is not open")
         with map_errors(psycopg.Error, PoolTimeout):
-            async with self._pool.connection() as conn, conn.transaction():
-                yield PostgresTx(conn)
+            async with self._pool.connection() as conn, conn.pipeline() as pipeline, conn.transaction():
+                yield PostgresTx(conn, pipeline)
 
     async def run(self, body: Callable[[Tx], Awaitable[T]]) -> T:
         async with self.transaction() as tx:

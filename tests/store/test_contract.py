@@ -169,6 +169,24 @@ async def test_a_conflicting_claim_undoes_its_transaction(store: Store) -> None:
         assert await repo.get_incident(tx, 1) is None
 
 
+async def test_a_conflict_met_only_at_commit_is_the_same_conflict(store: Store) -> None:
+    """Nothing is read after the claim: in PostgreSQL's pipeline the duplicate meets the server with the
+    COMMIT, and fails the transaction as the same Conflict, with nothing of it written."""
+    assert await claims("Ev3", 1.0, store)
+
+    async def body(tx: Tx) -> None:
+        await repo.insert_incident(tx, incident(2))
+        await repo.claim(tx, "Ev3", 2.0)
+
+    with pytest.raises(Conflict):
+        await store.run(body)
+    async with store.transaction() as tx:
+        assert await repo.get_incident(tx, 2) is None
+    with pytest.raises(Conflict):
+        async with store.transaction() as tx:
+            await repo.claim(tx, "Ev3", 3.0)
+
+
 async def test_concurrent_claims_one_winner(store: Store) -> None:
     results = await asyncio.gather(*(claims("EvSame", time.time(), store) for _ in range(10)))
     assert sorted(results) == [False] * 9 + [True]

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from bot import eventloop
 from bot.errors import SchemaTooNew, StoreUnavailable
 from bot.logs import Redactor, setup_logging, setup_sentry
 from bot.settings import Settings, SettingsError, load_settings
@@ -29,7 +30,15 @@ def _parser() -> argparse.ArgumentParser:
         prog="opsbot", description="Slack chatops bot for the operations runbook."
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.add_parser("serve", help="HTTP mode: Slack sends requests to /slack/events on PORT")
+    serve = sub.add_parser("serve", help="HTTP mode: Slack sends requests to /slack/events on PORT")
+    serve.add_argument(
+        "--workers",
+        type=_workers,
+        default=1,
+        help="serving processes sharing PORT (SO_REUSEPORT), under one supervising parent (default 1)",
+    )
+    # Set by that parent on each worker it starts ("2/4"); not for people.
+    serve.add_argument("--worker", type=_worker, default=None, help=argparse.SUPPRESS)
     sub.add_parser("socket", help="Socket Mode with SLACK_APP_TOKEN (no public URL needed)")
     console = sub.add_parser("console", help="the bot in this terminal, no Slack account needed")
     console.add_argument("--db", default="opsbot-console.db", help="the console's own SQLite file")
@@ -69,6 +78,25 @@ def _when(text: str) -> float:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
 
 
+def _workers(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"not a number of processes: {text!r}")
+    return count
+
+
+def _worker(text: str) -> tuple[int, int]:
+    from bot.server.workers import parse_worker
+
+    try:
+        return parse_worker(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _require(settings: Settings, *names: str) -> None:
     for name in names:
         if not getattr(settings, name):
@@ -99,8 +127,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(**({"database_url": "sqlite://:memory:"} if command == "console" else {}))
         redactor = Redactor(settings.secrets())
         level = settings.log_level if command != "console" else "WARNING"
-        setup_logging(level, redactor, stream=sys.stderr, fmt=settings.log_format)
+        worker = args.worker[0] if command == "serve" and args.worker else None
+        setup_logging(level, redactor, stream=sys.stderr, fmt=settings.log_format, worker=worker)
         setup_sentry(settings.sentry_dsn.get_secret_value() if settings.sentry_dsn else None, redactor)
+        if command == "serve" and args.workers > 1:
+            return _supervise(settings, args.workers)
+        if command in ("serve", "socket"):
+            return eventloop.run(_run(command, args, settings))
         return asyncio.run(_run(command, args, settings))
     except SettingsError as exc:
         print(f"opsbot: configuration error: {exc}", file=sys.stderr)
@@ -118,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 async def _run(command: str, args: argparse.Namespace, settings: Settings) -> int:
     if command == "serve":
         _require(settings, "slack_bot_token", "slack_signing_secret")
-        return await _serve(settings)
+        return await _serve(settings, worker=args.worker)
     if command == "socket":
         _require(settings, "slack_bot_token", "slack_app_token")
         return await _socket(settings)
@@ -221,7 +254,29 @@ async def _until_signalled() -> None:
     log.info("opsbot: stopping: no new requests; finishing those in flight and the current delivery round")
 
 
-async def _serve(settings: Settings) -> int:
+def _supervise(settings: Settings, count: int) -> int:
+    """``serve --workers N``: migrate once, then run N workers on PORT until SIGTERM."""
+    from bot.server.app import REQUEST_GRACE_S
+    from bot.server.workers import Supervisor
+    from bot.store import open_store
+
+    _require(settings, "slack_bot_token", "slack_signing_secret")
+    store = open_store(settings.database_url.get_secret_value())
+    if getattr(store, "path", None) == ":memory:":
+        raise SettingsError("DATABASE_URL: --workers needs a store the workers share (a file or PostgreSQL)")
+
+    async def migrate() -> None:
+        try:
+            await store.migrate()
+        finally:
+            await store.close()
+
+    asyncio.run(migrate())  # once, so the workers start on a current schema instead of racing to it
+    # Each worker may take its own grace for the delivery round and REQUEST_GRACE_S for requests in flight.
+    return Supervisor(count=count, stop_within=settings.shutdown_grace_s + REQUEST_GRACE_S + 5).run()
+
+
+async def _serve(settings: Settings, *, worker: tuple[int, int] | None = None) -> int:
     from bot.runtime import start_runtime
     from bot.server.lifecycle import record_start
 
@@ -230,11 +285,16 @@ async def _serve(settings: Settings) -> int:
     try:
         await record_start(runtime.store, now=runtime.deps.clock())
         await runtime.health.auth.check(runtime.client)
-        await runtime.serve_http(host=settings.host, port=settings.port)
+        await runtime.serve_http(host=settings.host, port=settings.port, reuse_port=worker is not None)
         # What start-up built lives as long as the process: keep it out of the collector's way, so a
         # full collection does not stall an ack.
         gc.freeze()
-        log.info("opsbot ready: listening on http://%s:%d/slack/events", settings.host, settings.port)
+        log.info(
+            "opsbot ready: listening on http://%s:%d/slack/events%s",
+            settings.host,
+            settings.port,
+            f" (worker {worker[0]} of {worker[1]})" if worker else "",
+        )
         await _until_signalled()
         clean = True
     finally:

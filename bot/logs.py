@@ -103,7 +103,12 @@ class TextFormatter(logging.Formatter):
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message (and the traceback as ``exc``)."""
+    """One JSON object per line: time, level, logger, message (and the traceback as ``exc``; the worker
+    number under ``serve --workers``)."""
+
+    def __init__(self, *, worker: int | None = None) -> None:
+        super().__init__()
+        self.worker = worker
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -112,6 +117,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        if self.worker is not None:
+            line["worker"] = self.worker
         if record.exc_info and not record.exc_text:
             record.exc_text = self.formatException(record.exc_info)
         if record.exc_text:
@@ -135,12 +142,21 @@ DROP_CLIENT_TOKEN_WARNING = DropClientTokenWarning()
 
 
 def setup_logging(
-    level: str, redactor: Redactor, *, stream: Any = None, fmt: Literal["text", "json"] = "text"
+    level: str,
+    redactor: Redactor,
+    *,
+    stream: Any = None,
+    fmt: Literal["text", "json"] = "text",
+    worker: int | None = None,
 ) -> None:
-    """One handler on the root logger: secrets redacted, ISO times, text or JSON lines."""
+    """One handler on the root logger: secrets redacted, ISO times, text or JSON lines; ``worker``
+    (``serve --workers``) marks every line with the worker that wrote it."""
     handler = logging.StreamHandler(stream)
+    tag = f"[worker {worker}] " if worker is not None else ""
     formatter = (
-        JsonFormatter() if fmt == "json" else TextFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+        JsonFormatter(worker=worker)
+        if fmt == "json"
+        else TextFormatter(f"%(asctime)s %(levelname)s {tag}%(name)s: %(message)s")
     )
     handler.setFormatter(formatter)
     handler.addFilter(RedactingFilter(redactor))

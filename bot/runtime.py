@@ -102,10 +102,17 @@ class Runtime:
     stopping: Stopping
 
     async def serve_http(
-        self, *, host: str, port: int, slack: bool = True, body_timeout: float = BODY_TIMEOUT
+        self,
+        *,
+        host: str,
+        port: int,
+        slack: bool = True,
+        body_timeout: float = BODY_TIMEOUT,
+        reuse_port: bool = False,
     ) -> int:
-        """Serve the HTTP app until ``close``; ``slack=False`` leaves out Slack's route (Socket Mode).
-        Returns the bound port."""
+        """Serve the HTTP app until ``close``; ``slack=False`` leaves out Slack's route (Socket Mode);
+        ``reuse_port`` shares the port with the other workers of ``serve --workers``. Returns the bound
+        port."""
         over_http = None
         if slack:
             over_http = SlackOverHttp(
@@ -122,7 +129,9 @@ class Runtime:
             health=self.health,
             public=public_routes(self.deps),
         )
-        return await self.stack.enter_async_context(serving(server, host=host, port=port))
+        return await self.stack.enter_async_context(
+            serving(server, host=host, port=port, reuse_port=reuse_port)
+        )
 
     async def close(self, *, grace: float = 0.0, clean: bool = False) -> None:
         """Close everything, last opened first. With ``grace`` (SIGTERM) the delivery round in progress

@@ -58,7 +58,10 @@ def free_port() -> int:
 class Served:
     """One `opsbot serve` process."""
 
-    def __init__(self, database_url: str, sim: SlackSim, tmp: Path, **env: str) -> None:
+    def __init__(
+        self, database_url: str, sim: SlackSim, tmp: Path, *, serve_args: tuple[str, ...] = (), **env: str
+    ) -> None:
+        self.serve_args = serve_args
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log = tmp / f"serve-{self.port}.log"
@@ -80,7 +83,7 @@ class Served:
 
     def start(self) -> Served:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bot", "serve"],
+            [sys.executable, "-m", "bot", "serve", *self.serve_args],
             env=self.env,
             stdout=self.log.open("ab"),
             stderr=subprocess.STDOUT,

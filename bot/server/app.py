@@ -70,14 +70,18 @@ def opsbot_server(
 
 
 @asynccontextmanager
-async def serving(app: web.Application, *, host: str, port: int) -> AsyncIterator[int]:
-    """Listen on ``host``:``port`` until the block ends; yields the bound port (useful with port 0)."""
+async def serving(
+    app: web.Application, *, host: str, port: int, reuse_port: bool = False
+) -> AsyncIterator[int]:
+    """Listen on ``host``:``port`` until the block ends; yields the bound port (useful with port 0).
+    ``reuse_port`` (SO_REUSEPORT) lets other processes listen on the same port: the kernel spreads
+    new connections over them."""
     # shutdown_timeout bounds how long requests in flight (or bodies still arriving) hold a stop: Slack
     # gives up on an ack after 3 s, and a platform's grace period is often 30 s.
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=REQUEST_GRACE_S)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port)
+        site = web.TCPSite(runner, host, port, reuse_port=reuse_port or None)
         await site.start()
         yield int(runner.addresses[0][1])
     finally:

@@ -1,6 +1,7 @@
 """``/livez``, ``/readyz`` and ``/healthz``: what a platform asks before it restarts or routes to us.
 
-- ``/livez``: the process serves HTTP. Nothing else: a database outage must not restart every instance.
+- ``/livez``: the process serves HTTP (and names its pid). Nothing else: a database outage must not
+  restart every instance.
 - ``/readyz``: this instance can do its job: the store takes a write, its schema is the one this code
   knows, Slack accepts the bot token (``auth.test`` at start and again after Slack refuses it), delivery
   is running, neither stopped nor stuck (the outbox's own health), and the oldest undelivered message is
@@ -14,6 +15,7 @@ from __future__ import annotations
 import enum
 import json
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -213,7 +215,8 @@ def routes(health: Health) -> list[web.RouteDef]:
     """/livez and /readyz."""
 
     async def livez(request: web.Request) -> web.Response:
-        return _json(200, {"ok": True})
+        # Which process answered: with ``serve --workers N`` several share the port.
+        return _json(200, {"ok": True, "pid": os.getpid()})
 
     async def readyz(request: web.Request) -> web.Response:
         checks = await health.readiness()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -56,13 +57,13 @@ def start_sim() -> tuple[subprocess.Popen[bytes], str]:
 
 
 def start_opsbot(
-    sim_url: str, database_url: str | None = None, **extra_env: str
+    sim_url: str, database_url: str | None = None, *, args: tuple[str, ...] = (), **extra_env: str
 ) -> tuple[subprocess.Popen[bytes], str, float]:
-    """`opsbot serve`; returns the process, its base URL and its start-to-ready seconds."""
+    """`opsbot serve [args]`; returns the process, its base URL and its start-to-ready seconds."""
     port = free_port()
     db = database_url or f"sqlite:///{tempfile.mkdtemp(prefix='opsbot-bench-')}/bench.db"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bot", "serve"],
+        [sys.executable, "-m", "bot", "serve", *args],
         env=env(
             PORT=str(port),
             HOST="127.0.0.1",
@@ -127,6 +128,25 @@ def cpu_seconds(pid: int) -> float:
     """User plus system CPU time the process (all its threads) has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (``serve --workers``: the parent and its workers)."""
+    found = [pid]
+    with contextlib.suppress(FileNotFoundError):  # ended meanwhile
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                found += descendants(int(child))
+    return found
+
+
+def pool_cpu_seconds(pid: int) -> float:
+    """CPU time of ``pid`` and every process below it (those running now)."""
+    total = 0.0
+    for each in descendants(pid):
+        with contextlib.suppress(FileNotFoundError):  # ended since it was listed
+            total += cpu_seconds(each)
+    return total
 
 
 def stop(*procs: subprocess.Popen[bytes]) -> None:

@@ -25,9 +25,12 @@ from bot.errors import StoreUnavailable
 from bot.store import Row, Tx
 from bot.store.locks import FileLock
 from bot.store.schema import LATEST, apply_migrations, probe_write, schema_version
-from bot.store.sqlite_inline import Busy, InlineWriter
 
 T = TypeVar("T")
+
+
+class _Busy(Exception):
+    """The write lock was not free at once: run the transaction on the SQLite thread instead."""
 
 
 def _consume(future: asyncio.Future[Any]) -> None:
@@ -90,9 +93,10 @@ class SqliteStore:
         self.path = path
         self._conn: sqlite3.Connection | None = None
         # A second connection, used on the event loop itself for run() bodies when the write lock is
-        # free at once (bot.store.sqlite_inline); None for ":memory:", whose connections share nothing.
+        # free at once (see _run_inline); None for ":memory:", whose connections do not share data.
         self._inline_wanted = inline and path != ":memory:"
-        self._inline: InlineWriter | None = None
+        self._inline: sqlite3.Connection | None = None
+        self._inline_busy = False  # an inline body is suspended mid-transaction
         # Transactions queued or open on the SQLite thread: while there are any, run() queues behind
         # them there too (in order, without the two connections meeting in SQLite's busy handler,
         # whose sleeps would stall both).
@@ -179,19 +183,51 @@ class SqliteStore:
 
     async def run(self, body: Callable[[Tx], Awaitable[T]]) -> T:
         """Run ``body`` as one transaction, whole (it may only use the tx): right here on the event loop
-        when the write lock is free this instant (committed with any others ready at the same time),
-        else on the SQLite thread."""
-        inline = self._inline
-        if inline is not None and not inline.busy and not self._on_thread:
+        when the write lock is free this instant, else on the SQLite thread."""
+        if self._inline is not None and not self._inline_busy and not self._on_thread:
             try:
-                return await inline.run(body)
-            except Busy:
+                return await self._run_inline(self._inline, body)
+            except _Busy:
                 pass
         self._on_thread += 1
         try:
             return await self._there(self._run_here(body))
         finally:
             self._on_thread -= 1
+
+    async def _run_inline(self, conn: sqlite3.Connection, body: Callable[[Tx], Awaitable[T]]) -> T:
+        """``body`` on the loop, without a hop to the SQLite thread and back (two thread wake-ups per
+        transaction were the largest cost of a note). Only when BEGIN IMMEDIATE gets the write lock at
+        once (busy timeout 0); raises _Busy otherwise, and the caller queues it on the thread.
+
+        An SqliteTx's awaits never suspend, so a body that only uses its tx runs start to COMMIT without
+        letting anything else run; one that does suspend keeps the lock until it is done, as on the
+        thread, and meanwhile other transactions of this process go to the thread."""
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise _Busy from exc
+            with map_errors(sqlite3.DatabaseError):
+                raise
+        self._inline_busy = True
+        try:
+            with map_errors(sqlite3.DatabaseError):
+                try:
+                    result = await body(SqliteTx(conn))
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                    raise
+                try:
+                    conn.execute("COMMIT")
+                except sqlite3.Error:
+                    with contextlib.suppress(sqlite3.Error):
+                        conn.execute("ROLLBACK")
+                    raise
+        finally:
+            self._inline_busy = False
+        return result
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[_RemoteTx]:
@@ -254,7 +290,16 @@ class SqliteStore:
         if self.path != ":memory:":
             self._checkpointer = asyncio.create_task(self._checkpoints(), name="opsbot-sqlite-checkpoint")
         if self._inline_wanted:
-            self._inline = InlineWriter(InlineWriter.connect(self.path), SqliteTx)
+            self._inline = self._connect_inline()
+
+    def _connect_inline(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=0)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute("PRAGMA busy_timeout=0")  # never wait on the loop: the thread waits instead
+        conn.execute("PRAGMA wal_autocheckpoint=0")
+        return conn
 
     async def _checkpoints(self, every: float = 1.0) -> None:
         """Fold the write-ahead log back into the database file, off the serving connection."""
@@ -294,7 +339,7 @@ class SqliteStore:
                 await task
         inline, self._inline = self._inline, None
         if inline is not None:
-            inline.conn.close()
+            inline.close()
         conn, self._conn = self._conn, None
         if conn is not None and self._loop is not None:
 

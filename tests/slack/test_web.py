@@ -64,7 +64,7 @@ async def test_healthz_is_503_naming_a_read_only_sqlite_store(tmp_path: object) 
 
         await store._there(read_only())  # type: ignore[attr-defined]
         # run() bodies use a second connection on the event loop when the write lock is free.
-        store._inline.conn.execute("PRAGMA query_only = ON")  # type: ignore[attr-defined]
+        store._inline.execute("PRAGMA query_only = ON")  # type: ignore[attr-defined]
         health = await bot.http.get(f"{bot.url}/healthz")
         assert health.status_code == 503 and "read-only" in health.json()["store"]
         reply = await bot.command("note INC-1 still slow")

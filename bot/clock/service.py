@@ -158,13 +158,16 @@ async def owe_page(
     now = deps.clock()
     number = inc.escalation_level
     level = pol.level(number)
-    channel = deps.settings.incident_channel
+    channel = incidents.card_channel(deps.settings, inc)
+    secret = channel != deps.settings.incident_channel  # a confidential incident's private channel
     thread = messages.page(inc, level, number=number, why=why, incident_channel=channel, in_thread=True)
     await outbox.post(
         tx, lane=lane(inc.number), at=now, thread_ref=card_ref(inc.number), **thread.as_kwargs()
     )
     for where in rules.channels(level, channel):
-        msg = messages.page(inc, level, number=number, why=why, incident_channel=channel, in_thread=False)
+        msg = messages.page(
+            inc, level, number=number, why=why, incident_channel=channel, in_thread=False, confidential=secret
+        )
         # Its own lane: a level channel the bot cannot post in must not hold up the incident's thread.
         await outbox.post(tx, lane=f"page:{inc.number}", at=now, channel=where, **msg.as_kwargs())
     if record:

@@ -175,6 +175,50 @@ async def _change_after_check(
     deps.outbox.notify()
 
 
+def context(deps: Deps, actor: str, now: float) -> Context:
+    """What a pure change may know besides the incident: the actor, the time, scenarios, the path."""
+    scenarios = deps.router.scenarios()
+    confidential = frozenset(k for k in scenarios if deps.router.restricted(k))
+    levels = tuple(level.name for level in deps.settings.escalation_path)
+    return Context(actor, now, scenarios, confidential, levels)
+
+
+def said(cmd: ChangeCommand) -> str | None:
+    """The free text a person said with a change (a note, a status message, a reason), if any."""
+    for name in ("message", "text", "reason"):
+        if isinstance(value := getattr(cmd, name, None), str):
+            return value
+    return None
+
+
+async def apply_within(uow: UnitOfWork, deps: Deps, inc: Incident, cmd: ChangeCommand, actor: str) -> Change:
+    """Apply ``cmd`` to ``inc`` (locked by the caller) inside the caller's unit of work: the incident
+    stored, the timeline written, the card edited, the thread told, the events emitted."""
+    tx, now = uow.tx, uow.now
+    result = apply_change(inc, cmd, context(deps, actor, now))
+    await repo.update_incident(tx, result.incident)
+    await repo.append_event(
+        tx, incident=inc.number, kind=result.kind, actor=actor, text=result.summary, at=result.at or now
+    )
+    await owe_card(deps, tx, result.incident)
+    announcement = Post(
+        lane(inc.number), result.announcement, thread_ref=card_ref(inc.number), broadcast=result.broadcast
+    )
+    await owe(tx, announcement, at=now)
+    uow.emit(Changed(inc, result.incident, actor, result.kind, said(cmd)))
+    for event in result.events:
+        uow.emit(event)
+    return result
+
+
+async def locked(tx: Tx, number: int) -> Incident:
+    """The incident, locked for this transaction; NotFound when there is none."""
+    inc = await repo.get_incident(tx, number, for_update=True)
+    if inc is None:
+        raise NotFound(f"There is no INC-{number}.", "/incident list")
+    return inc
+
+
 async def change(
     deps: Deps,
     *,
@@ -188,17 +232,11 @@ async def change(
     """Apply one change: card edited in place, the thread told, the timeline written, exactly once.
 
     ``as_of``: when the request was made (a thread message's ts); a change made since refuses it."""
-    scenarios = deps.router.scenarios()
-    confidential = frozenset(k for k in scenarios if deps.router.restricted(k))
     admins = deps.settings.incident_admins
-    levels = tuple(level.name for level in deps.settings.escalation_path)
 
     async def apply(uow: UnitOfWork) -> Change:
-        tx, now = uow.tx, uow.now
-        inc = await repo.get_incident(tx, cmd.number, for_update=True)
-        if inc is None:
-            raise NotFound(f"There is no INC-{cmd.number}.", "/incident list")
-        if as_of is not None and await _status_moved_since(tx, inc, cmd, as_of):
+        inc = await locked(uow.tx, cmd.number)
+        if as_of is not None and await _status_moved_since(uow.tx, inc, cmd, as_of):
             # A status move sent before the incident's latest status change (a redelivery held up
             # somewhere): applying it now would undo what people did since. Notes and fields still apply.
             raise StaleAction(
@@ -213,20 +251,7 @@ async def change(
                 f"{inc.ref} changed before your click landed; it is now {inc.status.title}."
                 " Nothing was done twice."
             )
-        result = apply_change(inc, cmd, Context(actor, now, scenarios, confidential, levels))
-        await repo.update_incident(tx, result.incident)
-        await repo.append_event(
-            tx, incident=inc.number, kind=result.kind, actor=actor, text=result.summary, at=result.at or now
-        )
-        await owe_card(deps, tx, result.incident)
-        announcement = Post(
-            lane(inc.number), result.announcement, thread_ref=card_ref(inc.number), broadcast=result.broadcast
-        )
-        await owe(tx, announcement, at=now)
-        uow.emit(Changed(inc, result.incident, actor, result.kind))
-        for event in result.events:
-            uow.emit(event)
-        return result
+        return await apply_within(uow, deps, inc, cmd, actor)
 
     try:
         result = await unit_of_work(deps, key=key, work=apply)

@@ -27,7 +27,9 @@ from bot.clock import pagerduty
 from bot.clock import service as clock_service
 from bot.clock import timers as clock_timers
 from bot.deps import Deps
-from bot.incidents.card import CARD, card_template
+from bot.incidents import relocate
+from bot.incidents.card import CARD, SECURE_CARD, card_template
+from bot.incidents.confidential import SecurityChannel, delivery_guard
 from bot.jobs import housekeeping
 from bot.jobs.scheduler import Handler, Recurring, Scheduler
 from bot.logs import Redactor, report_unexpected
@@ -197,6 +199,7 @@ def _health(deps: Deps, client: AsyncWebClient, auth: SlackAuth) -> Health:
         delivery=deps.outbox.health,
         max_pending_age_s=deps.settings.ready_max_pending_age_s,
         clock=deps.clock,
+        security=deps.security,
     )
 
 
@@ -219,6 +222,7 @@ async def _outbox(
     clock: Callable[[], float],
     stack: AsyncExitStack,
     options: Mapping[str, Any],
+    security: SecurityChannel,
 ) -> Outbox:
     # Slack's response_urls and PagerDuty; probes have their own client
     outbound = await stack.enter_async_context(httpx.AsyncClient(timeout=10.0))
@@ -237,10 +241,15 @@ async def _outbox(
         incident_channel=settings.incident_channel,
         clock=clock,
         on_error=report_unexpected,
-        templates={CARD: card_template(settings), ALERT: alert_template()},
+        templates={
+            CARD: card_template(settings, security),
+            SECURE_CARD: card_template(settings, security, secure=True),
+            ALERT: alert_template(),
+        },
         pager=pager,
         **options,
     )
+    outbox.delivery.guard = delivery_guard(security)  # a confidential thread stays in its private channel
     stack.push_async_callback(outbox.stop)
     return outbox
 
@@ -278,7 +287,12 @@ def _wire_incidents(deps: Deps) -> None:
     """The incident core's ports: how titles route, and who hears what it does in its transaction
     (listed here, never self-registered)."""
     deps.router = ScenarioRouter(deps.settings.scenario_keywords)
-    deps.subscribers = (clock_service.subscriber(deps), diagnostics.subscriber(deps), public.subscriber(deps))
+    deps.subscribers = (
+        clock_service.subscriber(deps),
+        relocate.subscriber(deps),
+        diagnostics.subscriber(deps),
+        public.subscriber(deps),
+    )
 
 
 async def start_runtime(
@@ -303,12 +317,20 @@ async def start_runtime(
         )
         client, auth = await _slack_client(settings, stack)
         metrics = Metrics(clock=clock)
+        security = await _security_channel(settings, client)
         outbox = await _outbox(
-            settings, store=store, client=client, clock=clock, stack=stack, options=outbox_options or {}
+            settings,
+            store=store,
+            client=client,
+            clock=clock,
+            stack=stack,
+            options=outbox_options or {},
+            security=security,
         )
         deps = _deps(
             settings, store=store, outbox=outbox, http=http, client=client, metrics=metrics, clock=clock
         )
+        deps.security = security
         stack.push_async_callback(deps.cancel_background)
         app = build_app(deps, client=client, signing_secret=secret)
         app.middleware(timing_middleware(metrics.slack_request))
@@ -333,6 +355,14 @@ async def start_runtime(
         health=_health(deps, client, auth),
         stopping=stopping,
     )
+
+
+async def _security_channel(settings: Settings, client: AsyncWebClient) -> SecurityChannel:
+    """The security channel, asked about once at start: public or unknown is logged, makes this
+    instance not ready, and keeps confidential incidents to a stub until Slack says it is private."""
+    security = SecurityChannel(settings.security_channel, client=client)
+    await security.check()
+    return security
 
 
 async def _resume_owed_work(outbox: Outbox, deps: Deps) -> None:

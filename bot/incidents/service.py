@@ -15,7 +15,7 @@ from bot.actions import permission
 from bot.deps import Deps
 from bot.errors import Forbidden, NotFound, OpsbotError, StaleAction, UsageError
 from bot.incidents import commands as c
-from bot.incidents import render
+from bot.incidents import confidential, render
 from bot.incidents.card import card_ref, lane, live_card, owe_card
 from bot.incidents.changes import Change, Context
 from bot.incidents.events import Changed, Declared, UnitOfWork
@@ -49,9 +49,8 @@ def _card_post(deps: Deps, inc: Incident, response_url: str | None) -> Post:
     channel = card_channel(deps.settings, inc)
     link, archived = render.card_link(inc, "{permalink}"), render.channel_archived(channel)
     notify = Notify(response_url, link, archived) if response_url else None
-    return Post(
-        lane(inc.number), channel=channel, ref=card_ref(inc.number), live=live_card(inc.number), notify=notify
-    )
+    live = live_card(inc.number, secure=channel != deps.settings.incident_channel)
+    return Post(lane(inc.number), channel=channel, ref=card_ref(inc.number), live=live, notify=notify)
 
 
 async def _status_moved_since(tx: Tx, inc: Incident, cmd: ChangeCommand, as_of: float) -> bool:
@@ -121,6 +120,8 @@ async def declare(
         inc = await unit_of_work(deps, key=key, work=record)
     except Conflict:
         return Applied(None, "Already declared (this request was delivered twice).", duplicate=True)
+    if confidential.hidden(deps.security, inc) and not deps.security.safe:
+        deps.spawn(deps.security.check_if_due(), name="security-channel-check")  # before more goes there
     return Applied(inc, render.declared_reply(inc, channel=card_channel(deps.settings, inc)))
 
 
@@ -283,12 +284,15 @@ async def list_incidents(deps: Deps, *, include_resolved: bool, before: int | No
     )
 
 
-async def show(deps: Deps, *, number: int, page: int = 1) -> blocks.Message:
-    """The card, the declaration and the timeline, one page of it at a time."""
+async def show(deps: Deps, *, number: int, page: int = 1, shown_in: str | None = None) -> blocks.Message:
+    """The card, the declaration and the timeline, one page of it at a time; a confidential incident's
+    only in its private channel (``shown_in``: where the answer is asked for)."""
     async with deps.store.transaction() as tx:
         inc = await repo.get_incident(tx, number)
         if inc is None:
             raise NotFound(f"There is no INC-{number}.", "/incident list")
+        if (elsewhere := confidential.elsewhere(deps.security, inc, shown_in)) is not None:
+            return blocks.Message(text=elsewhere)
         total = await repo.timeline_count(tx, number)
         pages = max(1, -(-total // SHOW_PAGE))
         page = min(page, pages)
@@ -322,10 +326,13 @@ async def perform(
     response_url: str | None = None,
     as_of: float | None = None,
     channel: str | None = None,
+    shown_in: str | None = None,
 ) -> blocks.Message:
     """Carry out one parsed ``/incident`` command (or thread mention); returns the private reply.
 
-    ``channel`` is where a slash command was typed, held against ``allowed_channels``."""
+    ``channel`` is where a slash command was typed, held against ``allowed_channels``; ``shown_in``
+    where a thread mention was made (a confidential incident is shown only in its private channel)."""
+    shown_in = shown_in or channel
     if channel is not None:
         where = permission.channel_allowed(deps.settings, "incident", channel)
         if not where.allowed:
@@ -336,9 +343,9 @@ async def perform(
     if isinstance(cmd, c.ListIncidents):
         return await list_incidents(deps, include_resolved=cmd.include_resolved, before=cmd.before)
     if isinstance(cmd, c.Show):
-        return await show(deps, number=cmd.number, page=cmd.page)
+        return await show(deps, number=cmd.number, page=cmd.page, shown_in=shown_in)
     if isinstance(cmd, c.Postmortem):
-        return await postmortem(deps, number=cmd.number, actor=actor, key=key)
+        return await postmortem(deps, number=cmd.number, actor=actor, key=key, shown_in=shown_in)
     if isinstance(cmd, c.Stats):
         return await statistics(deps, days=cmd.days, key=key, channel=channel)
     if isinstance(cmd, c.Open):

@@ -20,10 +20,11 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import async_default_handlers
 from slack_sdk.web.async_client import AsyncWebClient
 
+import handlers
 from bot.actions.directory import SlackDirectory
 from bot.alerts import vendors
 from bot.alerts.message import ALERT, alert_template
-from bot.clock import pagerduty
+from bot.clock import pagerduty, watch
 from bot.clock import service as clock_service
 from bot.clock import timers as clock_timers
 from bot.deps import Deps
@@ -37,7 +38,7 @@ from bot.outbox import Chore, Outbox
 from bot.probes.catalog import Catalog
 from bot.public import service as public
 from bot.public.routes import routes as public_routes
-from bot.runbook import ops, routine
+from bot.runbook import escalate, ops, routine
 from bot.runbook import service as diagnostics
 from bot.runbook.routing import ScenarioRouter
 from bot.server.app import SlackOverHttp, opsbot_server, serving
@@ -45,6 +46,7 @@ from bot.server.health import Health, SlackAuth
 from bot.server.lifecycle import record_stop
 from bot.server.metrics import Metrics
 from bot.settings import Settings, SettingsError
+from bot.slack import ids
 from bot.slack.app import build_app
 from bot.slack.web import BODY_TIMEOUT, timing_middleware
 from bot.store import Store, open_store
@@ -64,11 +66,30 @@ def job_handlers(deps: Deps) -> dict[str, Handler]:
     """Every timer kind this bot fires, and its handler: add a scheduled job here."""
     keep_for = deps.settings.retention_days * 86400
     return {
-        housekeeping.KIND: housekeeping.prune(clock=deps.clock, keep_for=keep_for),
+        housekeeping.KIND: housekeeping.prune(
+            clock=deps.clock, keep_for=keep_for, incidents=incident_record(deps.settings)
+        ),
         vendors.WATCH_JOB: vendors.watch_handler(deps),
         **clock_timers.handlers(deps),  # response and resolve targets, nudges, the monitoring watch
         **routine.handlers(deps),  # the daily, weekly and monthly routine checks
     }
+
+
+def incident_record(settings: Settings) -> housekeeping.IncidentRecord:
+    """How long resolved incidents are kept, and the refs and values of one (owned by their modules)."""
+    days, scenarios = settings.incident_retention_days, [*handlers.SCENARIOS, handlers.GENERAL.key]
+
+    def diags(n: int) -> list[str]:
+        return [ids.diagnostics_ref(n), *(ids.diagnostics_ref(n, s) for s in scenarios)]
+
+    def refs(n: int) -> list[str]:
+        own = [ids.card_ref(n), ids.public_card_ref(n), ids.checklist_ref(n), ids.picker_ref(n)]
+        return [*own, clock_service.nudge_ref(n), *diags(n)]
+
+    def keys(n: int) -> list[str]:
+        return [*diags(n), escalate.marker(n), watch.key(n)]
+
+    return housekeeping.IncidentRecord(keep_for=days * 86400 if days else None, refs=refs, keys=keys)
 
 
 def recurring_jobs(settings: Settings) -> tuple[Recurring, ...]:

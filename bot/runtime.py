@@ -21,7 +21,7 @@ from slack_sdk.http_retry.builtin_async_handlers import async_default_handlers
 from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
-from bot.actions.directory import SlackDirectory
+from bot.access.directory import SlackDirectory
 from bot.alerts import vendors
 from bot.alerts.message import ALERT, alert_template
 from bot.clock import pagerduty, watch

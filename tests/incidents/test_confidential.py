@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.devtools import payloads
 from bot.devtools.slack_sim import SlackSim
 from bot.store import repo
 from tests.fakes.slack_spec import check_call
@@ -156,3 +157,28 @@ async def test_a_security_channel_nobody_can_find_is_not_ready(store_url: str) -
         assert "admin panel" not in json.dumps(bot.sim.messages)
     finally:
         await bot.close()
+
+
+async def test_the_wrong_runbook_menu_moves_it_too(sec_bot: Harness) -> None:
+    await sec_bot.command("open P2 chekout broken for some customers")
+    await sec_bot.settle()
+    public_ts = (await sec_bot.card_ref(1))[1]
+    checklist = next(m for m in sec_bot.thread(1) if m["text"].startswith("Runbook: Checkout"))
+    menu_block = next(b for b in checklist["blocks"] if b.get("block_id") == "reroute:1")
+    menu = menu_block["elements"][0]
+    option = next(o for o in menu["options"] if o["value"] == "1:security")
+    body = payloads.block_action(
+        action={**menu, "selected_option": option},
+        block_id=menu_block["block_id"],
+        user="U0DANA",
+        channel="C0INCIDENT",
+        message_ts=checklist["ts"],
+        response_url=sec_bot.sim.response_url("U0DANA"),
+    )
+    assert (await sec_bot.post(body, "application/x-www-form-urlencoded")).status_code == 200
+    await sec_bot.settle()
+    assert (await sec_bot.card_ref(1))[0] == "G0SECURITY"
+    assert "chekout" not in json.dumps(sec_bot.sim.messages["C0INCIDENT"][public_ts])
+    assert any(m["text"].startswith("Runbook: Security incident") for m in sec_bot.thread(1))
+    public_texts = "\n".join(m["text"] for m in sec_bot.sim.messages["C0INCIDENT"].values())
+    assert "Runbook: Security incident" not in public_texts and "became confidential" not in public_texts

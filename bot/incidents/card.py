@@ -4,14 +4,18 @@ what is recorded once it is posted."""
 from __future__ import annotations
 
 from bot.deps import Deps
-from bot.incidents import render
+from bot.incidents import confidential, render
+from bot.incidents.confidential import SecurityChannel
 from bot.incidents.model import Incident
-from bot.outbox import Live, Rendered, Template, Update, owe
+from bot.outbox import Live, Post, Rendered, Template, Update, owe
+from bot.outbox.messages import Blocks
 from bot.settings import Settings
 from bot.slack import ids
+from bot.slack.blocks import Message
 from bot.store import Tx, queue, repo
 
 CARD = "card"
+SECURE_CARD = "card-secure"  # the same card, posted in the private security channel
 
 
 def card_ref(number: int) -> str:
@@ -23,8 +27,27 @@ def lane(number: int) -> str:
     return ids.lane(number)
 
 
-def live_card(number: int) -> Live:
-    return Live(CARD, number)
+def reply(number: int, message: Message | str, *, ref: str | None = None, broadcast: bool = False) -> Post:
+    """A message in the incident card's thread, on the incident's lane (so it goes out after the card);
+    ``ref`` names it for later edits."""
+    text, blocks = _parts(message)
+    return Post(lane(number), text, blocks, thread_ref=card_ref(number), ref=ref, broadcast=broadcast)
+
+
+def edit(number: int, ref: str, message: Message) -> Update:
+    """An edit of the incident's message named ``ref`` (a checklist, a report, a nudge)."""
+    text, blocks = _parts(message)
+    return Update(lane(number), ref, text, blocks)
+
+
+def _parts(message: Message | str) -> tuple[str, Blocks | None]:
+    if isinstance(message, str):
+        return message, None
+    return message.text, message.blocks or None
+
+
+def live_card(number: int, *, secure: bool = False) -> Live:
+    return Live(SECURE_CARD if secure else CARD, number)
 
 
 async def owe_card(deps: Deps, tx: Tx, inc: Incident) -> None:
@@ -36,14 +59,19 @@ async def owe_card(deps: Deps, tx: Tx, inc: Incident) -> None:
     await owe(tx, Update(lane(inc.number), card_ref(inc.number), live=live_card(inc.number)), at=deps.clock())
 
 
-def card_template(settings: Settings) -> Template:
-    """The outbox template for incident cards."""
+def card_template(settings: Settings, security: SecurityChannel, *, secure: bool = False) -> Template:
+    """The outbox template for incident cards (``secure``: for a card posted in the security channel).
+
+    A confidential incident's card renders as a neutral stub wherever it may not show its details."""
     levels = tuple(level.name for level in settings.escalation_path)
 
     async def render_card(tx: Tx, number: int) -> Rendered:
         inc = await repo.get_incident(tx, number)
         if inc is None:
             raise LookupError(f"INC-{number}")
+        if not await confidential.card_shows_details(tx, security, inc, secure=secure):
+            message = confidential.stub(inc)
+            return Rendered(message.text, message.blocks, inc.version)
         clock = render.CardClock(levels=levels, response_target=settings.response_targets.of(inc.severity))
         message = render.incident_card(inc, clock=clock)
         return Rendered(message.text, message.blocks, inc.version)

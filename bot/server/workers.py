@@ -76,6 +76,10 @@ class Supervisor:
         return _Worker(number, proc, time.monotonic())
 
     def _on_signal(self, signum: int, frame: FrameType | None) -> None:
+        self.stop()
+
+    def stop(self) -> None:
+        """Stop every worker and return from ``run`` (what SIGTERM and SIGINT do)."""
         self._stopping = True
 
     def run(self) -> int:

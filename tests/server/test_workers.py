@@ -3,8 +3,10 @@ delivers (the outbox lease), every note lands once, and SIGTERM stops the parent
 
 from __future__ import annotations
 
+import os
 import re
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -118,3 +120,28 @@ def test_worker_flags() -> None:
     for bad in ("0/2", "3/2", "x", "1"):
         with pytest.raises(ValueError):
             parse_worker(bad)
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "says"),
+    [
+        (("--workers", "0"), {}, "--workers"),
+        (("--workers", "2"), {"DATABASE_URL": "sqlite://:memory:"}, "DATABASE_URL"),
+        (("--workers", "2"), {"SLACK_BOT_TOKEN": ""}, "SLACK_BOT_TOKEN"),
+    ],
+)
+def test_serve_workers_refuses_what_cannot_work(
+    tmp_path: Path, args: tuple[str, ...], env: dict[str, str], says: str
+) -> None:
+    settings = {"SLACK_BOT_TOKEN": "xoxb-x", "SLACK_SIGNING_SECRET": "s", "PATH": os.environ["PATH"]}
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "serve", *args],
+        env={**settings, **env},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert says in done.stderr and "Traceback" not in done.stderr

@@ -43,7 +43,7 @@ from bot.runbook import service as diagnostics
 from bot.runbook.routing import ScenarioRouter
 from bot.server.app import SlackOverHttp, opsbot_server, serving
 from bot.server.health import Health, SlackAuth
-from bot.server.lifecycle import record_stop
+from bot.server.lifecycle import Stopping, stop_recorder
 from bot.server.metrics import Metrics
 from bot.settings import Settings, SettingsError
 from bot.slack import ids
@@ -164,24 +164,6 @@ class Runtime:
         await self.stack.aclose()
 
 
-@dataclass
-class Stopping:
-    """How this run is ending, read by the stop recorder that runs just before the store closes."""
-
-    clean: bool = False
-
-
-def _record_stop(store: Store, stopping: Stopping, clock: Callable[[], float]) -> Callable[[], Any]:
-    async def record() -> None:
-        if stopping.clean:
-            try:
-                await record_stop(store, now=clock())
-            except Exception:  # a failed record only means the next start cannot call it clean
-                log.warning("could not record the clean stop", exc_info=True)
-
-    return record
-
-
 def _signing_secret(settings: Settings, given: str | None) -> str:
     secret = given or (
         settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
@@ -215,7 +197,7 @@ async def _open_store(
     store = store or open_store(settings.database_url.get_secret_value())
     stack.push_async_callback(store.close)
     stopping = Stopping()
-    stack.push_async_callback(_record_stop(store, stopping, clock))  # runs after delivery stops
+    stack.push_async_callback(stop_recorder(store, stopping, clock))  # runs after delivery stops
     await store.migrate()
     return store, stopping
 

@@ -6,6 +6,8 @@ import json
 import logging
 import os
 import socket
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 
 from bot.logs import iso
 from bot.store import Store, Tx, repo
@@ -47,3 +49,25 @@ async def record_stop(store: Store, *, now: float) -> None:
     async with store.transaction() as tx:
         await repo.set_value(tx, KEY, json.dumps({"state": "stopped", "by": _me(), "at": now}))
     log.info("opsbot: stopped cleanly")
+
+
+@dataclass
+class Stopping:
+    """How this run is ending, read by the stop recorder that runs just before the store closes."""
+
+    clean: bool = False
+
+
+def stop_recorder(
+    store: Store, stopping: Stopping, clock: Callable[[], float]
+) -> Callable[[], Awaitable[None]]:
+    """What the runtime's exit stack calls just before the store closes: record a clean stop, if it is one."""
+
+    async def record() -> None:
+        if stopping.clean:
+            try:
+                await record_stop(store, now=clock())
+            except Exception:  # a failed record only means the next start cannot call it clean
+                log.warning("could not record the clean stop", exc_info=True)
+
+    return record

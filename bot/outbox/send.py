@@ -105,6 +105,8 @@ class Delivery:
                 raise LeaseLost("lease not confirmed lately")
             message = p.message
             ready = await self.store.run(lambda tx: self._before_send(tx, message))
+            if not self.lease.held:  # the fenced read may have waited long: a new holder may own it now
+                raise LeaseLost("lease not confirmed lately")
             posted = await self._send(p, ready)
             if isinstance(message, Post) and message.notify and "{permalink}" in message.notify.text:
                 assert posted is not None

@@ -73,8 +73,9 @@ class Store(Protocol):
     async def ping(self) -> str:
         """A one-line description of the store's state; raises StoreUnavailable."""
 
-    def session_lock(self, name: str) -> SessionLock:
-        """A lock named ``name``, shared by every process using this store, released if its holder dies."""
+    def session_lock(self, name: str, *, idle_timeout: float | None = None) -> SessionLock:
+        """A lock named ``name``, shared by every process using this store, released if its holder dies
+        (and, where the store can tell, once its holder has not touched it for ``idle_timeout`` s)."""
 
 
 def open_store(url: str) -> Store:

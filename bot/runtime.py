@@ -45,7 +45,7 @@ from bot.server.metrics import Metrics
 from bot.settings import Settings, SettingsError
 from bot.slack.app import build_app
 from bot.slack.web import BODY_TIMEOUT, timing_middleware
-from bot.store import Store, open_store
+from bot.store import Store, migrate_when_reachable, open_store
 from bot.webhooks import Webhooks, WebhookSource
 from bot.webhooks import alerts as alert_webhooks
 
@@ -54,6 +54,7 @@ log = logging.getLogger("opsbot.runtime")
 # due time. The look is one indexed query, however many timers are pending (benchmarks/timers.py).
 TIMER_POLL = 0.5
 
+STORE_WAIT = 60.0  # how long start-up waits for an unreachable store before exiting (non-zero)
 RESUME_EVERY = 30.0  # how often the delivery lease holder looks for abandoned diagnostics and reports
 ABANDONED = 60.0  # a run or report silent this long died with its process or a store blip
 
@@ -184,7 +185,7 @@ async def _open_store(
     stack.push_async_callback(store.close)
     stopping = Stopping()
     stack.push_async_callback(_record_stop(store, stopping, clock))  # runs after delivery stops
-    await store.migrate()
+    await migrate_when_reachable(store, within=STORE_WAIT)
     return store, stopping
 
 

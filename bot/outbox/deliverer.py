@@ -72,7 +72,7 @@ class Outbox:
         lane_batch: int = 50,
         round_size: int = 500,
         foreground: Foreground | None = None,
-        in_doubt_grace: float = 2.0,
+        in_doubt_grace: float | None = None,
         settle_after_timeout: float = 3.0,
         stuck_after: float = 10.0,
         chores: Sequence[Chore] = (),
@@ -84,7 +84,7 @@ class Outbox:
         self.poll_interval, self.batch_window = poll_interval, batch_window
         self.lane_batch, self.round_size = lane_batch, round_size
         self.foreground = foreground or Foreground()
-        self.in_doubt_grace = in_doubt_grace
+        self._in_doubt_grace = in_doubt_grace
         self.stuck_after = stuck_after
         self.lease = Lease(store, LEASE, ttl=lease_ttl, clock=clock)
         self.slack = SlackSender(client, store, clock=clock)
@@ -112,6 +112,16 @@ class Outbox:
         self._failing_since: float | None = None
         self._last_failure = ""
         self._chores_at: dict[str, float] = {}
+
+    @property
+    def in_doubt_grace(self) -> float:
+        """How long a new term leaves what an earlier term had mid-send before looking for it in Slack:
+        the earlier holder (alive but replaced, or just killed) may have a post on its way that Slack
+        processes late; it gives a call up after ``call_timeout``, and a retry of its own would wait
+        ``settle_after_timeout`` more, so the new holder waits as long before deciding it never landed."""
+        if self._in_doubt_grace is not None:
+            return self._in_doubt_grace
+        return self.slack.call_timeout + self.delivery.settle_after_timeout
 
     @property
     def holder(self) -> str:

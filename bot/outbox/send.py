@@ -37,6 +37,8 @@ from bot.store import Store, Tx, queue, repo
 
 log = logging.getLogger("opsbot.outbox")
 
+RECORD_ATTEMPTS = 7  # 0.1 + 0.2 + ... + 3.2 s between them: ~6 s, then up to ~4 s a try
+
 
 @dataclass(frozen=True)
 class Ready:
@@ -246,18 +248,20 @@ class Delivery:
         await owe(tx, Respond(message.notify.url, text), at=self.clock(), key=f"outbox:{why}:{item_id}")
 
     async def record(self, p: Prepared, outcome: Outcome, ready: Ready | None, posted: Posted | None) -> None:
-        """Write the outcome (fenced), retrying a store blip a few times before giving up."""
+        """Write the outcome (fenced), retrying a store blip for ~15 s (a PostgreSQL restart, killed
+        sessions) before giving up: an outcome not written makes the item in doubt, and a private reply
+        in doubt is sent again (a response_url cannot be looked up)."""
         delay = 0.1
-        for attempt in range(4):
+        for attempt in range(RECORD_ATTEMPTS):
             try:
                 await self.store.run(lambda tx: self._record(tx, p, outcome, ready, posted))
                 return
             except StoreUnavailable as exc:
-                if attempt == 3:
+                if attempt == RECORD_ATTEMPTS - 1:
                     raise
                 log.warning("outbox: cannot record item %d yet (%s); retrying", p.item.id, exc)
                 await asyncio.sleep(delay)
-                delay *= 3
+                delay = min(delay * 2, 4.0)
 
     async def _record(
         self, tx: Tx, p: Prepared, outcome: Outcome, ready: Ready | None, posted: Posted | None

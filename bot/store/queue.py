@@ -204,6 +204,16 @@ async def beat(tx: Tx, name: str, term: int, *, at: float) -> bool:
 # --- thread messages that arrived before their card's ts was recorded ------------------------
 
 
+async def lock_thread(tx: Tx, *, channel: str, thread_ts: str) -> None:
+    """Serialise, until ``tx`` ends, the transactions that hold a thread's messages and the one that
+    records its card's ts: otherwise (PostgreSQL, read committed) a message held while the card's ts is
+    being recorded is missed by both. SQLite transactions already exclude each other."""
+    if tx.dialect == "postgres":
+        await tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", (f"thread:{channel}:{thread_ts}",)
+        )
+
+
 async def hold_message(
     tx: Tx, *, channel: str, thread_ts: str, ts: str, actor: str, text: str, at: float
 ) -> None:

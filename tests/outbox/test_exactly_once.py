@@ -344,3 +344,33 @@ async def test_a_reply_held_while_its_cards_ts_is_being_recorded_is_not_missed(p
         assert [(e.actor, e.text) for e in events if e.kind == "message"] == [("U0DANA", "on it")]
     finally:
         await bot.close()
+
+
+async def test_a_mention_that_arrives_before_its_cards_ts_is_known_is_carried_out(store_url: str) -> None:
+    sim = await LateSlack().start()
+    bot = await Harness.start(store_url, sim=sim)
+    try:
+        sim.late["chat.postMessage"] = [2.0]  # Slack shows the card at once, but answers late
+        await bot.command("open P1 checkout broken")
+        card = None
+        for _ in range(100):
+            card = next(iter(sim.messages["C0INCIDENT"].values()), None)
+            if card:
+                break
+            await asyncio.sleep(0.02)
+        assert card is not None
+        text = "<@U0OPSBOT> note rolling back"
+        human = sim.post_human("C0INCIDENT", "U0DANA", text, card["ts"])
+        where = dict(channel="C0INCIDENT", user="U0DANA", text=text, ts=human["ts"], thread_ts=card["ts"])
+        await bot.event(payloads.message_event(**where))
+        await bot.event(payloads.app_mention_event(**where))
+        for _ in range(200):
+            await bot.settle()
+            if any("rolling back" in t for t in bot.said(1)):
+                break
+            await asyncio.sleep(0.05)
+        assert [t for t in bot.said(1) if "rolling back" in t] == [":memo: <@U0DANA>: rolling back"]
+        assert not [t for t in bot.ephemerals() if "Mention me" in t]
+    finally:
+        await bot.close()
+        await sim.stop()

@@ -100,6 +100,7 @@ class Delivery:
         item = p.item
         ready: Ready | None = None
         posted: Posted | None = None
+        term = self.lease.term  # the term this item was claimed in
         try:
             if p.problem or p.message is None:
                 raise Failed(p.problem or "nothing to send")
@@ -126,7 +127,7 @@ class Delivery:
             outcome = Outcome(item, "failed", error=f"{exc.__class__.__name__}: {exc}"[:500], exc=exc)
         else:
             outcome = Outcome(item, "sent")
-        await self.record(p, outcome, ready, posted)
+        await self.record(p, outcome, ready, posted, term=term)
         return outcome
 
     def _backoff(self, attempts: int) -> float:
@@ -247,14 +248,22 @@ class Delivery:
         await self.lease.check(tx)
         await owe(tx, Respond(message.notify.url, text), at=self.clock(), key=f"outbox:{why}:{item_id}")
 
-    async def record(self, p: Prepared, outcome: Outcome, ready: Ready | None, posted: Posted | None) -> None:
+    async def record(
+        self,
+        p: Prepared,
+        outcome: Outcome,
+        ready: Ready | None,
+        posted: Posted | None,
+        *,
+        term: int | None = None,
+    ) -> None:
         """Write the outcome (fenced), retrying a store blip for ~15 s (a PostgreSQL restart, killed
         sessions) before giving up: an outcome not written makes the item in doubt, and a private reply
         in doubt is sent again (a response_url cannot be looked up)."""
         delay = 0.1
         for attempt in range(RECORD_ATTEMPTS):
             try:
-                await self.store.run(lambda tx: self._record(tx, p, outcome, ready, posted))
+                await self.store.run(lambda tx: self._record(tx, p, outcome, ready, posted, term))
                 return
             except StoreUnavailable as exc:
                 if attempt == RECORD_ATTEMPTS - 1:
@@ -264,9 +273,24 @@ class Delivery:
                 delay = min(delay * 2, 4.0)
 
     async def _record(
-        self, tx: Tx, p: Prepared, outcome: Outcome, ready: Ready | None, posted: Posted | None
+        self,
+        tx: Tx,
+        p: Prepared,
+        outcome: Outcome,
+        ready: Ready | None,
+        posted: Posted | None,
+        claimed: int | None,
     ) -> None:
-        term = await self.lease.check(tx)
+        late = False
+        try:
+            term = await self.lease.check(tx)
+        except LeaseLost:
+            # Replaced mid-send. That it was sent is still true and worth writing, as long as the new
+            # holder has not taken the item up again: otherwise it sends it a second time (a private
+            # reply cannot be looked for first). Anything else is the new holder's to decide.
+            if outcome.state != "sent" or claimed is None:
+                raise
+            term, late = claimed, True
         now = self.clock()
         settled = False
         for member in p.members:
@@ -278,7 +302,10 @@ class Delivery:
                 error=outcome.error,
                 retry_at=outcome.retry_at,
                 term=term,
+                late=late,
             )
+        if late:
+            log.info("outbox: item %d was sent just before this instance's lease term ended", p.item.id)
         if not settled:
             log.info("outbox: item %d was settled elsewhere; leaving it", p.item.id)
             return

@@ -374,3 +374,35 @@ async def test_a_mention_that_arrives_before_its_cards_ts_is_known_is_carried_ou
     finally:
         await bot.close()
         await sim.stop()
+
+
+async def test_a_private_reply_sent_as_the_lease_changes_hands_is_not_sent_again(pg_url: str) -> None:
+    """The holder is replaced while a response_url post is on its way; it lands. That it was sent is
+    written all the same (the new term had only put it back in doubt), so the new holder, which cannot
+    look a private reply up, does not send it a second time."""
+    first = await Harness.start(pg_url)
+    second = await Harness.start(pg_url, sim=first.sim)
+    try:
+        for bot in (first, second):
+            bot.runtime.outbox.slack.call_timeout = 1.5  # grace: 1.5 + 3 s
+        first.sim.fail("response_url", status=200, delay=2.0)  # the "is live" link lands 2 s late
+        await first.command("open P1 checkout broken")
+        while not await _sending(first, "respond"):
+            await asyncio.sleep(0.01)
+        await kill_lock(first.runtime.outbox.lease, pg_url)
+        await asyncio.sleep(5.0)  # past the new holder's grace
+        await second.settle()
+        await first.settle()
+        assert second.runtime.outbox.lease.held
+        assert len([t for t in first.private_replies() if "is live" in t]) == 1
+    finally:
+        await second.close()
+        await first.close()
+
+
+async def _sending(bot: Harness, kind: str) -> bool:
+    async with bot.runtime.store.transaction() as tx:
+        row = await tx.fetchone(
+            "SELECT count(*) AS n FROM outbox WHERE state = 'sending' AND kind = ?", (kind,)
+        )
+    return bool(row and row["n"])

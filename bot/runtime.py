@@ -17,7 +17,6 @@ from typing import Any
 import aiohttp
 import httpx
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import async_default_handlers
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.actions.directory import SlackDirectory
@@ -32,6 +31,7 @@ from bot.jobs import housekeeping
 from bot.jobs.scheduler import Handler, Recurring, Scheduler
 from bot.logs import Redactor, report_unexpected
 from bot.outbox import Chore, Outbox
+from bot.outbox.slack import RepeatSafeRetry
 from bot.probes.catalog import Catalog
 from bot.public import service as public
 from bot.public.routes import routes as public_routes
@@ -172,7 +172,7 @@ async def _slack_client(settings: Settings, stack: AsyncExitStack) -> tuple[Asyn
         base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
         session=session,
         # auth watches every answer for a refused token; it never retries, so it goes first
-        retry_handlers=[auth.watcher(), *async_default_handlers()],
+        retry_handlers=[auth.watcher(), RepeatSafeRetry()],
     )
     return client, auth
 

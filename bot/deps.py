@@ -16,7 +16,7 @@ from bot.settings import Settings
 from bot.store import Store
 
 if TYPE_CHECKING:
-    from bot.actions.directory import Directory
+    from bot.access.directory import Directory
     from bot.outbox import Outbox
     from bot.probes.catalog import Catalog
 

@@ -19,7 +19,7 @@ import httpx
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.actions.directory import SlackDirectory
+from bot.access.directory import SlackDirectory
 from bot.alerts import vendors
 from bot.alerts.message import ALERT, alert_template
 from bot.clock import pagerduty

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.store import Store, open_store
 from tests.harness import Harness
 from tests.pgcluster import create_database, running_cluster
 
@@ -26,6 +27,17 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/opsbot.db"
     return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+async def store(store_url: str) -> AsyncIterator[Store]:
+    """A migrated store of the kind ``store_url`` names, closed afterwards."""
+    s = open_store(store_url)
+    await s.migrate()
+    try:
+        yield s
+    finally:
+        await s.close()
 
 
 @pytest.fixture

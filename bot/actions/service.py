@@ -12,7 +12,8 @@ import json
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from bot.actions import audit, permission, render
+from bot.access import permission
+from bot.actions import audit, render
 from bot.actions.audit import Entry
 from bot.actions.grammar import ActionCommand, AuditCommand, shown
 from bot.actions.ids import new_token

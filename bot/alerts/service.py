@@ -10,17 +10,17 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot import outbox
 from bot.alerts import message, render, rules
 from bot.alerts.model import Alert
 from bot.deps import Deps
 from bot.errors import NotFound, UsageError
+from bot.incidents import card
 from bot.incidents import commands as c
-from bot.incidents.card import card_ref, lane
 from bot.incidents.events import UnitOfWork
 from bot.incidents.model import Incident, Severity, Status
 from bot.incidents.service import Applied, declare
 from bot.incidents.work import replied
+from bot.outbox import Respond, owe
 from bot.slack import blocks
 from bot.store import Tx, repo
 from bot.store import alerts as queries
@@ -110,7 +110,7 @@ async def open_incident(
         assert linked is not None
         how = "opened this incident by rule" if by_rule else "is linked to this incident"
         note = render.thread_note(linked, what=how)
-        await outbox.post(tx, lane=lane(inc.number), at=now, thread_ref=card_ref(inc.number), text=note)
+        await owe(tx, card.reply(inc.number, note), at=now)
         await message.owe_edit(tx, rec.id, at=now)
 
     return await declare(
@@ -180,7 +180,7 @@ async def offer_attach(deps: Deps, *, alert_id: int, response_url: str) -> None:
             raise NotFound("That alert is no longer known.", None)
         incidents = await repo.list_incidents(tx, include_resolved=False, limit=25)
         choices = render.attach_choices(alert_id, [(inc.number, inc.title) for inc in incidents])
-        await outbox.respond(tx, url=response_url, at=now, **choices.as_kwargs())
+        await owe(tx, Respond(response_url, choices.text, choices.blocks or None), at=now)
 
     await deps.store.run(body)
     deps.outbox.notify()
@@ -188,13 +188,7 @@ async def offer_attach(deps: Deps, *, alert_id: int, response_url: str) -> None:
 
 async def _tell_incident(deps: Deps, tx: Tx, rec: AlertRecord, what: str) -> None:
     assert rec.incident is not None
-    await outbox.post(
-        tx,
-        lane=lane(rec.incident),
-        at=deps.clock(),
-        thread_ref=card_ref(rec.incident),
-        text=render.thread_note(rec, what=what),
-    )
+    await owe(tx, card.reply(rec.incident, render.thread_note(rec, what=what)), at=deps.clock())
 
 
 async def _suggest_monitoring(deps: Deps, tx: Tx, number: int) -> None:
@@ -206,7 +200,7 @@ async def _suggest_monitoring(deps: Deps, tx: Tx, number: int) -> None:
             f":large_green_circle: Every alert linked to *{inc.ref}* has resolved. If the fix holds, move it"
             " to Monitoring (`@opsbot monitoring`); opsbot never resolves an incident by itself."
         )
-        await outbox.post(tx, lane=lane(number), at=deps.clock(), thread_ref=card_ref(number), text=text)
+        await owe(tx, card.reply(number, text), at=deps.clock())
 
 
 def _channel(deps: Deps) -> str:

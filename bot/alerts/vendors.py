@@ -14,12 +14,12 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from enum import StrEnum
 
-from bot import outbox
 from bot.alerts import render
 from bot.clock.durations import parse_duration
 from bot.deps import Deps
-from bot.incidents.card import card_ref, lane
+from bot.incidents import card
 from bot.jobs.scheduler import Handler, Recurring, Timer
+from bot.outbox import Post, Update, owe
 from bot.probes import Result, State, gather
 from bot.probes.specs import Check
 from bot.store import Tx, repo
@@ -141,11 +141,10 @@ async def _owe_message(deps: Deps, tx: Tx, old: Vendor | None, new: Vendor) -> N
     )
     channel = deps.settings.alert_channel or deps.settings.incident_channel
     if _trouble_starts(old, new.state):
-        await outbox.post(
-            tx, lane=f"vendor:{new.name}", at=new.since, channel=channel, ref=ref, **message.as_kwargs()
-        )
+        post = Post(f"vendor:{new.name}", message.text, message.blocks or None, channel=channel, ref=ref)
+        await owe(tx, post, at=new.since)
     else:
-        await outbox.update(tx, lane=f"vendor:{new.name}", at=new.since, ref=ref, **message.as_kwargs())
+        await owe(tx, Update(f"vendor:{new.name}", ref, message.text, message.blocks or None), at=new.since)
 
 
 async def _tell_incidents(deps: Deps, tx: Tx, vendor: Vendor, scenarios: Sequence[str]) -> None:
@@ -154,6 +153,4 @@ async def _tell_incidents(deps: Deps, tx: Tx, vendor: Vendor, scenarios: Sequenc
     text = render.vendor_note(name=vendor.name, state=vendor.state.value, url=vendor.url)
     for inc in await repo.list_incidents(tx, include_resolved=False, limit=50):
         if inc.scenario in scenarios:
-            await outbox.post(
-                tx, lane=lane(inc.number), at=vendor.since, thread_ref=card_ref(inc.number), text=text
-            )
+            await owe(tx, card.reply(inc.number, text), at=vendor.since)

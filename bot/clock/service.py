@@ -10,19 +10,19 @@ from __future__ import annotations
 import dataclasses
 from urllib.parse import urlsplit
 
-from bot import outbox
 from bot.clock import messages, pagerduty, rules, watch
 from bot.clock.durations import format_target
 from bot.clock.rules import Due, Policy
 from bot.deps import Deps
 from bot.errors import NotFound
+from bot.incidents import card
 from bot.incidents import service as incidents
-from bot.incidents.card import card_ref, lane, owe_card
+from bot.incidents.card import owe_card
 from bot.incidents.commands import Acknowledge
 from bot.incidents.events import Changed, Declared, Escalated, Event, Subscriber, UnitOfWork
 from bot.incidents.model import Incident, Status, touch
 from bot.jobs import scheduler
-from bot.outbox import Page, owe
+from bot.outbox import Page, Post, owe
 from bot.slack.blocks import user
 from bot.store import Conflict, Tx, repo
 
@@ -160,13 +160,11 @@ async def owe_page(
     level = pol.level(number)
     channel = deps.settings.incident_channel
     thread = messages.page(inc, level, number=number, why=why, incident_channel=channel, in_thread=True)
-    await outbox.post(
-        tx, lane=lane(inc.number), at=now, thread_ref=card_ref(inc.number), **thread.as_kwargs()
-    )
+    await owe(tx, card.reply(inc.number, thread), at=now)
     for where in rules.channels(level, channel):
         msg = messages.page(inc, level, number=number, why=why, incident_channel=channel, in_thread=False)
         # Its own lane: a level channel the bot cannot post in must not hold up the incident's thread.
-        await outbox.post(tx, lane=f"page:{inc.number}", at=now, channel=where, **msg.as_kwargs())
+        await owe(tx, Post(f"page:{inc.number}", msg.text, msg.blocks or None, channel=where), at=now)
     if record:
         await repo.append_event(
             tx,
@@ -231,7 +229,7 @@ async def snooze(deps: Deps, *, number: int, actor: str, seconds: float, key: st
             at=now,
         )
         msg = messages.snoozed(inc, actor=actor, seconds=seconds, until=now + seconds)
-        await outbox.update(tx, lane=lane(number), at=now, ref=nudge_ref(number), **msg.as_kwargs())
+        await owe(tx, card.edit(number, nudge_ref(number), msg), at=now)
         return f"Snoozed: the next reminder for {inc.ref} comes in {format_target(seconds)}."
 
     try:

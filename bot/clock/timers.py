@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot import outbox
 from bot.clock import messages, rules, watch
 from bot.clock.durations import format_target
 from bot.clock.rules import Policy, Verdict
 from bot.clock.service import escalate_by_clock, nudge_ref, policy, schedule
 from bot.deps import Deps
-from bot.incidents.card import card_ref, lane
+from bot.incidents import card
 from bot.incidents.model import Incident, format_duration
 from bot.jobs.scheduler import Handler, Timer
+from bot.outbox import owe
 from bot.store import Tx, activity, repo
 
 
@@ -77,7 +77,7 @@ async def _at_top(deps: Deps, tx: Tx, inc: Incident, *, why: str, pol: Policy) -
     now = deps.clock()
     level = pol.level(max(1, inc.escalation_level))
     msg = messages.at_top(inc, level, why=why)
-    await outbox.post(tx, lane=lane(inc.number), at=now, thread_ref=card_ref(inc.number), **msg.as_kwargs())
+    await owe(tx, card.reply(inc.number, msg), at=now)
     await repo.append_event(
         tx, incident=inc.number, kind="escalated", actor="opsbot", text=f"{why}; top of the path", at=now
     )
@@ -95,14 +95,7 @@ async def on_nudge(deps: Deps, tx: Tx, timer: Timer) -> None:
     if verdict is not Verdict.NUDGE:
         return
     msg = messages.nudge(inc, quiet_for=now - last)
-    await outbox.post(
-        tx,
-        lane=lane(inc.number),
-        at=now,
-        thread_ref=card_ref(inc.number),
-        ref=nudge_ref(inc.number),
-        **msg.as_kwargs(),
-    )
+    await owe(tx, card.reply(inc.number, msg, ref=nudge_ref(inc.number)), at=now)
     await repo.append_event(
         tx,
         incident=inc.number,

@@ -12,14 +12,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 
 import handlers
-from bot import outbox
 from bot.clock import messages, rules
 from bot.clock.rules import Policy
 from bot.deps import Deps
-from bot.incidents.card import card_ref, lane
+from bot.incidents import card
 from bot.incidents.model import Incident, Status
 from bot.jobs import scheduler
 from bot.jobs.scheduler import Timer
+from bot.outbox import owe
 from bot.probes import Result, State, gather
 from bot.store import Tx, repo
 
@@ -59,14 +59,7 @@ async def start(deps: Deps, tx: Tx, inc: Incident, *, pol: Policy) -> None:
     state = WatchState(started=now, until=now + pol.watch_for, every=pol.watch_every)
     await _save(tx, inc.number, state)
     report = messages.watch_report(inc, _round(state, [], [], finished=False))
-    await outbox.post(
-        tx,
-        lane=lane(inc.number),
-        at=now,
-        thread_ref=card_ref(inc.number),
-        ref=key(inc.number),
-        **report.as_kwargs(),
-    )
+    await owe(tx, card.reply(inc.number, report, ref=key(inc.number)), at=now)
     await scheduler.schedule(
         tx, kind=rules.WATCH, subject=rules.subject(inc.number), due=now + pol.watch_every
     )
@@ -174,11 +167,10 @@ async def _tell(
 ) -> None:
     now = deps.clock()
     report = messages.watch_report(inc, _round(state, results, worse, finished=finished))
-    await outbox.update(tx, lane=lane(inc.number), at=now, ref=key(inc.number), **report.as_kwargs())
-    thread = card_ref(inc.number)
+    await owe(tx, card.edit(inc.number, key(inc.number), report), at=now)
     if worse:
         text = messages.regression_alert(inc, worse)
-        await outbox.post(tx, lane=lane(inc.number), at=now, text=text, broadcast=True, thread_ref=thread)
+        await owe(tx, card.reply(inc.number, text, broadcast=True), at=now)
         await repo.append_event(
             tx,
             incident=inc.number,
@@ -189,4 +181,4 @@ async def _tell(
         )
     if finished and messages.all_green(results):
         text = messages.suggest_resolve(inc, watched_for=state.until - state.started)
-        await outbox.post(tx, lane=lane(inc.number), at=now, text=text, thread_ref=thread)
+        await owe(tx, card.reply(inc.number, text), at=now)

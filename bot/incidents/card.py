@@ -6,9 +6,11 @@ from __future__ import annotations
 from bot.deps import Deps
 from bot.incidents import render
 from bot.incidents.model import Incident
-from bot.outbox import Live, Rendered, Template, Update, owe
+from bot.outbox import Live, Post, Rendered, Template, Update, owe
+from bot.outbox.messages import Blocks
 from bot.settings import Settings
 from bot.slack import ids
+from bot.slack.blocks import Message
 from bot.store import Tx, queue, repo
 
 CARD = "card"
@@ -21,6 +23,25 @@ def card_ref(number: int) -> str:
 def lane(number: int) -> str:
     """Everything owed for one incident goes out in order on one lane."""
     return ids.lane(number)
+
+
+def reply(number: int, message: Message | str, *, ref: str | None = None, broadcast: bool = False) -> Post:
+    """A message in the incident card's thread, on the incident's lane (so it goes out after the card);
+    ``ref`` names it for later edits."""
+    text, blocks = _parts(message)
+    return Post(lane(number), text, blocks, thread_ref=card_ref(number), ref=ref, broadcast=broadcast)
+
+
+def edit(number: int, ref: str, message: Message) -> Update:
+    """An edit of the incident's message named ``ref`` (a checklist, a report, a nudge)."""
+    text, blocks = _parts(message)
+    return Update(lane(number), ref, text, blocks)
+
+
+def _parts(message: Message | str) -> tuple[str, Blocks | None]:
+    if isinstance(message, str):
+        return message, None
+    return message.text, message.blocks or None
 
 
 def live_card(number: int) -> Live:

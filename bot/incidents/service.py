@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from bot.actions import permission
+from bot.access import permission
 from bot.deps import Deps
 from bot.errors import Forbidden, NotFound, OpsbotError, StaleAction, UsageError
 from bot.incidents import commands as c

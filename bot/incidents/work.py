@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from bot import outbox
 from bot.deps import Deps
 from bot.incidents.events import UnitOfWork, publish, run_committed
+from bot.outbox import Respond, owe
 from bot.store import Tx, repo
 
 T = TypeVar("T")
@@ -45,7 +45,7 @@ async def replied(
     async def replying(tx: Tx) -> str:
         reply = await body(tx)
         if response_url:
-            await outbox.respond(tx, url=response_url, at=at, text=reply)
+            await owe(tx, Respond(response_url, reply), at=at)
         return reply
 
     reply = await deps.store.run(replying)

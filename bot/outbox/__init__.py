@@ -13,7 +13,6 @@ committed before Slack gets its ack, then delivered here.
 
 from bot.outbox.deliverer import Chore, DeliveryHealth, Outbox
 from bot.outbox.errors import Failed, Retry, Stop
-from bot.outbox.keywords import post, respond, update
 from bot.outbox.messages import (
     Ephemeral,
     Live,
@@ -54,7 +53,4 @@ __all__ = [
     "due_batches",
     "merge_replies",
     "owe",
-    "post",
-    "respond",
-    "update",
 ]

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from bot import outbox
 from bot.deps import Deps
 from bot.errors import Forbidden, NotFound, UsageError
-from bot.incidents.card import card_ref, lane
+from bot.incidents import card
 from bot.incidents.events import Event, Resolved, Subscriber, UnitOfWork
 from bot.incidents.model import Incident, Severity
 from bot.incidents.work import replied
+from bot.outbox import Post, owe
 from bot.public import render
 from bot.public.model import IMPACT_OF, ComponentSpec, PageInfo, PublicIncident
 from bot.slack.blocks import Message
@@ -100,13 +100,8 @@ async def publish(
         text = str(row["body"])
         first = await queries.public_incident(tx, inc.number) is None
         await _publish(deps, tx, inc, text=text, by=actor, at=now)
-        await outbox.post(
-            tx,
-            lane=lane(inc.number),
-            at=now,
-            thread_ref=card_ref(inc.number),
-            text=render.published_note(actor=actor, body=text, first=first),
-        )
+        note = render.published_note(actor=actor, body=text, first=first)
+        await owe(tx, card.reply(inc.number, note), at=now)
         return f"Published on the status page for {inc.ref}."
 
     return await replied(deps, body, response_url=response_url, at=now)
@@ -154,7 +149,7 @@ async def _publish(deps: Deps, tx: Tx, inc: Incident, *, text: str, by: str, at:
         line = render.support_line(
             ref=inc.ref, severity=inc.severity.value, body=text, card_link=_card_link(inc)
         )
-        await outbox.post(tx, lane=f"support:{inc.number}", at=at, channel=support, text=line)
+        await owe(tx, Post(f"support:{inc.number}", line, channel=support), at=at)
 
 
 async def _publishable(tx: Tx, number: int) -> Incident:

@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import handlers
-from bot import outbox
+from bot.access import permission
 from bot.actions import grammar as actions_grammar
-from bot.actions import permission
 from bot.actions import service as actions
 from bot.actions.grammar import shown
 from bot.deps import Deps
@@ -265,7 +264,7 @@ async def _schedule(deps: Deps, actor: str, url: str) -> None:
         return
     message = await schedule.listing(deps)
     async with deps.store.transaction() as tx:
-        await outbox.respond(tx, url=url, at=deps.clock(), **message.as_kwargs())
+        await owe(tx, Respond(url, message.text, message.blocks or None), at=deps.clock())
     deps.outbox.notify()
 
 

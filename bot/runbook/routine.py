@@ -15,10 +15,10 @@ from typing import Literal, get_args
 
 from slack_sdk.models.blocks import MarkdownTextObject, SectionBlock
 
-from bot import outbox
 from bot.deps import Deps
 from bot.jobs import scheduler
 from bot.jobs.scheduler import Handler, Recurring, Timer
+from bot.outbox import Post, Respond, owe
 from bot.probes import Result, gather, sort_results
 from bot.probes.specs import Check, ProbeSpec, StatusPage
 from bot.settings import Settings
@@ -141,15 +141,10 @@ async def run(deps: Deps, routine: Routine, *, response_url: str | None = None) 
             "INSERT INTO routine_runs (routine, started_at, summary) VALUES (?,?,?)",
             (routine, now, _tally(results)),
         )
-        await outbox.post(
-            tx,
-            lane=f"routine:{routine}",
-            at=now,
-            channel=deps.settings.routine_channel,
-            **message.as_kwargs(),
-        )
+        text, blocks = message.text, message.blocks or None
+        await owe(tx, Post(f"routine:{routine}", text, blocks, channel=deps.settings.routine_channel), at=now)
         if response_url:
-            await outbox.respond(tx, url=response_url, at=now, **message.as_kwargs())
+            await owe(tx, Respond(response_url, text, blocks), at=now)
     deps.outbox.notify()
     return message
 

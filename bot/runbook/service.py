@@ -9,14 +9,15 @@ import uuid
 from typing import Any
 
 import handlers
-from bot import outbox
 from bot.deps import Deps
 from bot.errors import NotFound, StaleAction
+from bot.incidents import card
 from bot.incidents import service as incidents
 from bot.incidents.changes import SetScenario
 from bot.incidents.events import Declared, Event, Resolved, ScenarioChanged, Subscriber, UnitOfWork
 from bot.incidents.model import Incident
 from bot.incidents.postmortem import FINAL_DIAGNOSTICS
+from bot.outbox import owe
 from bot.probes import Result, run_all
 from bot.runbook import report
 from bot.runbook.report import tally
@@ -28,7 +29,7 @@ from handlers.scenario import Scenario
 log = logging.getLogger("opsbot.runbook")
 
 
-_lane, _card, _checklist = ids.lane, ids.card_ref, ids.checklist_ref
+_checklist = ids.checklist_ref
 
 
 def _diag(number: int, scenario: str) -> str:
@@ -57,14 +58,7 @@ async def _declared(deps: Deps, uow: UnitOfWork, inc: Incident) -> None:
     scenario = handlers.get(inc.scenario)
     if inc.scenario is None:
         picker = report.scenario_picker(inc.number)
-        await outbox.post(
-            uow.tx,
-            lane=_lane(inc.number),
-            at=uow.now,
-            thread_ref=_card(inc.number),
-            ref=ids.picker_ref(inc.number),
-            **picker.as_kwargs(),
-        )
+        await owe(uow.tx, card.reply(inc.number, picker, ref=ids.picker_ref(inc.number)), at=uow.now)
     await _owe_checklist_and_report(deps, uow.tx, inc.number, scenario)
     phrase = handlers.escalates_now(inc.title, scenario)
     if phrase is not None:
@@ -83,9 +77,7 @@ async def _owe_escalation(uow: UnitOfWork, inc: Incident, phrase: str) -> None:
         at=uow.now,
     )
     message = report.escalate_now_message(phrase)
-    await outbox.post(
-        uow.tx, lane=_lane(inc.number), at=uow.now, thread_ref=_card(inc.number), **message.as_kwargs()
-    )
+    await owe(uow.tx, card.reply(inc.number, message), at=uow.now)
 
 
 async def _rerouted(deps: Deps, uow: UnitOfWork, event: ScenarioChanged) -> None:
@@ -107,9 +99,7 @@ async def _rerouted(deps: Deps, uow: UnitOfWork, event: ScenarioChanged) -> None
         await repo.clear_checks(tx, inc.number)
     if event.previous is None:
         chosen = report.scenario_chosen(scenario, event.actor)
-        await outbox.update(
-            tx, lane=_lane(inc.number), at=uow.now, ref=ids.picker_ref(inc.number), **chosen.as_kwargs()
-        )
+        await owe(tx, card.edit(inc.number, ids.picker_ref(inc.number), chosen), at=uow.now)
     await _owe_checklist_and_report(deps, tx, inc.number, scenario)
     uow.after_commit(lambda: start(deps, inc.number, scenario))
 
@@ -117,12 +107,12 @@ async def _rerouted(deps: Deps, uow: UnitOfWork, event: ScenarioChanged) -> None
 async def _owe_checklist_and_report(deps: Deps, tx: Tx, number: int, scenario: Scenario) -> None:
     now = deps.clock()
     checked = await repo.checked_items(tx, number)
-    lane, card, diag = _lane(number), _card(number), _diag(number, scenario.key)
+    diag = _diag(number, scenario.key)
     message = report.checklist_message(number, scenario, checked, others=_others(scenario))
-    await outbox.post(tx, lane=lane, at=now, thread_ref=card, ref=_checklist(number), **message.as_kwargs())
+    await owe(tx, card.reply(number, message, ref=_checklist(number)), at=now)
     probes = deps.catalog.probes(scenario.probes, scenario=scenario.key)
     placeholder = report.diagnostics_message(scenario, [], pending=[p.name for p in probes])
-    await outbox.post(tx, lane=lane, at=now, thread_ref=card, ref=diag, **placeholder.as_kwargs())
+    await owe(tx, card.reply(number, placeholder, ref=diag), at=now)
     await repo.set_value(
         tx, diag, json.dumps({"scenario": scenario.key, "done": False, "beat": now, "run": ""})
     )
@@ -146,7 +136,7 @@ async def _report_progress(
         state: dict[str, Any] = json.loads(raw) if raw else {}
         if state.get("done") or state.get("run", run_id) != run_id:
             return False
-        await outbox.update(tx, lane=_lane(number), at=deps.clock(), ref=diag, **message.as_kwargs())
+        await owe(tx, card.edit(number, diag, message), at=deps.clock())
         state.update(scenario=scenario.key, run=run_id, beat=deps.clock(), done=results is not None)
         await repo.set_value(tx, diag, json.dumps(state))
         if results is not None:
@@ -279,7 +269,7 @@ async def toggle_checklist(
                 )
             checked = await repo.checked_items(tx, number)
             message = report.checklist_message(number, scenario, checked, others=_others(scenario))
-            await outbox.update(tx, lane=_lane(number), at=now, ref=_checklist(number), **message.as_kwargs())
+            await owe(tx, card.edit(number, _checklist(number), message), at=now)
     except Conflict:
         return
     deps.outbox.notify()

@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-
-import pytest
 
 from bot.incidents.model import Status
 from bot.jobs import housekeeping
 from bot.jobs.scheduler import Scheduler, Timer, pending
-from bot.store import Store, Tx, open_store, queue, repo
+from bot.store import Store, Tx, queue, repo
 from tests.jobs.test_scheduler import Clock
 
 DAY = 86400.0
 NOW = 1_800_000_000.0  # 2027-01-15 08:00 UTC
-
-
-@pytest.fixture
-async def store(store_url: str) -> AsyncIterator[Store]:
-    s = open_store(store_url)
-    await s.migrate()
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 async def test_housekeeping_forgets_what_is_older_than_a_week(store: Store) -> None:

@@ -6,7 +6,6 @@ import asyncio
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
 
 import psycopg
 import pytest
@@ -15,16 +14,6 @@ from bot.jobs.lease import Lease, LeaseLost
 from bot.store import Store, open_store
 from bot.store.postgres import PostgresStore
 from tests.harness import Harness
-
-
-@pytest.fixture
-async def store(store_url: str) -> AsyncIterator[Store]:
-    s = open_store(store_url)
-    await s.migrate()
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 async def test_one_holder_and_a_newer_term_after_a_handover(store: Store) -> None:

@@ -7,7 +7,6 @@ import contextlib
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -15,16 +14,6 @@ from bot.errors import StoreUnavailable
 from bot.incidents.model import Incident, Severity, Status
 from bot.store import Conflict, Store, Tx, open_store, queue, repo
 from bot.store.migrations import MIGRATIONS
-
-
-@pytest.fixture
-async def store(store_url: str) -> AsyncIterator[Store]:
-    s = open_store(store_url)
-    await s.migrate()
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 def incident(number: int, **kw: object) -> Incident:

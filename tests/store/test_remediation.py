@@ -3,22 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
-import pytest
-
-from bot.store import Store, Tx, open_store, remediation
+from bot.store import Store, Tx, remediation
 from bot.store.remediation import AuditRow, Request
-
-
-@pytest.fixture
-async def store(store_url: str) -> AsyncIterator[Store]:
-    s = open_store(store_url)
-    await s.migrate()
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 def request(token: str, *, actor: str = "U1", expires_at: float = 200.0) -> Request:

@@ -2,22 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
-from bot.store import Store, Tx, open_store, repo
+from bot.store import Store, Tx, repo
 from tests.store.test_contract import incident
-
-
-@pytest.fixture
-async def store(store_url: str) -> AsyncIterator[Store]:
-    s = open_store(store_url)
-    await s.migrate()
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 async def test_every_page_is_the_same_slice_of_the_time_ordered_timeline(store: Store) -> None:

@@ -6,11 +6,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.actions.directory import Directory
+from bot.access.directory import Directory
 from bot.errors import UpstreamError
 from bot.settings import CommandArea, Settings
 
-log = logging.getLogger("opsbot.actions")
+log = logging.getLogger("opsbot.access")
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.actions.directory import SlackDirectory
+from bot.access.directory import SlackDirectory
 from bot.devtools.slack_sim import SlackSim
 from bot.errors import UpstreamError
 from tests.fakes.slack_spec import check_call

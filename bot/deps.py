@@ -10,6 +10,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from bot.incidents.confidential import SecurityChannel
 from bot.incidents.events import Subscriber
 from bot.incidents.routing import NoRouter, Router
 from bot.settings import Settings
@@ -36,6 +37,8 @@ class Deps:
     subscribers: Sequence[Subscriber] = ()  # told what the incident core did, inside its transaction
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     loop: asyncio.AbstractEventLoop | None = None  # the serving loop: the one Deps is built on
+    # Whether the security channel is known private (the runtime's, checked with Slack; unchecked here).
+    security: SecurityChannel = field(init=False)
 
     def stop_delivery(self, cause: str) -> None:
         """Stop delivering (owed items stay in the store) until a restart with a working token."""
@@ -47,6 +50,7 @@ class Deps:
         return self.outbox.health().stopped
 
     def __post_init__(self) -> None:
+        self.security = SecurityChannel(self.settings.security_channel)
         if self.loop is None:
             with contextlib.suppress(RuntimeError):  # built outside a running loop: spawn_soon asks then
                 self.loop = asyncio.get_running_loop()

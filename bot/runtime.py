@@ -19,14 +19,17 @@ import httpx
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
+import handlers
 from bot.access.directory import SlackDirectory
 from bot.alerts import vendors
 from bot.alerts.message import ALERT, alert_template
-from bot.clock import pagerduty
+from bot.clock import pagerduty, watch
 from bot.clock import service as clock_service
 from bot.clock import timers as clock_timers
 from bot.deps import Deps
-from bot.incidents.card import CARD, card_template
+from bot.incidents import relocate
+from bot.incidents.card import CARD, SECURE_CARD, card_template
+from bot.incidents.confidential import SecurityChannel, delivery_guard
 from bot.jobs import housekeeping
 from bot.jobs.scheduler import Handler, Recurring, Scheduler
 from bot.logs import Redactor, report_unexpected
@@ -35,7 +38,7 @@ from bot.outbox.slack import RepeatSafeRetry
 from bot.probes.catalog import Catalog
 from bot.public import service as public
 from bot.public.routes import routes as public_routes
-from bot.runbook import ops, routine
+from bot.runbook import escalate, ops, routine
 from bot.runbook import service as diagnostics
 from bot.runbook.routing import ScenarioRouter
 from bot.server.app import SlackOverHttp, opsbot_server, serving
@@ -43,6 +46,7 @@ from bot.server.health import Health, SlackAuth
 from bot.server.lifecycle import record_stop
 from bot.server.metrics import Metrics
 from bot.settings import Settings, SettingsError
+from bot.slack import ids
 from bot.slack.app import build_app
 from bot.slack.web import BODY_TIMEOUT, timing_middleware
 from bot.store import Store, migrate_when_reachable, open_store
@@ -63,11 +67,30 @@ def job_handlers(deps: Deps) -> dict[str, Handler]:
     """Every timer kind this bot fires, and its handler: add a scheduled job here."""
     keep_for = deps.settings.retention_days * 86400
     return {
-        housekeeping.KIND: housekeeping.prune(clock=deps.clock, keep_for=keep_for),
+        housekeeping.KIND: housekeeping.prune(
+            clock=deps.clock, keep_for=keep_for, incidents=incident_record(deps.settings)
+        ),
         vendors.WATCH_JOB: vendors.watch_handler(deps),
         **clock_timers.handlers(deps),  # response and resolve targets, nudges, the monitoring watch
         **routine.handlers(deps),  # the daily, weekly and monthly routine checks
     }
+
+
+def incident_record(settings: Settings) -> housekeeping.IncidentRecord:
+    """How long resolved incidents are kept, and the refs and values of one (owned by their modules)."""
+    scenarios = [*handlers.SCENARIOS, handlers.GENERAL.key]
+
+    def diags(n: int) -> list[str]:
+        return [ids.diagnostics_ref(n), *(ids.diagnostics_ref(n, s) for s in scenarios)]
+
+    def refs(n: int) -> list[str]:
+        own = [ids.card_ref(n), ids.public_card_ref(n), ids.checklist_ref(n), ids.picker_ref(n)]
+        return [*own, clock_service.nudge_ref(n), *diags(n)]
+
+    def keys(n: int) -> list[str]:
+        return [*diags(n), escalate.marker(n), watch.key(n)]
+
+    return housekeeping.IncidentRecord(settings.incident_retention_days, refs, keys, diagnostics=diags)
 
 
 def recurring_jobs(settings: Settings) -> tuple[Recurring, ...]:
@@ -198,6 +221,7 @@ def _health(deps: Deps, client: AsyncWebClient, auth: SlackAuth) -> Health:
         delivery=deps.outbox.health,
         max_pending_age_s=deps.settings.ready_max_pending_age_s,
         clock=deps.clock,
+        security=deps.security,
     )
 
 
@@ -220,6 +244,7 @@ async def _outbox(
     clock: Callable[[], float],
     stack: AsyncExitStack,
     options: Mapping[str, Any],
+    security: SecurityChannel,
 ) -> Outbox:
     # Slack's response_urls and PagerDuty; probes have their own client
     outbound = await stack.enter_async_context(httpx.AsyncClient(timeout=10.0))
@@ -238,10 +263,15 @@ async def _outbox(
         incident_channel=settings.incident_channel,
         clock=clock,
         on_error=report_unexpected,
-        templates={CARD: card_template(settings), ALERT: alert_template()},
+        templates={
+            CARD: card_template(settings, security),
+            SECURE_CARD: card_template(settings, security, secure=True),
+            ALERT: alert_template(),
+        },
         pager=pager,
         **options,
     )
+    outbox.delivery.guard = delivery_guard(security)  # a confidential thread stays in its private channel
     stack.push_async_callback(outbox.stop)
     return outbox
 
@@ -279,7 +309,12 @@ def _wire_incidents(deps: Deps) -> None:
     """The incident core's ports: how titles route, and who hears what it does in its transaction
     (listed here, never self-registered)."""
     deps.router = ScenarioRouter(deps.settings.scenario_keywords)
-    deps.subscribers = (clock_service.subscriber(deps), diagnostics.subscriber(deps), public.subscriber(deps))
+    deps.subscribers = (
+        clock_service.subscriber(deps),
+        relocate.subscriber(deps),
+        diagnostics.subscriber(deps),
+        public.subscriber(deps),
+    )
 
 
 async def start_runtime(
@@ -304,12 +339,20 @@ async def start_runtime(
         )
         client, auth = await _slack_client(settings, stack)
         metrics = Metrics(clock=clock)
+        security = await _security_channel(settings, client)
         outbox = await _outbox(
-            settings, store=store, client=client, clock=clock, stack=stack, options=outbox_options or {}
+            settings,
+            store=store,
+            client=client,
+            clock=clock,
+            stack=stack,
+            options=outbox_options or {},
+            security=security,
         )
         deps = _deps(
             settings, store=store, outbox=outbox, http=http, client=client, metrics=metrics, clock=clock
         )
+        deps.security = security
         stack.push_async_callback(deps.cancel_background)
         app = build_app(deps, client=client, signing_secret=secret)
         app.middleware(timing_middleware(metrics.slack_request))
@@ -334,6 +377,14 @@ async def start_runtime(
         health=_health(deps, client, auth),
         stopping=stopping,
     )
+
+
+async def _security_channel(settings: Settings, client: AsyncWebClient) -> SecurityChannel:
+    """The security channel, asked about once at start: public or unknown is logged, makes this
+    instance not ready, and keeps confidential incidents to a stub until Slack says it is private."""
+    security = SecurityChannel(settings.security_channel, client=client)
+    await security.check()
+    return security
 
 
 async def _resume_owed_work(outbox: Outbox, deps: Deps) -> None:

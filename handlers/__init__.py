@@ -151,3 +151,12 @@ def escalates_now(title: str, scenario: Scenario) -> str | None:
     """The phrase in ``title`` that makes the runbook say "escalate immediately", if any."""
     tokens = _tokens(title)
     return next((p for p in scenario.escalate_now_on if _contains(tokens, _tokens(p))), None)
+
+
+def revealed(text: str) -> tuple[Scenario, str] | None:
+    """The scenario whose "escalate immediately" phrase ``text`` says (a data breach), and the phrase."""
+    for scenario in SCENARIOS.values():
+        phrase = escalates_now(text, scenario)
+        if phrase is not None:
+            return scenario, phrase
+    return None

@@ -107,11 +107,22 @@ class Harness:
         )
 
     async def command(
-        self, text: str, *, user: str = "U0ONCALL", command: str = "/incident", trigger_id: str | None = None
+        self,
+        text: str,
+        *,
+        user: str = "U0ONCALL",
+        command: str = "/incident",
+        trigger_id: str | None = None,
+        channel: str = "C0INCIDENT",
     ) -> dict[str, Any]:
-        """Send a slash command; returns the ack's JSON (what the user sees privately)."""
+        """Send a slash command typed in ``channel``; returns the ack's JSON (what the user sees)."""
         body = payloads.slash_command(
-            command, text, user=user, response_url=self.sim.response_url(user), trigger_id=trigger_id
+            command,
+            text,
+            user=user,
+            channel=channel,
+            response_url=self.sim.response_url(user),
+            trigger_id=trigger_id,
         )
         response = await self.post(body, "application/x-www-form-urlencoded")
         assert response.status_code == 200, response.text

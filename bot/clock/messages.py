@@ -54,13 +54,22 @@ def _where(channel: str) -> str:
 
 
 def page(
-    inc: Incident, level: EscalationLevel, *, number: int, why: str, incident_channel: str, in_thread: bool
+    inc: Incident,
+    level: EscalationLevel,
+    *,
+    number: int,
+    why: str,
+    incident_channel: str,
+    in_thread: bool,
+    confidential: bool = False,
 ) -> Message:
-    """A page: a NEW message (Slack notifies mentions only in new messages) with an Acknowledge button."""
-    head = (
-        f"{mention(level)} :rotating_light: *{inc.ref}* ({inc.severity.value}) needs you: {escape(inc.title)}"
-    )
-    detail = f"Level {number}, {escape(level.name)}: {escape(why)}"
+    """A page: a NEW message (Slack notifies mentions only in new messages) with an Acknowledge button.
+
+    ``confidential``: out of its private thread, a security incident's page says neither title nor why."""
+    secret = confidential and not in_thread
+    title = "_a confidential incident_" if secret else escape(inc.title)
+    head = f"{mention(level)} :rotating_light: *{inc.ref}* ({inc.severity.value}) needs you: {title}"
+    detail = f"Level {number}, {escape(level.name)}" + ("." if secret else f": {escape(why)}")
     if not in_thread:
         detail += f"\nThe card and its thread are in {_where(incident_channel)}."
     blocks: list[Block] = [

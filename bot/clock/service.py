@@ -158,11 +158,14 @@ async def owe_page(
     now = deps.clock()
     number = inc.escalation_level
     level = pol.level(number)
-    channel = deps.settings.incident_channel
+    channel = incidents.card_channel(deps.settings, inc)
+    secret = channel != deps.settings.incident_channel  # a confidential incident's private channel
     thread = messages.page(inc, level, number=number, why=why, incident_channel=channel, in_thread=True)
     await owe(tx, card.reply(inc.number, thread), at=now)
     for where in rules.channels(level, channel):
-        msg = messages.page(inc, level, number=number, why=why, incident_channel=channel, in_thread=False)
+        msg = messages.page(
+            inc, level, number=number, why=why, incident_channel=channel, in_thread=False, confidential=secret
+        )
         # Its own lane: a level channel the bot cannot post in must not hold up the incident's thread.
         await owe(tx, Post(f"page:{inc.number}", msg.text, msg.blocks or None, channel=where), at=now)
     if record:

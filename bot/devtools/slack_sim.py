@@ -518,11 +518,19 @@ class SlackSim:
 
     def _m_conversations_info(self, p: dict[str, Any]) -> dict[str, Any]:
         channel = self._channel(p)
-        if channel is None:
-            return {"ok": False, "error": "channel_not_found"}
+        if channel is None or (channel.is_private and not channel.is_member):
+            return {"ok": False, "error": "channel_not_found"}  # Slack hides private channels from outsiders
         return {
             "ok": True,
-            "channel": {"id": channel.id, "name": channel.name, "is_member": channel.is_member},
+            "channel": {
+                "id": channel.id,
+                "name": channel.name,
+                "is_channel": not channel.is_private,
+                "is_group": False,
+                "is_private": channel.is_private,
+                "is_archived": channel.is_archived,
+                "is_member": channel.is_member,
+            },
         }
 
     def _history(

@@ -4,7 +4,8 @@ what is recorded once it is posted."""
 from __future__ import annotations
 
 from bot.deps import Deps
-from bot.incidents import render
+from bot.incidents import confidential, render
+from bot.incidents.confidential import SecurityChannel
 from bot.incidents.model import Incident
 from bot.outbox import Live, Post, Rendered, Template, Update, owe
 from bot.outbox.messages import Blocks
@@ -14,6 +15,7 @@ from bot.slack.blocks import Message
 from bot.store import Tx, queue, repo
 
 CARD = "card"
+SECURE_CARD = "card-secure"  # the same card, posted in the private security channel
 
 
 def card_ref(number: int) -> str:
@@ -44,8 +46,8 @@ def _parts(message: Message | str) -> tuple[str, Blocks | None]:
     return message.text, message.blocks or None
 
 
-def live_card(number: int) -> Live:
-    return Live(CARD, number)
+def live_card(number: int, *, secure: bool = False) -> Live:
+    return Live(SECURE_CARD if secure else CARD, number)
 
 
 async def owe_card(deps: Deps, tx: Tx, inc: Incident) -> None:
@@ -57,14 +59,19 @@ async def owe_card(deps: Deps, tx: Tx, inc: Incident) -> None:
     await owe(tx, Update(lane(inc.number), card_ref(inc.number), live=live_card(inc.number)), at=deps.clock())
 
 
-def card_template(settings: Settings) -> Template:
-    """The outbox template for incident cards."""
+def card_template(settings: Settings, security: SecurityChannel, *, secure: bool = False) -> Template:
+    """The outbox template for incident cards (``secure``: for a card posted in the security channel).
+
+    A confidential incident's card renders as a neutral stub wherever it may not show its details."""
     levels = tuple(level.name for level in settings.escalation_path)
 
     async def render_card(tx: Tx, number: int) -> Rendered:
         inc = await repo.get_incident(tx, number)
         if inc is None:
             raise LookupError(f"INC-{number}")
+        if not await confidential.card_shows_details(tx, security, inc, secure=secure):
+            message = confidential.stub(inc)
+            return Rendered(message.text, message.blocks, inc.version)
         clock = render.CardClock(levels=levels, response_target=settings.response_targets.of(inc.severity))
         message = render.incident_card(inc, clock=clock)
         return Rendered(message.text, message.blocks, inc.version)

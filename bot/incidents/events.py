@@ -48,6 +48,18 @@ class Changed:
     incident: Incident
     actor: str
     kind: str
+    text: str | None = None  # what the person said with it (a note, a status message), secrets removed
+
+
+@dataclass(frozen=True)
+class EscalateNow:
+    """The runbook's "escalate immediately" was met (a title or an update says a breach is suspected).
+
+    Emitted rather than acted on at once, so every subscriber has heard what came before it (the clock
+    pages level 1 of a new P0/P1 on ``Declared``; this then calls the next level)."""
+
+    number: int
+    phrase: str
 
 
 @dataclass(frozen=True)
@@ -59,7 +71,7 @@ class Escalated:
     reason: str | None
 
 
-Event = Declared | ScenarioChanged | Resolved | Changed | Escalated
+Event = Declared | ScenarioChanged | Resolved | Changed | Escalated | EscalateNow
 
 
 @dataclass

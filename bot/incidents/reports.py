@@ -7,7 +7,7 @@ import base64
 
 from bot.deps import Deps
 from bot.errors import NotFound, UsageError
-from bot.incidents import chart
+from bot.incidents import chart, confidential
 from bot.incidents import postmortem as pm
 from bot.incidents import stats as st
 from bot.incidents.card import card_ref, lane
@@ -30,9 +30,14 @@ async def postmortem_draft(deps: Deps, *, number: int) -> tuple[Incident, str]:
     return inc, pm.draft(inc, events, scenario_title=title)
 
 
-async def postmortem(deps: Deps, *, number: int, actor: str, key: str) -> blocks.Message:
-    """Upload the post-mortem draft to the incident's thread (once per request, whatever Slack resends)."""
+async def postmortem(
+    deps: Deps, *, number: int, actor: str, key: str, shown_in: str | None = None
+) -> blocks.Message:
+    """Upload the post-mortem draft to the incident's thread (once per request, whatever Slack resends);
+    a confidential incident's only when asked in its private channel."""
     inc, text = await postmortem_draft(deps, number=number)
+    if (elsewhere := confidential.elsewhere(deps.security, inc, shown_in)) is not None:
+        return blocks.Message(text=elsewhere)
     if inc.is_open:
         raise UsageError(
             f"{inc.ref} is still {inc.status.title}; the draft needs its resolution.",

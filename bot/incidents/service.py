@@ -15,7 +15,7 @@ from bot.access import permission
 from bot.deps import Deps
 from bot.errors import Forbidden, NotFound, OpsbotError, StaleAction, UsageError
 from bot.incidents import commands as c
-from bot.incidents import render
+from bot.incidents import confidential, render
 from bot.incidents.card import card_ref, lane, live_card, owe_card
 from bot.incidents.changes import Change, Context
 from bot.incidents.events import Changed, Declared, UnitOfWork
@@ -49,9 +49,8 @@ def _card_post(deps: Deps, inc: Incident, response_url: str | None) -> Post:
     channel = card_channel(deps.settings, inc)
     link, archived = render.card_link(inc, "{permalink}"), render.channel_archived(channel)
     notify = Notify(response_url, link, archived) if response_url else None
-    return Post(
-        lane(inc.number), channel=channel, ref=card_ref(inc.number), live=live_card(inc.number), notify=notify
-    )
+    live = live_card(inc.number, secure=channel != deps.settings.incident_channel)
+    return Post(lane(inc.number), channel=channel, ref=card_ref(inc.number), live=live, notify=notify)
 
 
 async def _status_moved_since(tx: Tx, inc: Incident, cmd: ChangeCommand, as_of: float) -> bool:
@@ -121,6 +120,8 @@ async def declare(
         inc = await unit_of_work(deps, key=key, work=record)
     except Conflict:
         return Applied(None, "Already declared (this request was delivered twice).", duplicate=True)
+    if confidential.hidden(deps.security, inc) and not deps.security.safe:
+        deps.spawn(deps.security.check_if_due(), name="security-channel-check")  # before more goes there
     return Applied(inc, render.declared_reply(inc, channel=card_channel(deps.settings, inc)))
 
 
@@ -175,6 +176,50 @@ async def _change_after_check(
     deps.outbox.notify()
 
 
+def context(deps: Deps, actor: str, now: float) -> Context:
+    """What a pure change may know besides the incident: the actor, the time, scenarios, the path."""
+    scenarios = deps.router.scenarios()
+    confidential = frozenset(k for k in scenarios if deps.router.restricted(k))
+    levels = tuple(level.name for level in deps.settings.escalation_path)
+    return Context(actor, now, scenarios, confidential, levels)
+
+
+def said(cmd: ChangeCommand) -> str | None:
+    """The free text a person said with a change (a note, a status message, a reason), if any."""
+    for name in ("message", "text", "reason"):
+        if isinstance(value := getattr(cmd, name, None), str):
+            return value
+    return None
+
+
+async def apply_within(uow: UnitOfWork, deps: Deps, inc: Incident, cmd: ChangeCommand, actor: str) -> Change:
+    """Apply ``cmd`` to ``inc`` (locked by the caller) inside the caller's unit of work: the incident
+    stored, the timeline written, the card edited, the thread told, the events emitted."""
+    tx, now = uow.tx, uow.now
+    result = apply_change(inc, cmd, context(deps, actor, now))
+    await repo.update_incident(tx, result.incident)
+    await repo.append_event(
+        tx, incident=inc.number, kind=result.kind, actor=actor, text=result.summary, at=result.at or now
+    )
+    await owe_card(deps, tx, result.incident)
+    announcement = Post(
+        lane(inc.number), result.announcement, thread_ref=card_ref(inc.number), broadcast=result.broadcast
+    )
+    await owe(tx, announcement, at=now)
+    uow.emit(Changed(inc, result.incident, actor, result.kind, said(cmd)))
+    for event in result.events:
+        uow.emit(event)
+    return result
+
+
+async def locked(tx: Tx, number: int) -> Incident:
+    """The incident, locked for this transaction; NotFound when there is none."""
+    inc = await repo.get_incident(tx, number, for_update=True)
+    if inc is None:
+        raise NotFound(f"There is no INC-{number}.", "/incident list")
+    return inc
+
+
 async def change(
     deps: Deps,
     *,
@@ -188,17 +233,11 @@ async def change(
     """Apply one change: card edited in place, the thread told, the timeline written, exactly once.
 
     ``as_of``: when the request was made (a thread message's ts); a change made since refuses it."""
-    scenarios = deps.router.scenarios()
-    confidential = frozenset(k for k in scenarios if deps.router.restricted(k))
     admins = deps.settings.incident_admins
-    levels = tuple(level.name for level in deps.settings.escalation_path)
 
     async def apply(uow: UnitOfWork) -> Change:
-        tx, now = uow.tx, uow.now
-        inc = await repo.get_incident(tx, cmd.number, for_update=True)
-        if inc is None:
-            raise NotFound(f"There is no INC-{cmd.number}.", "/incident list")
-        if as_of is not None and await _status_moved_since(tx, inc, cmd, as_of):
+        inc = await locked(uow.tx, cmd.number)
+        if as_of is not None and await _status_moved_since(uow.tx, inc, cmd, as_of):
             # A status move sent before the incident's latest status change (a redelivery held up
             # somewhere): applying it now would undo what people did since. Notes and fields still apply.
             raise StaleAction(
@@ -213,20 +252,7 @@ async def change(
                 f"{inc.ref} changed before your click landed; it is now {inc.status.title}."
                 " Nothing was done twice."
             )
-        result = apply_change(inc, cmd, Context(actor, now, scenarios, confidential, levels))
-        await repo.update_incident(tx, result.incident)
-        await repo.append_event(
-            tx, incident=inc.number, kind=result.kind, actor=actor, text=result.summary, at=result.at or now
-        )
-        await owe_card(deps, tx, result.incident)
-        announcement = Post(
-            lane(inc.number), result.announcement, thread_ref=card_ref(inc.number), broadcast=result.broadcast
-        )
-        await owe(tx, announcement, at=now)
-        uow.emit(Changed(inc, result.incident, actor, result.kind))
-        for event in result.events:
-            uow.emit(event)
-        return result
+        return await apply_within(uow, deps, inc, cmd, actor)
 
     try:
         result = await unit_of_work(deps, key=key, work=apply)
@@ -258,12 +284,15 @@ async def list_incidents(deps: Deps, *, include_resolved: bool, before: int | No
     )
 
 
-async def show(deps: Deps, *, number: int, page: int = 1) -> blocks.Message:
-    """The card, the declaration and the timeline, one page of it at a time."""
+async def show(deps: Deps, *, number: int, page: int = 1, shown_in: str | None = None) -> blocks.Message:
+    """The card, the declaration and the timeline, one page of it at a time; a confidential incident's
+    only in its private channel (``shown_in``: where the answer is asked for)."""
     async with deps.store.transaction() as tx:
         inc = await repo.get_incident(tx, number)
         if inc is None:
             raise NotFound(f"There is no INC-{number}.", "/incident list")
+        if (elsewhere := confidential.elsewhere(deps.security, inc, shown_in)) is not None:
+            return blocks.Message(text=elsewhere)
         total = await repo.timeline_count(tx, number)
         pages = max(1, -(-total // SHOW_PAGE))
         page = min(page, pages)
@@ -297,10 +326,13 @@ async def perform(
     response_url: str | None = None,
     as_of: float | None = None,
     channel: str | None = None,
+    shown_in: str | None = None,
 ) -> blocks.Message:
     """Carry out one parsed ``/incident`` command (or thread mention); returns the private reply.
 
-    ``channel`` is where a slash command was typed, held against ``allowed_channels``."""
+    ``channel`` is where a slash command was typed, held against ``allowed_channels``; ``shown_in``
+    where a thread mention was made (a confidential incident is shown only in its private channel)."""
+    shown_in = shown_in or channel
     if channel is not None:
         where = permission.channel_allowed(deps.settings, "incident", channel)
         if not where.allowed:
@@ -311,9 +343,9 @@ async def perform(
     if isinstance(cmd, c.ListIncidents):
         return await list_incidents(deps, include_resolved=cmd.include_resolved, before=cmd.before)
     if isinstance(cmd, c.Show):
-        return await show(deps, number=cmd.number, page=cmd.page)
+        return await show(deps, number=cmd.number, page=cmd.page, shown_in=shown_in)
     if isinstance(cmd, c.Postmortem):
-        return await postmortem(deps, number=cmd.number, actor=actor, key=key)
+        return await postmortem(deps, number=cmd.number, actor=actor, key=key, shown_in=shown_in)
     if isinstance(cmd, c.Stats):
         return await statistics(deps, days=cmd.days, key=key, channel=channel)
     if isinstance(cmd, c.Open):

@@ -64,6 +64,13 @@ def could_not_post(error: str) -> str:
 
 # Sends a page (message, where its incident's card is if posted, when it was owed); raises Retry or Failed.
 Pager = Callable[[Page, tuple[str, str] | None, float], Awaitable[None]]
+# May this message go where it now points (the (channel, ts) its ref resolved to)? Asked at send time, in
+# the round's transaction: a confidential incident's thread must not be written in a public channel.
+Guard = Callable[[Tx, Message, tuple[str, str] | None], Awaitable[bool]]
+
+
+class Withheld(Failed):
+    """The guard kept this message back (a confidential incident's thread outside its private channel)."""
 
 
 class Delivery:
@@ -93,6 +100,7 @@ class Delivery:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.settle_after_timeout = settle_after_timeout
+        self.guard: Guard | None = None  # set by the runtime (bot.incidents.confidential)
 
     async def deliver(self, p: Prepared) -> Outcome:
         """Send one message and record its outcome. Raises LeaseLost, Stop or StoreUnavailable, which
@@ -121,8 +129,10 @@ class Delivery:
             if exc.uncertain:
                 delay = max(delay, self.settle_after_timeout)  # let a late-processed post show up first
             outcome = Outcome(item, "pending", error=str(exc)[:500], retry_at=self.clock() + delay)
-        except Failed as exc:
-            outcome = Outcome(item, "failed", error=str(exc)[:500], exc=exc)
+        except Failed as exc:  # withheld on purpose: kept for inspection, not reported as a fault
+            outcome = Outcome(
+                item, "failed", error=str(exc)[:500], exc=None if isinstance(exc, Withheld) else exc
+            )
         except Exception as exc:  # a render or payload bug fails this item alone, never the round
             outcome = Outcome(item, "failed", error=f"{exc.__class__.__name__}: {exc}"[:500], exc=exc)
         else:
@@ -155,6 +165,7 @@ class Delivery:
             target = await repo.get_ref(tx, message.thread_ref)
             if target is None:
                 raise Failed(f"{message.thread_ref} was never posted, so there is no thread to upload to")
+            await self._guarded(tx, message, target)
             return Ready(message.text, None, None, target)
         text, blocks, version = message.text, message.blocks, None
         if message.live is not None:
@@ -165,7 +176,12 @@ class Delivery:
         if ref and target is None:
             what = "edited" if isinstance(message, Update) else "replied to"
             raise Failed(f"{ref} was never posted, so it cannot be {what}")
+        await self._guarded(tx, message, target)
         return Ready(text, blocks, version, target)
+
+    async def _guarded(self, tx: Tx, message: Message, target: tuple[str, str] | None) -> None:
+        if self.guard is not None and not await self.guard(tx, message, target):
+            raise Withheld("withheld: a confidential incident's details never go to a public channel")
 
     async def _send(self, p: Prepared, ready: Ready) -> Posted | None:
         message = p.message

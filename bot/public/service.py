@@ -156,7 +156,7 @@ async def _publishable(tx: Tx, number: int) -> Incident:
     inc = await repo.get_incident(tx, number)
     if inc is None:
         raise NotFound(f"There is no INC-{number}.", "/incident list")
-    if (inc.scenario or "") in NEVER_PUBLISHED:
+    if inc.restricted or (inc.scenario or "") in NEVER_PUBLISHED:  # once confidential, always
         raise UsageError(f"{inc.ref} is a security incident: it is never published on the status page.")
     return inc
 

@@ -156,15 +156,6 @@ def _reroute(number: int, others: Mapping[str, str]) -> StaticSelectElement:
     )
 
 
-def escalate_now_message(phrase: str) -> Message:
-    """The runbook's "Escalate immediately if" met by the title itself."""
-    text = (
-        f":rotating_light: *Escalate now* — the runbook says to escalate immediately when {escape(phrase)}"
-        f" is suspected.\n_Escalation path:_ {handlers.ESCALATION_PATH}"
-    )
-    return Message(text=text, blocks=to_dicts([SectionBlock(text=MarkdownTextObject(text=text))]))
-
-
 def scenario_picker(number: int) -> Message:
     """Shown when no scenario matched the title: choosing one posts its checklist and diagnostics."""
     options = [

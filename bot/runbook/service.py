@@ -14,12 +14,21 @@ from bot.errors import NotFound, StaleAction
 from bot.incidents import card
 from bot.incidents import service as incidents
 from bot.incidents.changes import SetScenario
-from bot.incidents.events import Declared, Event, Resolved, ScenarioChanged, Subscriber, UnitOfWork
+from bot.incidents.events import (
+    Changed,
+    Declared,
+    EscalateNow,
+    Event,
+    Resolved,
+    ScenarioChanged,
+    Subscriber,
+    UnitOfWork,
+)
 from bot.incidents.model import Incident
 from bot.incidents.postmortem import FINAL_DIAGNOSTICS
 from bot.outbox import owe
 from bot.probes import Result, run_all
-from bot.runbook import report
+from bot.runbook import escalate, report
 from bot.runbook.report import tally
 from bot.slack import ids
 from bot.slack.blocks import Message
@@ -44,6 +53,10 @@ def subscriber(deps: Deps) -> Subscriber:
             await _declared(deps, uow, event.incident)
         elif isinstance(event, ScenarioChanged):
             await _rerouted(deps, uow, event)
+        elif isinstance(event, Changed):
+            await escalate.on_changed(deps, uow, event)
+        elif isinstance(event, EscalateNow):
+            await escalate.on_escalate_now(deps, uow, event)
         elif isinstance(event, Resolved):
             number, scenario = event.incident.number, handlers.get(event.incident.scenario)
             uow.after_commit(
@@ -60,24 +73,8 @@ async def _declared(deps: Deps, uow: UnitOfWork, inc: Incident) -> None:
         picker = report.scenario_picker(inc.number)
         await owe(uow.tx, card.reply(inc.number, picker, ref=ids.picker_ref(inc.number)), at=uow.now)
     await _owe_checklist_and_report(deps, uow.tx, inc.number, scenario)
-    phrase = handlers.escalates_now(inc.title, scenario)
-    if phrase is not None:
-        await _owe_escalation(uow, inc, phrase)
+    escalate.on_declared(uow, inc)
     uow.after_commit(lambda: start(deps, inc.number, scenario))
-
-
-async def _owe_escalation(uow: UnitOfWork, inc: Incident, phrase: str) -> None:
-    """Record the runbook's "escalate immediately" as intent; the escalation timers act on it."""
-    await repo.append_event(
-        uow.tx,
-        incident=inc.number,
-        kind="escalation",
-        actor="opsbot",
-        text=f"escalate immediately: {phrase} (runbook, When to Escalate)",
-        at=uow.now,
-    )
-    message = report.escalate_now_message(phrase)
-    await owe(uow.tx, card.reply(inc.number, message), at=uow.now)
 
 
 async def _rerouted(deps: Deps, uow: UnitOfWork, event: ScenarioChanged) -> None:

@@ -28,6 +28,7 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.errors import StoreUnavailable
+from bot.incidents.confidential import SecurityChannel
 from bot.logs import Redactor
 from bot.outbox import DeliveryHealth
 from bot.store import Store, Tx, queue
@@ -127,6 +128,7 @@ class Health:
         delivery: Callable[[], DeliveryHealth],
         max_pending_age_s: float,
         clock: Callable[[], float] = time.time,
+        security: SecurityChannel | None = None,
     ) -> None:
         self.store = store
         self.client = client
@@ -135,6 +137,7 @@ class Health:
         self.delivery = delivery
         self.max_pending_age_s = max_pending_age_s
         self.clock = clock
+        self.security = security
 
     async def _store(self) -> tuple[Check, Check, bool, float | None]:
         """The store's and the schema's checks; whether the store answered; the oldest pending wait."""
@@ -161,6 +164,10 @@ class Health:
         store, schema, reached, age = await self._store()
         token = await self.auth.check(self.client)
         checks = [store, schema, Check("slack_token", token is not TokenState.REFUSED, self.auth.detail)]
+        if self.security is not None and self.security.configured:
+            # Confidential incidents need a private channel; until Slack says it is one, not ready.
+            await self.security.check_if_due()
+            checks.append(Check("security_channel", self.security.safe, self.security.detail))
         if not reached:
             return [*checks, Check("delivery", False, "unknown: the store is unreachable")]
         delivery = self.delivery()  # the outbox's own account (from memory)

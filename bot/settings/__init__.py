@@ -84,9 +84,11 @@ class Settings(BaseSettings, ClockSettings):
     sentry_dsn: SecretStr | None = None
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
-    # Delivery keys, sent outbox items and other bookkeeping older than this are deleted; incidents,
-    # their timelines and failed outbox items are kept.
+    # Delivery keys, sent outbox items, resolved or dismissed alerts and other bookkeeping older than
+    # this are deleted; incidents, their timelines and failed outbox items are kept.
     retention_days: float = Field(default=7.0, gt=0)
+    # Resolved incidents older than this are deleted with what hangs off them (unset: kept for ever).
+    incident_retention_days: float | None = Field(default=None, gt=0)
     # On SIGTERM: how long the current delivery round and requests in flight may take before exit.
     shutdown_grace_s: float = Field(default=10.0, gt=0, le=120)
     # /readyz fails when the oldest undelivered message has waited longer than this.

@@ -163,3 +163,19 @@ def diagnostics_number(key: str) -> int | None:
     rest = key.removeprefix(DIAGNOSTICS_PREFIX)
     number = rest.split(":", 1)[0]  # diag:<n> or diag:<n>:<scenario>
     return int(number) if rest != key and number.isdigit() else None
+
+
+def public_card_ref(number: int) -> str:
+    """Where a confidential incident's card first stood, in the public channel (its stub now)."""
+    return f"card-public:{number}"
+
+
+# Refs of messages in an incident's thread (or its card): the incident's number follows the prefix.
+INCIDENT_REF_PREFIXES = ("card", "checklist", "diag", "picker", "nudge")
+
+
+def ref_incident(ref: str | None) -> int | None:
+    """The incident whose card or thread message ``ref`` names, or None."""
+    head, _, rest = (ref or "").partition(":")
+    number = rest.split(":", 1)[0]
+    return int(number) if head in INCIDENT_REF_PREFIXES and number.isdigit() else None

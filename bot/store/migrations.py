@@ -303,6 +303,18 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX public_incidents_created ON public_incidents (created_at)",
         ],
     ),
+    (
+        120,
+        "retention: old alerts and old resolved incidents found by index",
+        [
+            # Housekeeping forgets resolved and dismissed alerts by age (bot.store.retention).
+            "CREATE INDEX alerts_resolved_age ON alerts (resolved_at) WHERE status = 'resolved'",
+            "CREATE INDEX alerts_dismissed_age ON alerts (last_seen) WHERE dismissed_by IS NOT NULL",
+            # ...and, with incident_retention_days, what hangs off an old incident.
+            "CREATE INDEX timers_subject ON timers (subject)",
+            "CREATE INDEX publication_drafts_incident ON publication_drafts (incident)",
+        ],
+    ),
 ]
 
 

@@ -40,11 +40,11 @@ async def test_data_breach_goes_to_the_security_channel_and_escalates_now(sec_bo
     assert "Scenario:* security" in json.dumps(card["blocks"])
     texts = [m["text"] for m in sec_bot.thread(1)]
     assert any(t.startswith("Runbook: Security incident") for t in texts)
-    assert any("Escalate now" in t and "data breach" in t for t in texts)
+    assert any("needs you" in t and "escalate immediately" in t for t in texts)  # paged at once
     async with sec_bot.runtime.store.transaction() as tx:
         inc = await repo.get_incident(tx, 1)
         kinds = [e.kind for e in await repo.timeline(tx, 1)]
-    assert inc is not None and inc.restricted and "escalation" in kinds
+    assert inc is not None and inc.restricted and "escalated" in kinds
     listed = await sec_bot.command("list")
     assert "confidential" in listed["text"] and "breach" not in listed["text"]
 

@@ -16,7 +16,7 @@ import pytest
 from benchmarks.store_scale import fill
 from bot.incidents.service import SHOW_PAGE
 from bot.server.metrics import OUTBOX_STATES
-from bot.store import Row, Store, Tx, open_store, queue, repo, stats
+from bot.store import Row, Store, Tx, open_store, queue, repo, retention, stats
 
 INCIDENTS, EVENTS, BIG = 3000, 12_000, 2000
 
@@ -197,12 +197,40 @@ async def test_housekeeping_finds_what_is_old_by_index(store: Store) -> None:
     await assert_indexed(store, deliveries, "deliveries", "deliveries_age")
     await assert_indexed(store, sent, "outbox", "outbox_age")
 
-    async def diagnostics(tx: Tx) -> None:
-        await repo.forget_finished_diagnostics(tx, resolved_from=0.0, resolved_before=1.0)
+    async def resolved(tx: Tx) -> None:
+        await repo.resolved_between(tx, start=0.0, end=1.0)
 
-    await assert_indexed(store, diagnostics, "incidents", "incidents_resolved")
+    async def diagnostics(tx: Tx) -> None:
+        await repo.forget_finished_diagnostics(tx, ["diag:1", "diag:1:general"])
+
+    await assert_indexed(store, resolved, "incidents", "incidents_resolved")
     for sql, plan in await plans(store, diagnostics):
         assert not full_scans(plan, "kv"), f"{sql}\n{plan}"
+
+
+async def test_retention_finds_old_alerts_and_incidents_by_index(store: Store) -> None:
+    async def old_alerts(tx: Tx) -> None:
+        await retention.forget_alerts(tx, before=1.0)
+
+    for sql, plan in await plans(store, old_alerts):
+        if "FROM alerts" in sql and "SELECT" in sql:
+            assert not full_scans(plan, "alerts"), f"{sql}\n{plan}"
+            assert "alerts_resolved_age" in plan or "alerts_dismissed_age" in plan, f"{sql}\n{plan}"
+
+    async def old_incidents(tx: Tx) -> None:
+        await retention.old_resolved_incidents(tx, before=4e9)
+
+    await assert_indexed(store, old_incidents, "incidents", "incidents_resolved")
+
+    async def forget(tx: Tx) -> None:
+        numbers = await retention.old_resolved_incidents(tx, before=4e9, limit=3)
+        assert len(numbers) == 3
+        await retention.forget_incidents(tx, numbers, refs=["card:1", "diag:1:general"], keys=["diag:1"])
+
+    tables = ("timeline", "checklist", "alerts", "timers", "publications", "publication_drafts")
+    for sql, plan in await plans(store, forget):
+        for table in (*tables, "public_incidents", "slack_refs", "kv", "incidents"):
+            assert not full_scans(plan, table), f"full scan of {table} in:\n{sql}\n{plan}"
 
 
 async def test_metrics_read_only_undelivered_items_and_new_deliveries(store: Store) -> None:

@@ -77,7 +77,12 @@ async def _perform_mention(
     cmd = commands.parse_thread_command(text, inc.number, now=deps.clock(), bot_user_id=bot_user_id)
     # Keyed on the message, so a redelivered app_mention changes nothing twice.
     reply = await incidents.perform(
-        deps, cmd, actor=event["user"], key=f"mention:{event['channel']}:{event['ts']}", as_of=_sent_at(event)
+        deps,
+        cmd,
+        actor=event["user"],
+        key=f"mention:{event['channel']}:{event['ts']}",
+        as_of=_sent_at(event),
+        shown_in=event["channel"],
     )
     if isinstance(cmd, commands.Show | commands.Help):
         await owe_ephemeral(deps, message=reply, **where)

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
 from slack_sdk.http_retry.request import HttpRequest
@@ -99,7 +100,9 @@ class SlackSender:
                 after = float(headers.get("retry-after", headers.get("Retry-After", 1)))
                 self.paused_until = self.clock() + after
             raise from_slack(error, status=status, retry_after=after) from exc
-        except (SlackClientError, TimeoutError, OSError, ValueError) as exc:
+        # aiohttp's own errors (a connection cut after the request was sent) reach here since the
+        # client no longer repeats a post by itself: the post may have landed, so it is uncertain.
+        except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
             raise Retry(f"{exc.__class__.__name__}: {exc}"[:200], uncertain=True) from exc
 
     async def post(

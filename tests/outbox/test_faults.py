@@ -7,6 +7,7 @@ import time
 
 from bot.store import queue
 from tests.harness import Harness
+from tests.outbox.test_exactly_once import outbox_counts
 
 
 def postings(bot: Harness) -> list[str]:
@@ -148,3 +149,4 @@ async def test_a_post_whose_connection_drops_after_it_landed_is_posted_once(bot:
     await bot.settle()
     await asyncio.sleep(0.2)
     assert [t for t in bot.said(1) if "before the cut" in t] == [":memo: <@U0ONCALL>: landed before the cut"]
+    assert "failed" not in await outbox_counts(bot)  # an uncertain send, looked for, not a failure

@@ -58,7 +58,6 @@ log = logging.getLogger("opsbot.runtime")
 # due time. The look is one indexed query, however many timers are pending (benchmarks/timers.py).
 TIMER_POLL = 0.5
 
-STORE_WAIT = 60.0  # how long start-up waits for an unreachable store before exiting (non-zero)
 RESUME_EVERY = 30.0  # how often the delivery lease holder looks for abandoned diagnostics and reports
 ABANDONED = 60.0  # a run or report silent this long died with its process or a store blip
 
@@ -208,7 +207,7 @@ async def _open_store(
     stack.push_async_callback(store.close)
     stopping = Stopping()
     stack.push_async_callback(_record_stop(store, stopping, clock))  # runs after delivery stops
-    await migrate_when_reachable(store, within=STORE_WAIT)
+    await migrate_when_reachable(store)  # or exit non-zero after 60 s
     return store, stopping
 
 

@@ -95,7 +95,7 @@ def open_store(url: str) -> Store:
     return PostgresStore(url)
 
 
-async def migrate_when_reachable(store: Store, *, within: float) -> None:
+async def migrate_when_reachable(store: Store, *, within: float = 60.0) -> None:
     """Migrate ``store``, trying again with backoff while it cannot be reached (a restart of the
     database, say), for at most ``within`` seconds in all, each attempt included (one that hangs is
     cut off); then raise StoreUnavailable, so the process exits and its supervisor starts it again."""

@@ -79,13 +79,15 @@ def _card_status(msg: dict[str, Any]) -> str | None:
     return found.group(1).lower() if found else None
 
 
-def _outbox_doubles(messages: Iterable[dict[str, Any]]) -> int:
-    """Outbox items that reached Slack in more than one message (each post carries its item ids)."""
-    ids: Counter[int] = Counter()
+def _outbox_doubles(messages: Iterable[dict[str, Any]]) -> dict[int, list[str]]:
+    """Outbox items that reached Slack in more than one message (each post carries its item ids), with
+    the ts of each copy (to find in the bots' logs: 'delivered post <id>')."""
+    copies: dict[int, list[str]] = {}
     for msg in messages:
         payload = (msg.get("metadata") or {}).get("event_payload") or {}
-        ids.update(int(i) for i in payload.get("outbox_ids") or [])
-    return sum(1 for n in ids.values() if n > 1)
+        for i in payload.get("outbox_ids") or []:
+            copies.setdefault(int(i), []).append(str(msg.get("ts")))
+    return {i: ts for i, ts in copies.items() if len(ts) > 1}
 
 
 def reckon(side: str, promises: Iterable[Promise], seen: Seen) -> Reckoning:
@@ -149,7 +151,10 @@ def reckon(side: str, promises: Iterable[Promise], seen: Seen) -> Reckoning:
         if stored is not None and shown != stored.lower():
             f["stale_cards"] += 1
             note("stale card", f"INC-{number}: card {shown}, store {stored}")
-    d["outbox items in 2+ messages"] = _outbox_doubles(seen.messages)
+    doubles = _outbox_doubles(seen.messages)
+    d["outbox items in 2+ messages"] = len(doubles)
+    for item, copies in sorted(doubles.items())[:5]:
+        out.examples.setdefault("outbox items in 2+ messages", []).append(f"item {item}: {', '.join(copies)}")
     d["ephemerals: store unreachable"] = len(refused)
     return out
 

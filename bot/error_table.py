@@ -125,6 +125,20 @@ TABLE: tuple[tuple[type[BaseException], Callable[[Any], OpsbotError | None]], ..
         psycopg.errors.ReadOnlySqlTransaction,
         lambda exc: StoreUnavailable(str(exc), cause="PostgreSQL accepts only reads (a standby?)"),
     ),
+    # Session limits (bot.store.postgres.SessionLimits): another session held what we needed, or
+    # this one stalled; the work is retried like any other blip.
+    (
+        psycopg.errors.LockNotAvailable,
+        lambda exc: StoreUnavailable("PostgreSQL: a row stayed locked past lock_timeout"),
+    ),
+    (
+        psycopg.errors.IdleInTransactionSessionTimeout,
+        lambda exc: StoreUnavailable("PostgreSQL: the transaction was idle past its timeout"),
+    ),
+    (
+        psycopg.errors.QueryCanceled,
+        lambda exc: StoreUnavailable("PostgreSQL: a query ran past statement_timeout, or was cancelled"),
+    ),
     (psycopg.Error, _postgres),
     (sqlite3.IntegrityError, _sqlite_integrity),
     (sqlite3.DatabaseError, _sqlite),

@@ -17,7 +17,6 @@ from typing import Any
 import aiohttp
 import httpx
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.http_retry.builtin_async_handlers import async_default_handlers
 from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
@@ -35,6 +34,7 @@ from bot.jobs import housekeeping
 from bot.jobs.scheduler import Handler, Recurring, Scheduler
 from bot.logs import Redactor, report_unexpected
 from bot.outbox import Chore, Outbox
+from bot.outbox.slack import RepeatSafeRetry
 from bot.probes.catalog import Catalog
 from bot.public import service as public
 from bot.public.routes import routes as public_routes
@@ -49,7 +49,7 @@ from bot.settings import Settings, SettingsError
 from bot.slack import ids
 from bot.slack.app import build_app
 from bot.slack.web import BODY_TIMEOUT, timing_middleware
-from bot.store import Store, open_store
+from bot.store import Store, migrate_when_reachable, open_store
 from bot.webhooks import Webhooks, WebhookSource
 from bot.webhooks import alerts as alert_webhooks
 
@@ -185,7 +185,7 @@ async def _slack_client(settings: Settings, stack: AsyncExitStack) -> tuple[Asyn
         base_url=settings.slack_api_url or AsyncWebClient.BASE_URL,
         session=session,
         # auth watches every answer for a refused token; it never retries, so it goes first
-        retry_handlers=[auth.watcher(), *async_default_handlers()],
+        retry_handlers=[auth.watcher(), RepeatSafeRetry()],
     )
     return client, auth
 
@@ -198,7 +198,7 @@ async def _open_store(
     stack.push_async_callback(store.close)
     stopping = Stopping()
     stack.push_async_callback(stop_recorder(store, stopping, clock))  # runs after delivery stops
-    await store.migrate()
+    await migrate_when_reachable(store)  # or exit non-zero after 60 s
     return store, stopping
 
 

@@ -6,7 +6,7 @@ import asyncio
 import copy
 import json
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import httpx
@@ -70,6 +70,7 @@ class Harness:
         clock: Callable[[], float] = time.time,
         scheduler_poll: float = 0.05,
         webhooks: Sequence[WebhookSource[Any]] | None = None,
+        outbox_options: Mapping[str, Any] | None = None,
         **extra: Any,
     ) -> Harness:
         sim = sim or await SlackSim(validator=check_call).start()
@@ -79,7 +80,12 @@ class Harness:
             settings,
             http=fake_web.client(),
             clock=clock,
-            outbox_options={"poll_interval": 0.05, "backoff_base": 0.01, "backoff_max": 0.2},
+            outbox_options={
+                "poll_interval": 0.05,
+                "backoff_base": 0.01,
+                "backoff_max": 0.2,
+                **(outbox_options or {}),
+            },
             scheduler_options={"poll_interval": scheduler_poll},
             webhooks=webhooks,
         )

@@ -60,8 +60,9 @@ def test_sigkill_mid_incident_loses_nothing_and_doubles_nothing(
     slack.run(slack.sim.faults.clear)
     second = Served(store_url, slack.sim, tmp_path).start()
     try:
-        # The killed process's lease names a pid that is gone: taken over at once, not after 15 s.
-        second.wait_drained(within=10)
+        # The killed process's lock died with it: taken over at once. The note it had mid-send is looked
+        # for in Slack after the in-doubt grace (a post Slack processes late may still land): 13 s.
+        second.wait_drained(within=30)
         (card,) = slack.run(lambda: cards(slack.sim))
         notes = [t for t in slack.run(lambda: thread_of(slack.sim, card)) if ":memo:" in t]
         assert notes == [f":memo: <@U0ONCALL>: step {i}" for i in range(6)]

@@ -63,5 +63,8 @@ class SlackDirectory:
 
 def _error(exc: Exception) -> str:
     if isinstance(exc, SlackApiError):
-        return str(exc.response.get("error", "error"))
+        data = exc.response.data  # a proxy's 500 answers text, not Slack's JSON
+        return (
+            str(data.get("error", "error")) if isinstance(data, dict) else f"HTTP {exc.response.status_code}"
+        )
     return exc.__class__.__name__

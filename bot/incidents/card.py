@@ -82,6 +82,7 @@ def card_template(settings: Settings, security: SecurityChannel, *, secure: bool
 async def card_posted(tx: Tx, number: int, channel: str, ts: str) -> None:
     """The card landed: remember where, and put on the timeline what people wrote in its thread before
     its ts was known here."""
+    await queue.lock_thread(tx, channel=channel, thread_ts=ts)  # vs. record_message's hold
     await repo.set_card(tx, number, channel, ts)
     for row in await queue.take_held_messages(tx, channel=channel, thread_ts=ts):
         await repo.add_event(

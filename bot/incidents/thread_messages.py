@@ -24,6 +24,7 @@ async def record_message(
     A reply to a recent message no incident claims yet is held: it may be in the thread of a card whose
     ts is being recorded right now, and joins that incident's timeline when it is."""
     async with deps.store.transaction() as tx:
+        await queue.lock_thread(tx, channel=channel, thread_ts=thread_ts)  # vs. card_posted
         inc = await repo.incident_by_card(tx, channel, thread_ts)
         if inc is not None:
             await repo.add_event(

@@ -5,12 +5,17 @@ Leadership rests on a store lock the operating system or the database drops when
 *term*, a number that only grows and is kept in the store; everything the holder writes checks in the
 same transaction that its term is still the current one (``check``), so a holder that lost the lease
 without noticing (a dropped connection, a long pause) can no longer change what the next holder owns.
-The holder also stops trusting itself when it has not confirmed its lock for ``ttl`` seconds (``held``).
+The holder also stops trusting itself when it has not confirmed its lock lately (``held``).
+
+Confirming the lock uses the lock's own connection, never the store's pool: a pool exhausted by load
+must not make a live holder doubt itself (and keep its lock while delivering nothing). On PostgreSQL the
+server ends the lock's session once it has been idle ``ttl`` seconds, so a frozen holder loses the lock
+to the other instances; it trusts itself only ``TRUST`` of that time after it last confirmed, so when it
+wakes it knows it may have been replaced before it sends anything.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import os
@@ -24,6 +29,8 @@ from bot.errors import StoreUnavailable
 from bot.store import Store, Tx, queue
 
 log = logging.getLogger("opsbot.jobs.lease")
+
+TRUST = 0.8  # share of ``ttl`` a confirmation is trusted for: short of when the server ends an idle lock
 
 
 class LeaseLost(Exception):
@@ -63,13 +70,13 @@ class Lease:
         self.clock = clock
         self.monotonic = monotonic
         self.term: int | None = None
-        self._lock = store.session_lock(name)
-        self._confirmed_at = 0.0
+        self._lock = store.session_lock(name, idle_timeout=ttl)
+        self._confirmed_at = 0.0  # when the last confirmation was *asked* (earlier than answered)
 
     @property
     def held(self) -> bool:
-        """True while this holder has a term and confirmed its lock less than ``ttl`` seconds ago."""
-        return self.term is not None and self.monotonic() - self._confirmed_at < self.ttl
+        """True while this holder has a term and confirmed its lock lately (``TRUST`` of ``ttl``)."""
+        return self.term is not None and self.monotonic() - self._confirmed_at < self.ttl * TRUST
 
     async def acquire(self) -> Term | None:
         """Take the lease if free, or renew it when due. Returns the Term when this call started one."""
@@ -77,6 +84,7 @@ class Lease:
             if self.monotonic() - self._confirmed_at >= self.ttl / 3:
                 await self.renew()
             return None
+        asked = self.monotonic()
         if not await self._lock.try_acquire():
             return None
         try:
@@ -87,38 +95,39 @@ class Lease:
             await self._lock.release()
             raise
         self.term = number
-        self._confirmed_at = self.monotonic()
+        self._confirmed_at = asked
         return Term(number, before[1] if before else None)
 
     async def renew(self) -> bool:
-        """Confirm the lock still stands and the term is still current; False (and let go) when not.
+        """Confirm the lock still stands (on its own connection); False, and let go, when it does not.
 
-        A store that cannot be reached confirms nothing but takes nothing away: ``held`` runs out."""
+        While the lock stands no other holder can have started a term, so an unreachable store (a full
+        pool) takes nothing away; the store only records that the holder is alive, when it can."""
         term = self.term
         if term is None:
             return False
-        try:
-            alive = await asyncio.wait_for(self._lock.alive(), timeout=max(0.5, self.ttl / 3))
-        except TimeoutError:
-            alive = False
-        current = alive
-        if alive:
-            try:
-                async with self.store.transaction() as tx:
-                    current = await queue.beat(tx, self.name, term, at=self.clock())
-            except StoreUnavailable as exc:
-                log.warning("lease %s: cannot confirm term %d (%s)", self.name, term, exc)
-                return self.held
-        if not current:
+        asked = self.monotonic()
+        if not await self._lock.alive():
             log.warning(
-                "lease %s: term %d is over (%s); stopping",
+                "lease %s: term %d is over (lock lost: its connection ended or stopped answering); stopping",
                 self.name,
                 term,
-                "lock lost" if not alive else "another holder started a newer term",
             )
             await self._let_go()
             return False
-        self._confirmed_at = self.monotonic()
+        self._confirmed_at = asked
+        try:
+            async with self.store.transaction() as tx:
+                current = await queue.beat(tx, self.name, term, at=self.clock())
+        except StoreUnavailable as exc:
+            log.info("lease %s: term %d confirmed by its lock; not recorded (%s)", self.name, term, exc)
+            return True
+        if not current:
+            log.warning(
+                "lease %s: term %d is over (another holder started a newer term); stopping", self.name, term
+            )
+            await self._let_go()
+            return False
         return True
 
     async def check(self, tx: Tx) -> int:

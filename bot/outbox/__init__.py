@@ -11,7 +11,7 @@ committed before Slack gets its ack, then delivered here.
   and its term fences every write (``bot.jobs.lease``).
 """
 
-from bot.outbox.deliverer import Chore, DeliveryHealth, Outbox
+from bot.outbox.deliverer import Outbox
 from bot.outbox.errors import Failed, Retry, Stop
 from bot.outbox.messages import (
     Ephemeral,
@@ -26,7 +26,7 @@ from bot.outbox.messages import (
     Upload,
     owe,
 )
-from bot.outbox.rounds import MERGE_TEXT, Outcome, Prepared, due_batches, merge_replies
+from bot.outbox.rounds import MERGE_TEXT, Chore, DeliveryHealth, Outcome, Prepared, due_batches, merge_replies
 from bot.outbox.send import Pager
 
 __all__ = [

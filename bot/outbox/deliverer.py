@@ -7,8 +7,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
 
 import httpx
 from slack_sdk.web.async_client import AsyncWebClient
@@ -18,7 +17,7 @@ from bot.jobs.lease import Lease, LeaseLost
 from bot.outbox.errors import Stop
 from bot.outbox.messages import Template
 from bot.outbox.respond import ResponseSender
-from bot.outbox.rounds import Outcome, Prepared, due_batches, merge_replies, prepare
+from bot.outbox.rounds import Chore, DeliveryHealth, Outcome, Prepared, due_batches, merge_replies, prepare
 from bot.outbox.send import Delivery, Pager
 from bot.outbox.slack import SlackSender
 from bot.slack.foreground import Foreground
@@ -27,26 +26,6 @@ from bot.store import Store, Tx, queue
 log = logging.getLogger("opsbot.outbox")
 
 LEASE = "outbox"
-
-
-@dataclass(frozen=True)
-class Chore:
-    """Periodic work only the lease holder does (housekeeping, resuming abandoned work)."""
-
-    name: str
-    every: float
-    run: Callable[[], Awaitable[object]]
-
-
-@dataclass(frozen=True)
-class DeliveryHealth:
-    """What ``/readyz`` reads: ``ok`` unless delivery stopped for good or is stuck."""
-
-    ok: bool
-    leader: bool
-    term: int | None
-    stopped: str | None = None  # why delivery stopped until a restart (token revoked, app uninstalled)
-    stuck: str | None = None  # why delivery is making no progress right now
 
 
 class Outbox:
@@ -72,7 +51,7 @@ class Outbox:
         lane_batch: int = 50,
         round_size: int = 500,
         foreground: Foreground | None = None,
-        in_doubt_grace: float = 2.0,
+        in_doubt_grace: float | None = None,
         settle_after_timeout: float = 3.0,
         stuck_after: float = 10.0,
         chores: Sequence[Chore] = (),
@@ -84,7 +63,7 @@ class Outbox:
         self.poll_interval, self.batch_window = poll_interval, batch_window
         self.lane_batch, self.round_size = lane_batch, round_size
         self.foreground = foreground or Foreground()
-        self.in_doubt_grace = in_doubt_grace
+        self._in_doubt_grace = in_doubt_grace
         self.stuck_after = stuck_after
         self.lease = Lease(store, LEASE, ttl=lease_ttl, clock=clock)
         self.slack = SlackSender(client, store, clock=clock)
@@ -112,6 +91,14 @@ class Outbox:
         self._failing_since: float | None = None
         self._last_failure = ""
         self._chores_at: dict[str, float] = {}
+
+    @property
+    def in_doubt_grace(self) -> float:
+        """How long a new term leaves what an earlier term had mid-send before looking for it in Slack:
+        as long as a retry of its own after a timed-out call waits (a late-processed post may land)."""
+        if self._in_doubt_grace is not None:
+            return self._in_doubt_grace
+        return self.slack.call_timeout + self.delivery.settle_after_timeout
 
     @property
     def holder(self) -> str:
@@ -165,7 +152,7 @@ class Outbox:
 
         async def reset(tx: Tx) -> int:
             term = await self.lease.check(tx)  # otherwise 'sending' rows are another instance's
-            return await queue.reset_in_doubt(tx, below_term=term + 1, at=self.clock())
+            return await queue.reset_in_doubt(tx, below_term=term + 1, at=self.clock() + self.in_doubt_grace)
 
         try:
             left = await self.store.run(reset)

@@ -9,6 +9,10 @@ import httpx
 from bot.outbox.errors import Failed, Retry
 from bot.outbox.messages import Respond
 
+# A private reply cannot be looked up in Slack before it is sent again (a post can), so a slow answer is
+# waited for longer than a Web API call's 10 s: a retry after a timeout would very likely send it twice.
+RESPOND_TIMEOUT = 30.0
+
 
 class ResponseSender:
     """POSTs ``Respond`` messages; HTTP answers mapped to Retry / Failed like Slack's errors."""
@@ -25,7 +29,7 @@ class ResponseSender:
         if message.blocks:
             body["blocks"] = message.blocks
         try:
-            response = await self.http.post(message.url, json=body, timeout=10.0)
+            response = await self.http.post(message.url, json=body, timeout=RESPOND_TIMEOUT)
         except httpx.HTTPError as exc:
             raise Retry(exc.__class__.__name__, uncertain=True) from exc
         if response.status_code == 429:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -131,3 +131,23 @@ def due_batches(items: list[OutboxItem], now: float, per_lane: int) -> list[list
             continue
         batch.append(item)
     return list(lanes.values())
+
+
+@dataclass(frozen=True)
+class Chore:
+    """Periodic work only the lease holder does (housekeeping, resuming abandoned work)."""
+
+    name: str
+    every: float
+    run: Callable[[], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class DeliveryHealth:
+    """What ``/readyz`` reads: ``ok`` unless delivery stopped for good or is stuck."""
+
+    ok: bool
+    leader: bool
+    term: int | None
+    stopped: str | None = None  # why delivery stopped until a restart (token revoked, app uninstalled)
+    stuck: str | None = None  # why delivery is making no progress right now

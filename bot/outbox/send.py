@@ -37,6 +37,8 @@ from bot.store import Store, Tx, queue, repo
 
 log = logging.getLogger("opsbot.outbox")
 
+RECORD_ATTEMPTS = 7  # 0.1 + 0.2 + ... + 3.2 s between them: ~6 s, then up to ~4 s a try
+
 
 @dataclass(frozen=True)
 class Ready:
@@ -106,6 +108,7 @@ class Delivery:
         item = p.item
         ready: Ready | None = None
         posted: Posted | None = None
+        term = self.lease.term  # the term this item was claimed in
         try:
             if p.problem or p.message is None:
                 raise Failed(p.problem or "nothing to send")
@@ -113,6 +116,8 @@ class Delivery:
                 raise LeaseLost("lease not confirmed lately")
             message = p.message
             ready = await self.store.run(lambda tx: self._before_send(tx, message))
+            if not self.lease.held:  # the fenced read may have waited long: a new holder may own it now
+                raise LeaseLost("lease not confirmed lately")
             posted = await self._send(p, ready)
             if isinstance(message, Post) and message.notify and "{permalink}" in message.notify.text:
                 assert posted is not None
@@ -132,7 +137,7 @@ class Delivery:
             outcome = Outcome(item, "failed", error=f"{exc.__class__.__name__}: {exc}"[:500], exc=exc)
         else:
             outcome = Outcome(item, "sent")
-        await self.record(p, outcome, ready, posted)
+        await self.record(p, outcome, ready, posted, term=term)
         return outcome
 
     def _backoff(self, attempts: int) -> float:
@@ -259,24 +264,49 @@ class Delivery:
         await self.lease.check(tx)
         await owe(tx, Respond(message.notify.url, text), at=self.clock(), key=f"outbox:{why}:{item_id}")
 
-    async def record(self, p: Prepared, outcome: Outcome, ready: Ready | None, posted: Posted | None) -> None:
-        """Write the outcome (fenced), retrying a store blip a few times before giving up."""
+    async def record(
+        self,
+        p: Prepared,
+        outcome: Outcome,
+        ready: Ready | None,
+        posted: Posted | None,
+        *,
+        term: int | None = None,
+    ) -> None:
+        """Write the outcome (fenced), retrying a store blip for ~15 s (a PostgreSQL restart, killed
+        sessions) before giving up: an outcome not written makes the item in doubt, and a private reply
+        in doubt is sent again (a response_url cannot be looked up)."""
         delay = 0.1
-        for attempt in range(4):
+        for attempt in range(RECORD_ATTEMPTS):
             try:
-                await self.store.run(lambda tx: self._record(tx, p, outcome, ready, posted))
+                await self.store.run(lambda tx: self._record(tx, p, outcome, ready, posted, term))
                 return
             except StoreUnavailable as exc:
-                if attempt == 3:
+                if attempt == RECORD_ATTEMPTS - 1:
                     raise
                 log.warning("outbox: cannot record item %d yet (%s); retrying", p.item.id, exc)
                 await asyncio.sleep(delay)
-                delay *= 3
+                delay = min(delay * 2, 4.0)
 
     async def _record(
-        self, tx: Tx, p: Prepared, outcome: Outcome, ready: Ready | None, posted: Posted | None
+        self,
+        tx: Tx,
+        p: Prepared,
+        outcome: Outcome,
+        ready: Ready | None,
+        posted: Posted | None,
+        claimed: int | None,
     ) -> None:
-        term = await self.lease.check(tx)
+        late = False
+        try:
+            term = await self.lease.check(tx)
+        except LeaseLost:
+            # Replaced mid-send. That it was sent is still true and worth writing, as long as the new
+            # holder has not taken the item up again: otherwise it sends it a second time (a private
+            # reply cannot be looked for first). Anything else is the new holder's to decide.
+            if outcome.state != "sent" or claimed is None:
+                raise
+            term, late = claimed, True
         now = self.clock()
         settled = False
         for member in p.members:
@@ -288,7 +318,10 @@ class Delivery:
                 error=outcome.error,
                 retry_at=outcome.retry_at,
                 term=term,
+                late=late,
             )
+        if late:
+            log.info("outbox: item %d was sent just before this instance's lease term ended", p.item.id)
         if not settled:
             log.info("outbox: item %d was settled elsewhere; leaving it", p.item.id)
             return

@@ -10,7 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.builtin_async_handlers import AsyncConnectionErrorRetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.outbox.errors import CANNOT_LOOK, Failed, Retry, from_slack
@@ -21,6 +26,41 @@ log = logging.getLogger("opsbot.outbox")
 METADATA_EVENT = "opsbot_outbox"
 LOOKBACK_SLACK = 60.0  # seconds before an item's creation that its post may carry (clock skew)
 MAX_PAGES = 50
+
+
+# Web API methods that create something each time they are called: sent twice, they act twice.
+NOT_REPEATABLE = frozenset(
+    {
+        "chat.postMessage",
+        "chat.postEphemeral",
+        "chat.meMessage",
+        "chat.scheduleMessage",
+        "files.upload",
+        "files.completeUploadExternal",
+        "conversations.create",
+        "views.open",
+        "views.push",
+    }
+)
+
+
+class RepeatSafeRetry(AsyncConnectionErrorRetryHandler):
+    """slack_sdk's retry of a call whose connection failed, for calls that are safe to repeat only: a
+    connection cut after Slack posted a message would otherwise post it again, unseen by the outbox,
+    which looks for an earlier copy before it retries an uncertain post."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        method = request.url.rstrip("/").rsplit("/", 1)[-1]
+        if method in NOT_REPEATABLE:
+            return False
+        return await super()._can_retry_async(state=state, request=request, response=response, error=error)
 
 
 @dataclass(frozen=True)
@@ -60,7 +100,9 @@ class SlackSender:
                 after = float(headers.get("retry-after", headers.get("Retry-After", 1)))
                 self.paused_until = self.clock() + after
             raise from_slack(error, status=status, retry_after=after) from exc
-        except (SlackClientError, TimeoutError, OSError, ValueError) as exc:
+        # aiohttp's own errors (a connection cut after the request was sent) reach here since the
+        # client no longer repeats a post by itself: the post may have landed, so it is uncertain.
+        except (SlackClientError, aiohttp.ClientError, TimeoutError, OSError, ValueError) as exc:
             raise Retry(f"{exc.__class__.__name__}: {exc}"[:200], uncertain=True) from exc
 
     async def post(

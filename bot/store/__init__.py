@@ -6,12 +6,18 @@ A store hands out transactions; every query lives in ``bot.store.repo`` and is w
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, TypeVar
 
 # Defined with the other errors; the store's callers catch it from here.
 from bot.errors import Conflict as Conflict
+from bot.errors import StoreUnavailable
+
+log = logging.getLogger("opsbot.store")
 
 Row = dict[str, Any]
 T = TypeVar("T")
@@ -73,8 +79,9 @@ class Store(Protocol):
     async def ping(self) -> str:
         """A one-line description of the store's state; raises StoreUnavailable."""
 
-    def session_lock(self, name: str) -> SessionLock:
-        """A lock named ``name``, shared by every process using this store, released if its holder dies."""
+    def session_lock(self, name: str, *, idle_timeout: float | None = None) -> SessionLock:
+        """A lock named ``name``, shared by every process using this store, released if its holder dies
+        (and, where the store can tell, once its holder has not touched it for ``idle_timeout`` s)."""
 
 
 def open_store(url: str) -> Store:
@@ -86,3 +93,31 @@ def open_store(url: str) -> Store:
     from bot.store.postgres import PostgresStore
 
     return PostgresStore(url)
+
+
+async def migrate_when_reachable(store: Store, *, within: float = 60.0) -> None:
+    """Migrate ``store``, trying again with backoff while it cannot be reached (a restart of the
+    database, say), for at most ``within`` seconds in all, each attempt included (one that hangs is
+    cut off); then raise StoreUnavailable, so the process exits and its supervisor starts it again."""
+    started = time.monotonic()
+    delay = 0.5
+    while True:
+        try:
+            async with asyncio.timeout(max(0.1, within - (time.monotonic() - started))):
+                await store.migrate()
+            return
+        except (StoreUnavailable, TimeoutError) as exc:
+            why = str(exc) or "no answer in time"
+            left = within - (time.monotonic() - started)
+            if left <= 0:
+                raise StoreUnavailable(f"not reachable within {within:g} s of starting: {why}") from exc
+            wait = min(delay, left)
+            log.warning(
+                "opsbot: the state store is not reachable yet (%s); trying again in %.1f s, giving up"
+                " %g s after start",
+                why,
+                wait,
+                within,
+            )
+            await asyncio.sleep(wait)
+            delay = min(delay * 2, 8.0)

@@ -9,6 +9,7 @@ open file, so two holders in one process exclude each other too.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import os
@@ -63,12 +64,20 @@ class FileLock:
 
 
 class AdvisoryLock:
-    """A session-level PostgreSQL advisory lock held on a dedicated connection."""
+    """A session-level PostgreSQL advisory lock held on a dedicated connection.
 
-    def __init__(self, url: str, name: str, *, timeout: float = 2.0) -> None:
+    With ``idle_timeout`` the server ends the lock's session (and so frees the lock) once its holder has
+    sent nothing on it for that long: a frozen holder (SIGSTOP, a stalled VM) keeps its socket open, and
+    without this the lock would stay held as long as the freeze lasts. The holder must call ``alive``
+    more often than that."""
+
+    def __init__(
+        self, url: str, name: str, *, timeout: float = 2.0, idle_timeout: float | None = None
+    ) -> None:
         self.url = url
         self.key = advisory_key(name)
         self.timeout = timeout
+        self.idle_timeout = idle_timeout
         self._conn: psycopg.AsyncConnection[tuple[object, ...]] | None = None
 
     async def try_acquire(self) -> bool:
@@ -89,6 +98,9 @@ class AdvisoryLock:
         except psycopg.Error:
             return False
         try:
+            if self.idle_timeout is not None:
+                ms = str(max(1000, int(self.idle_timeout * 1000)))
+                await conn.execute("SELECT set_config('idle_session_timeout', %s, false)", (ms,))
             cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (self.key,))
             row = await cur.fetchone()
         except psycopg.Error:
@@ -101,23 +113,28 @@ class AdvisoryLock:
         return True
 
     async def alive(self) -> bool:
-        """True while the lock's connection answers (the server holds the lock as long as it lives)."""
+        """True while the lock's connection answers within ``timeout`` (the server holds the lock as
+        long as the session lives). A connection that does not answer in time is closed: the lock is
+        then given up rather than trusted."""
         conn = self._conn
         if conn is None:
             return False
         try:
-            await conn.execute("SELECT 1")
+            async with asyncio.timeout(self.timeout):
+                await conn.execute("SELECT 1")
             return True
-        except psycopg.Error:
+        except (psycopg.Error, TimeoutError):
             self._conn = None
             with contextlib.suppress(Exception):
-                await conn.close()
+                await conn.close()  # closing the socket ends the session: the server drops the lock
             return False
 
     async def release(self) -> None:
+        """Unlock and close, never waiting more than ``timeout`` on a connection that stopped answering."""
         conn, self._conn = self._conn, None
         if conn is not None:
             with contextlib.suppress(Exception):
-                await conn.execute("SELECT pg_advisory_unlock(%s)", (self.key,))
+                async with asyncio.timeout(self.timeout):
+                    await conn.execute("SELECT pg_advisory_unlock(%s)", (self.key,))
             with contextlib.suppress(Exception):
                 await conn.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import psycopg
@@ -21,6 +22,26 @@ T = TypeVar("T")
 
 # Any constant works, as long as every opsbot instance uses the same one.
 MIGRATION_LOCK = 0x0B5B07
+
+
+@dataclass(frozen=True)
+class SessionLimits:
+    """Limits on every pooled session, so one stuck process cannot stall the others: a frozen instance
+    (SIGSTOP, a stalled VM) in the middle of a transaction holds its row locks until the server ends
+    that transaction, and every other session needing those rows would queue behind it, filling the
+    pools. Each limit surfaces as a store blip (retryable) through the error table."""
+
+    lock_timeout: float = 3.0  # a row lock not granted by then: give up (a blip) rather than queue
+    idle_in_transaction: float = 10.0  # a transaction left idle this long is ended by the server
+    statement_timeout: float = 30.0  # no opsbot query should run this long
+
+    def settings(self) -> tuple[tuple[str, str], ...]:
+        """The (name, value) pairs, in milliseconds as PostgreSQL takes them."""
+        return (
+            ("lock_timeout", f"{int(self.lock_timeout * 1000)}"),
+            ("idle_in_transaction_session_timeout", f"{int(self.idle_in_transaction * 1000)}"),
+            ("statement_timeout", f"{int(self.statement_timeout * 1000)}"),
+        )
 
 
 @functools.lru_cache(maxsize=512)
@@ -66,13 +87,28 @@ class PostgresStore:
 
     dialect = "postgres"
 
-    def __init__(self, url: str, *, max_size: int = 10, timeout: float = 2.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        max_size: int = 10,
+        timeout: float = 2.0,
+        limits: SessionLimits = SessionLimits(),
+    ) -> None:
         if url.startswith("postgres://"):
             url = "postgresql://" + url.removeprefix("postgres://")
         self._url = url
         self._max_size = max_size
         self._timeout = timeout
+        self._limits = limits
         self._pool: AsyncConnectionPool[psycopg.AsyncConnection[Row]] | None = None
+
+    async def _configure(self, conn: psycopg.AsyncConnection[Row]) -> None:
+        """Set the session limits on a new pooled connection (set_config, not startup options, which
+        transaction poolers such as PgBouncer refuse)."""
+        pairs = self._limits.settings()
+        calls = ", ".join("set_config(%s, %s, false)" for _ in pairs)
+        await conn.execute(f"SELECT {calls}", [v for pair in pairs for v in pair])
 
     async def open(self) -> None:
         if self._pool is not None:
@@ -94,6 +130,7 @@ class PostgresStore:
             # A pooled connection the server ended (a restart, pg_terminate_backend, an idle timeout)
             # is found and replaced before it is handed out, not by the command that gets it.
             check=AsyncConnectionPool.check_connection,
+            configure=self._configure,
         )
         await self._pool.open(wait=False)
 
@@ -117,6 +154,11 @@ class PostgresStore:
     async def migrate(self) -> list[int]:
         await self.open()
         async with self.transaction() as tx:
+            # Migrations wait for each other and for the locks their DDL needs, however long: start-up
+            # bounds the whole (bot.runtime), not each statement.
+            await tx.execute(
+                "SELECT set_config('lock_timeout', '0', true), set_config('statement_timeout', '0', true)"
+            )
             # Serialises concurrent `opsbot migrate` runs; released when this transaction ends.
             await tx.execute("SELECT pg_advisory_xact_lock(?)", (MIGRATION_LOCK,))
             return await apply_migrations(tx)
@@ -130,5 +172,5 @@ class PostgresStore:
         state = "ok" if version == LATEST else f"schema v{version}, expected v{LATEST}"
         return f"postgresql {state}"
 
-    def session_lock(self, name: str) -> AdvisoryLock:
-        return AdvisoryLock(self._url, name, timeout=self._timeout)
+    def session_lock(self, name: str, *, idle_timeout: float | None = None) -> AdvisoryLock:
+        return AdvisoryLock(self._url, name, timeout=self._timeout, idle_timeout=idle_timeout)

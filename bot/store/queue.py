@@ -106,10 +106,24 @@ async def mark_item(
     error: str | None = None,
     retry_at: float | None = None,
     term: int = 0,
+    late: bool = False,
 ) -> bool:
     """Record what became of an item this term claimed; False (nothing written) when the item is no longer
-    this term's to settle: another deliverer took over, or it was settled already."""
+    this term's to settle: another deliverer took over, or it was settled already. ``late``: term
+    ``term`` is over, but the item was sent in it; written while the new term has only put it back in
+    doubt (not yet taken it up again)."""
     fence = " WHERE id = ? AND state = 'sending' AND term = ?"
+    if late:
+        assert state == "sent"
+        fence = (
+            " WHERE id = ? AND (state = 'sending' AND term = ?"
+            " OR state = 'pending' AND last_error = 'in doubt' AND term = ?)"
+        )
+        count = await tx.execute(
+            "UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL" + fence,
+            (at, item_id, term, term),
+        )
+        return count == 1
     if state == "pending":
         count = await tx.execute(
             "UPDATE outbox SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?,"
@@ -202,6 +216,16 @@ async def beat(tx: Tx, name: str, term: int, *, at: float) -> bool:
 
 
 # --- thread messages that arrived before their card's ts was recorded ------------------------
+
+
+async def lock_thread(tx: Tx, *, channel: str, thread_ts: str) -> None:
+    """Serialise, until ``tx`` ends, the transactions that hold a thread's messages and the one that
+    records its card's ts: otherwise (PostgreSQL, read committed) a message held while the card's ts is
+    being recorded is missed by both. SQLite transactions already exclude each other."""
+    if tx.dialect == "postgres":
+        await tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", (f"thread:{channel}:{thread_ts}",)
+        )
 
 
 async def hold_message(

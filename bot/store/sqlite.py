@@ -365,5 +365,6 @@ class SqliteStore:
         state = "ok" if version == LATEST else f"schema v{version}, expected v{LATEST}"
         return f"sqlite {state}"
 
-    def session_lock(self, name: str) -> FileLock:
+    def session_lock(self, name: str, *, idle_timeout: float | None = None) -> FileLock:
+        # flock cannot tell a frozen holder from a live one; one host's processes share this file.
         return FileLock.beside(self.path, name)

@@ -12,6 +12,8 @@ import pytest
 
 from bot.jobs.lease import Lease, LeaseLost
 from bot.store import Store, open_store
+from bot.store.postgres import PostgresStore
+from tests.harness import Harness
 
 
 async def test_one_holder_and_a_newer_term_after_a_handover(store: Store) -> None:
@@ -83,3 +85,73 @@ def test_the_lock_is_free_once_its_holder_is_killed(store_url: str) -> None:
         raise AssertionError("the lock outlived its holder")
     finally:
         holder.kill()
+
+
+async def test_a_frozen_holder_loses_the_lock_to_another_instance(pg_url: str) -> None:
+    """A holder that sends nothing on its lock's connection for ``ttl`` (SIGSTOP, a stalled VM) keeps
+    its socket open; the server ends that idle session, so another instance takes over."""
+    store = open_store(pg_url)
+    await store.migrate()
+    a, b = Lease(store, "t", ttl=1.0), Lease(store, "t", ttl=1.0)
+    try:
+        first = await a.acquire()
+        assert first is not None
+        assert await b.acquire() is None
+        await asyncio.sleep(1.6)  # frozen: no renewal
+        assert not a.held  # on waking it knows before sending anything that it may have been replaced
+        second = await b.acquire()
+        assert second is not None and second.number > first.number
+        async with store.transaction() as tx:
+            with pytest.raises(LeaseLost):
+                await a.check(tx)
+        assert not await a.renew() and a.term is None
+    finally:
+        await b.release()
+        await store.close()
+
+
+async def test_a_holder_keeps_its_lease_while_the_pool_is_exhausted(pg_url: str) -> None:
+    """Confirming the lease uses the lock's own connection: a pool starved by load must not make a live
+    holder doubt itself (it would keep the lock and deliver nothing), nor free it for another."""
+    store = PostgresStore(pg_url, max_size=1, timeout=0.2)
+    await store.migrate()
+    a, b = Lease(store, "t", ttl=0.9), Lease(open_store(pg_url), "t", ttl=0.9)
+    try:
+        assert await a.acquire() is not None
+        term = a.term
+        async with store.transaction():  # the only pooled connection is busy for 2 ttl
+            for _ in range(6):
+                await asyncio.sleep(0.3)
+                assert await a.renew()
+                assert a.held and a.term == term
+        assert await b.acquire() is None
+        async with store.transaction() as tx:
+            assert await a.check(tx) == term
+    finally:
+        await a.release()
+        await b.store.close()
+        await store.close()
+
+
+async def test_a_killed_lock_connection_is_noticed_and_delivery_goes_on_in_a_new_term(pg_url: str) -> None:
+    bot = await Harness.start(pg_url, outbox_options={"lease_ttl": 1.5})
+    try:
+        await bot.command("open P1 checkout broken")
+        await bot.settle()
+        lease = bot.runtime.outbox.lease
+        first = lease.term
+        assert first is not None and lease.held
+        await kill_lock(lease, pg_url)
+        for _ in range(40):  # the holder notices within a renewal (ttl / 3), not when asked to send
+            await asyncio.sleep(0.1)
+            if lease.term != first:
+                break
+        assert lease.term != first
+        await bot.command("note INC-1 after the lock was lost")
+        await bot.settle()
+        assert lease.held and (lease.term or 0) > first
+        assert [t for t in bot.said(1) if "lock was lost" in t] == [
+            ":memo: <@U0ONCALL>: after the lock was lost"
+        ]
+    finally:
+        await bot.close()

@@ -7,6 +7,7 @@ import dataclasses
 import os
 import socket
 import subprocess
+import time
 from typing import Any
 
 import pytest
@@ -15,10 +16,14 @@ from aiohttp import web
 from bot.devtools import payloads
 from bot.devtools.slack_sim import SlackSim
 from bot.errors import StoreUnavailable
+from bot.incidents.card import card_posted
+from bot.incidents.thread_messages import record_message
 from bot.outbox import Rendered, Template
+from bot.outbox.send import RECORD_ATTEMPTS
 from bot.store import Store, queue, repo
 from tests.fakes.slack_spec import check_call
 from tests.harness import Harness
+from tests.jobs.test_lease import kill_lock
 
 
 class LateSlack(SlackSim):
@@ -96,10 +101,11 @@ async def test_a_store_error_after_a_send_is_recovered_without_a_restart(bot: Ha
     await bot.command("open P1 checkout broken")
     await bot.settle()
     delivery = bot.runtime.outbox.delivery
-    delivery.store = FlakyRecords(delivery.store, times=6)  # type: ignore[assignment]
+    # Longer than the deliverer retries writing an outcome (~6 s) before it gives up on this round.
+    delivery.store = FlakyRecords(delivery.store, times=RECORD_ATTEMPTS + 2)  # type: ignore[assignment]
     await bot.command("note INC-1 sent while the store blinked")
     stuck = None
-    for _ in range(300):
+    for _ in range(600):
         stuck = stuck or bot.runtime.outbox.health().stuck
         if stuck and delivery.store.times == 0:  # type: ignore[attr-defined]
             break
@@ -290,3 +296,113 @@ async def test_a_card_edit_overtaken_while_in_flight_is_edited_again(store_url: 
     finally:
         await bot.close()
         await sim.stop()
+
+
+async def test_a_new_holder_waits_for_a_post_the_old_one_had_on_its_way(pg_url: str) -> None:
+    """The holder loses its lock while Slack is slow to process its post: the new holder must not look
+    for that post (and, not finding it yet, post it again) before it could have landed."""
+    first = await Harness.start(pg_url)
+    second = await Harness.start(pg_url, sim=first.sim)
+    try:
+        await first.command("open P1 checkout broken")
+        await first.settle()
+        for bot in (first, second):
+            bot.runtime.outbox.slack.call_timeout = 4.5  # grace: 4.5 + 3 s
+        first.sim.fail("chat.postMessage", status=200, delay=4.0)  # processed 4 s after it arrives
+        sent = len(first.sim.calls)
+        await first.command("note INC-1 slow to land")
+        while not any(c.method == "chat.postMessage" for c in first.sim.calls[sent:]):
+            await asyncio.sleep(0.01)
+        await kill_lock(first.runtime.outbox.lease, pg_url)  # the holder is replaced mid-send
+        await second.settle()
+        await first.settle()
+        while any(c.method == "chat.postMessage" and not c.response for c in first.sim.calls):
+            await asyncio.sleep(0.05)  # every post on its way has landed
+        assert second.runtime.outbox.lease.held
+        assert [t for t in first.said(1) if "slow to land" in t] == [":memo: <@U0ONCALL>: slow to land"]
+    finally:
+        await second.close()
+        await first.close()
+
+
+async def test_a_reply_held_while_its_cards_ts_is_being_recorded_is_not_missed(pg_url: str) -> None:
+    """PostgreSQL, read committed: the card's ts is being recorded (not yet committed) when a reply in its
+    thread arrives; the reply must not be held where the card's transaction no longer looks."""
+    bot = await Harness.start(pg_url)
+    try:
+        await bot.command("open P1 checkout broken")
+        await bot.settle()
+        deps, ts = bot.runtime.deps, f"{time.time():.6f}"
+        reply = dict(channel="C0INCIDENT", thread_ts=ts, ts=f"{time.time() + 1:.6f}", actor="U0DANA")
+        async with deps.store.transaction() as tx:
+            await card_posted(tx, 1, "C0INCIDENT", ts)  # the outbox records where the card landed
+            arriving = asyncio.create_task(record_message(deps, **reply, text="on it"))
+            await asyncio.sleep(0.3)  # the reply arrives before that commits
+        await arriving
+        async with deps.store.transaction() as tx:
+            events = await repo.timeline(tx, 1)
+        assert [(e.actor, e.text) for e in events if e.kind == "message"] == [("U0DANA", "on it")]
+    finally:
+        await bot.close()
+
+
+async def test_a_mention_that_arrives_before_its_cards_ts_is_known_is_carried_out(store_url: str) -> None:
+    sim = await LateSlack().start()
+    bot = await Harness.start(store_url, sim=sim)
+    try:
+        sim.late["chat.postMessage"] = [2.0]  # Slack shows the card at once, but answers late
+        await bot.command("open P1 checkout broken")
+        card = None
+        for _ in range(100):
+            card = next(iter(sim.messages["C0INCIDENT"].values()), None)
+            if card:
+                break
+            await asyncio.sleep(0.02)
+        assert card is not None
+        text = "<@U0OPSBOT> note rolling back"
+        human = sim.post_human("C0INCIDENT", "U0DANA", text, card["ts"])
+        where = dict(channel="C0INCIDENT", user="U0DANA", text=text, ts=human["ts"], thread_ts=card["ts"])
+        await bot.event(payloads.message_event(**where))
+        await bot.event(payloads.app_mention_event(**where))
+        for _ in range(200):
+            await bot.settle()
+            if any("rolling back" in t for t in bot.said(1)):
+                break
+            await asyncio.sleep(0.05)
+        assert [t for t in bot.said(1) if "rolling back" in t] == [":memo: <@U0DANA>: rolling back"]
+        assert not [t for t in bot.ephemerals() if "Mention me" in t]
+    finally:
+        await bot.close()
+        await sim.stop()
+
+
+async def test_a_private_reply_sent_as_the_lease_changes_hands_is_not_sent_again(pg_url: str) -> None:
+    """The holder is replaced while a response_url post is on its way; it lands. That it was sent is
+    written all the same (the new term had only put it back in doubt), so the new holder, which cannot
+    look a private reply up, does not send it a second time."""
+    first = await Harness.start(pg_url)
+    second = await Harness.start(pg_url, sim=first.sim)
+    try:
+        for bot in (first, second):
+            bot.runtime.outbox.slack.call_timeout = 1.5  # grace: 1.5 + 3 s
+        first.sim.fail("response_url", status=200, delay=2.0)  # the "is live" link lands 2 s late
+        await first.command("open P1 checkout broken")
+        while not await _sending(first, "respond"):
+            await asyncio.sleep(0.01)
+        await kill_lock(first.runtime.outbox.lease, pg_url)
+        await asyncio.sleep(5.0)  # past the new holder's grace
+        await second.settle()
+        await first.settle()
+        assert second.runtime.outbox.lease.held
+        assert len([t for t in first.private_replies() if "is live" in t]) == 1
+    finally:
+        await second.close()
+        await first.close()
+
+
+async def _sending(bot: Harness, kind: str) -> bool:
+    async with bot.runtime.store.transaction() as tx:
+        row = await tx.fetchone(
+            "SELECT count(*) AS n FROM outbox WHERE state = 'sending' AND kind = ?", (kind,)
+        )
+    return bool(row and row["n"])

@@ -7,6 +7,7 @@ import time
 
 from bot.store import queue
 from tests.harness import Harness
+from tests.outbox.test_exactly_once import outbox_counts
 
 
 def postings(bot: Harness) -> list[str]:
@@ -136,3 +137,16 @@ async def test_a_retry_that_cannot_look_for_its_earlier_attempt_still_posts(bot:
     await bot.command("note INC-1 still gets through")
     await bot.settle()
     assert [t for t in bot.said(1) if "still gets through" in t] == [":memo: <@U0ONCALL>: still gets through"]
+
+
+async def test_a_post_whose_connection_drops_after_it_landed_is_posted_once(bot: Harness) -> None:
+    # The connection is cut after Slack posted the message: whoever retries must look for it first
+    # (the Web API client must not quietly send it again).
+    await bot.command("open P1 checkout broken")
+    await bot.settle()
+    bot.sim.fail_after("chat.postMessage", drop=True)
+    await bot.command("note INC-1 landed before the cut")
+    await bot.settle()
+    await asyncio.sleep(0.2)
+    assert [t for t in bot.said(1) if "before the cut" in t] == [":memo: <@U0ONCALL>: landed before the cut"]
+    assert "failed" not in await outbox_counts(bot)  # an uncertain send, looked for, not a failure

@@ -1,0 +1,58 @@
+"""Where a confidential incident's title could still leak past the security channel: the private list
+an alert's "Attach to an open incident" shows anyone in the alerts channel, an incident an alert opens
+whose title says a breach, and PagerDuty's summary."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+from pydantic import SecretStr
+
+from bot.devtools.slack_sim import SlackSim
+from tests.alerts.test_alerts_in_slack import AM_TOKEN, alert_messages, deliver, firing, press
+from tests.fakes.slack_spec import check_call
+from tests.harness import Harness
+
+
+@pytest.fixture
+async def sec_bot(store_url: str) -> AsyncIterator[Harness]:
+    sim = await SlackSim(validator=check_call).start()
+    sim.add_channel("G0SECURITY", "security-incidents", is_private=True)
+    bot = await Harness.start(
+        store_url, sim=sim, security_channel="#security-incidents", alertmanager_token=SecretStr(AM_TOKEN)
+    )
+    try:
+        yield bot
+    finally:
+        await bot.close()
+    assert bot.sim.problems == []
+
+
+async def test_the_attach_list_names_a_confidential_incident_without_its_title(sec_bot: Harness) -> None:
+    await sec_bot.command("open P1 leaked key for the billing database")
+    await sec_bot.command("open P2 checkout slow for some users")
+    await sec_bot.settle()
+    await deliver(sec_bot, "alertmanager", firing())
+    [alert] = alert_messages(sec_bot)
+    await press(sec_bot, alert, "alert_attach")
+    [choices] = [c for c in sec_bot.sim.of("response_url") if c.params.get("blocks")]
+    shown = json.dumps(choices.params)
+    assert "checkout slow" in shown and "INC-1" in shown
+    assert "billing" not in shown and "leaked key" not in shown
+
+
+async def test_an_incident_an_alert_opens_saying_breach_goes_to_the_security_channel(
+    sec_bot: Harness,
+) -> None:
+    data = firing()
+    data["alerts"][0]["annotations"]["summary"] = (
+        "Stripe payment webhook failing at checkout, data breach suspected"
+    )
+    await deliver(sec_bot, "alertmanager", data)
+    [alert] = alert_messages(sec_bot)
+    await press(sec_bot, alert, "alert_open")
+    assert (await sec_bot.card_ref(1))[0] == "G0SECURITY"  # the alert's own scenario (payments) is outranked
+    assert "INC-1 is confidential" not in json.dumps(sec_bot.sim.messages.get("C0INCIDENT", {}))
+    assert any("escalate immediately" in m["text"] for m in sec_bot.thread(1))

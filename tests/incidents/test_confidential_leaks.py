@@ -12,8 +12,12 @@ from pydantic import SecretStr
 
 from bot.devtools.slack_sim import SlackSim
 from tests.alerts.test_alerts_in_slack import AM_TOKEN, alert_messages, deliver, firing, press
+from tests.clock.conftest import clock, pd, start_timed
+from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.slack_spec import check_call
-from tests.harness import Harness
+from tests.harness import FakeClock, Harness
+
+__all__ = ["clock", "pd"]  # the clock tests' fixtures, used here too
 
 
 @pytest.fixture
@@ -56,3 +60,21 @@ async def test_an_incident_an_alert_opens_saying_breach_goes_to_the_security_cha
     assert (await sec_bot.card_ref(1))[0] == "G0SECURITY"  # the alert's own scenario (payments) is outranked
     assert "INC-1 is confidential" not in json.dumps(sec_bot.sim.messages.get("C0INCIDENT", {}))
     assert any("escalate immediately" in m["text"] for m in sec_bot.thread(1))
+
+
+async def test_pagerduty_is_told_a_confidential_incident_without_its_title(
+    store_url: str, pd: FakePagerDuty, clock: FakeClock
+) -> None:
+    sim = await SlackSim(validator=check_call, clock=clock).start()
+    sim.add_channel("G0SECURITY", "security-incidents", is_private=True)
+    bot = await start_timed(store_url, pd=pd, clock=clock, sim=sim, security_channel="#security-incidents")
+    try:
+        await bot.command("open P0 leaked key for the billing database")
+        await bot.command("open P0 site down")
+        await bot.settle()
+        summaries = sorted(e["payload"]["summary"] for e in pd.accepted if e["event_action"] == "trigger")
+        assert summaries == ["INC-1 P0: a confidential (security) incident", "INC-2 P0: site down"]
+        assert "billing" not in json.dumps(pd.accepted)
+    finally:
+        await bot.close()
+    assert bot.sim.problems == []

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.alerts.model import Alert, AlertStatus
+from bot.incidents.model import Incident, Severity, Status, touch
 from bot.jobs import housekeeping, scheduler
 from bot.jobs.scheduler import Timer
 from bot.runtime import job_handlers
@@ -147,8 +148,6 @@ async def counted(bot: Harness, checks: tuple[tuple[str, str, tuple[object, ...]
 async def test_an_incident_reopened_while_retention_runs_is_kept(store: Store) -> None:
     """Retention chose INC-1 (resolved long ago) while someone reopens it: the reopen wins, nothing of
     it is deleted (PostgreSQL: the batch skips rows locked by a change; SQLite: writers take turns)."""
-    from bot.incidents.model import Incident, Severity, Status, touch
-
     old = NOW - 40 * DAY
     resolved = Incident(
         1,

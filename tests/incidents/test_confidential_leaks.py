@@ -78,3 +78,17 @@ async def test_pagerduty_is_told_a_confidential_incident_without_its_title(
     finally:
         await bot.close()
     assert bot.sim.problems == []
+
+
+async def test_an_archived_security_channel_is_not_ready(store_url: str) -> None:
+    sim = await SlackSim(validator=check_call).start()
+    sim.add_channel("G0SECURITY", "security-incidents", is_private=True, is_archived=True)
+    bot = await Harness.start(store_url, sim=sim, security_channel="G0SECURITY")  # by ID: found archived
+    try:
+        ready = await bot.http.get(f"{bot.url}/readyz")
+        assert ready.status_code == 503
+        check = next(c for c in ready.json()["checks"] if c["name"] == "security_channel")
+        assert "ARCHIVED" in check["detail"]
+        assert not bot.runtime.deps.security.safe
+    finally:
+        await bot.close()

@@ -77,7 +77,7 @@ def job_handlers(deps: Deps) -> dict[str, Handler]:
 
 def incident_record(settings: Settings) -> housekeeping.IncidentRecord:
     """How long resolved incidents are kept, and the refs and values of one (owned by their modules)."""
-    days, scenarios = settings.incident_retention_days, [*handlers.SCENARIOS, handlers.GENERAL.key]
+    scenarios = [*handlers.SCENARIOS, handlers.GENERAL.key]
 
     def diags(n: int) -> list[str]:
         return [ids.diagnostics_ref(n), *(ids.diagnostics_ref(n, s) for s in scenarios)]
@@ -89,7 +89,7 @@ def incident_record(settings: Settings) -> housekeeping.IncidentRecord:
     def keys(n: int) -> list[str]:
         return [*diags(n), escalate.marker(n), watch.key(n)]
 
-    return housekeeping.IncidentRecord(keep_for=days * 86400 if days else None, refs=refs, keys=keys)
+    return housekeeping.IncidentRecord(settings.incident_retention_days, refs, keys, diagnostics=diags)
 
 
 def recurring_jobs(settings: Settings) -> tuple[Recurring, ...]:

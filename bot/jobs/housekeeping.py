@@ -23,16 +23,17 @@ class IncidentRecord:
     """How long resolved incidents are kept (None: for ever), and the Slack refs and small values that
     belong to one (their forms are owned elsewhere: the runtime names them)."""
 
-    keep_for: float | None = None
+    keep_days: float | None = None
     refs: Callable[[int], Sequence[str]] = lambda number: ()
     keys: Callable[[int], Sequence[str]] = lambda number: ()
+    diagnostics: Callable[[int], Sequence[str]] = lambda number: ()  # its diagnostics records' keys
 
 
 async def forget_incidents(tx: Tx, record: IncidentRecord, *, now: float) -> int:
-    """One batch of resolved incidents older than the record's ``keep_for``, deleted whole."""
-    if record.keep_for is None:
+    """One batch of resolved incidents older than the record's ``keep_days``, deleted whole."""
+    if record.keep_days is None:
         return 0
-    numbers = await retention.old_resolved_incidents(tx, before=now - record.keep_for)
+    numbers = await retention.old_resolved_incidents(tx, before=now - record.keep_days * 86400.0)
     refs = [ref for n in numbers for ref in record.refs(n)]
     keys = [key for n in numbers for key in record.keys(n)]
     return await retention.forget_incidents(tx, numbers, refs=refs, keys=keys)
@@ -52,11 +53,12 @@ def prune(
         keys = await repo.forget_deliveries(tx, before=before)
         items = await queue.forget_sent(tx, before=before)
         await queue.forget_held_messages(tx, before=clock() - HOLD_FOR)
-        diags = await repo.forget_finished_diagnostics(
-            tx, resolved_from=before - keep_for, resolved_before=before
-        )
+        record = incidents or IncidentRecord()
+        resolved = await repo.resolved_between(tx, start=before - keep_for, end=before)
+        keys_of = [key for number in resolved for key in record.diagnostics(number)]
+        diags = await repo.forget_finished_diagnostics(tx, keys_of)
         alerts = await retention.forget_alerts(tx, before=before)
-        gone = await forget_incidents(tx, incidents or IncidentRecord(), now=clock())
+        gone = await forget_incidents(tx, record, now=clock())
         if keys or items or diags or alerts or gone:
             log.info(
                 "housekeeping: forgot %d delivery key(s), %d sent outbox item(s), %d diagnostics record(s),"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -298,14 +299,29 @@ async def unfinished_diagnostics(tx: Tx) -> list[tuple[str, str]]:
     return [(r["key"], r["value"]) for r in rows]
 
 
-async def forget_finished_diagnostics(tx: Tx, *, resolved_from: float, resolved_before: float) -> int:
-    """Drop the finished diagnostics records of incidents resolved in [resolved_from, resolved_before):
-    looked up by resolution time, then by key, so the records kept are never read."""
-    return await tx.execute(
-        "DELETE FROM kv WHERE key IN (SELECT 'diag:' || number FROM incidents"
-        " WHERE resolved_at >= ? AND resolved_at < ?) AND value LIKE ?",
-        (resolved_from, resolved_before, '%"done": true%'),
+async def resolved_between(tx: Tx, *, start: float, end: float) -> list[int]:
+    """The numbers of incidents resolved in [start, end) (by the resolution-time index)."""
+    rows = await tx.fetchall(
+        "SELECT number FROM incidents WHERE resolved_at >= ? AND resolved_at < ? ORDER BY number",
+        (start, end),
     )
+    return [int(r["number"]) for r in rows]
+
+
+async def forget_finished_diagnostics(tx: Tx, keys: Sequence[str]) -> int:
+    """Drop the diagnostics records named ``keys`` that are finished (by key, so the records kept are
+    never read; a running one stays)."""
+    forgotten = 0
+    for start in range(0, len(keys), _KEYS_PER_STATEMENT):
+        chunk = keys[start : start + _KEYS_PER_STATEMENT]
+        marks = ", ".join("?" * len(chunk))
+        forgotten += await tx.execute(
+            f"DELETE FROM kv WHERE key IN ({marks}) AND value LIKE ?", (*chunk, '%"done": true%')
+        )
+    return forgotten
+
+
+_KEYS_PER_STATEMENT = 500  # well under SQLite's and psycopg's limits on bound parameters
 
 
 async def values_with_prefix(tx: Tx, prefix: str) -> list[tuple[str, str]]:

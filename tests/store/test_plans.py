@@ -197,10 +197,13 @@ async def test_housekeeping_finds_what_is_old_by_index(store: Store) -> None:
     await assert_indexed(store, deliveries, "deliveries", "deliveries_age")
     await assert_indexed(store, sent, "outbox", "outbox_age")
 
-    async def diagnostics(tx: Tx) -> None:
-        await repo.forget_finished_diagnostics(tx, resolved_from=0.0, resolved_before=1.0)
+    async def resolved(tx: Tx) -> None:
+        await repo.resolved_between(tx, start=0.0, end=1.0)
 
-    await assert_indexed(store, diagnostics, "incidents", "incidents_resolved")
+    async def diagnostics(tx: Tx) -> None:
+        await repo.forget_finished_diagnostics(tx, ["diag:1", "diag:1:general"])
+
+    await assert_indexed(store, resolved, "incidents", "incidents_resolved")
     for sql, plan in await plans(store, diagnostics):
         assert not full_scans(plan, "kv"), f"{sql}\n{plan}"
 

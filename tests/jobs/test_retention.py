@@ -169,7 +169,7 @@ async def test_an_incident_reopened_while_retention_runs_is_kept(store: Store) -
     assert inc is not None
     reopened = touch(inc, now=NOW, status=Status.INVESTIGATING, status_times={"investigating": NOW})
     await repo.update_incident(tx, reopened)
-    record = housekeeping.IncidentRecord(keep_for=30 * DAY)
+    record = housekeeping.IncidentRecord(keep_days=30)
 
     async def prune() -> int:
         async with store.transaction() as other:

@@ -92,9 +92,18 @@ FUZZY_MIN_LENGTH = 5
 FUZZY_LONG_WORD = 9
 
 
+def _visible(ch: str) -> str:
+    if ch == "\u200b":
+        return " "
+    return "" if unicodedata.category(ch) == "Cf" else ch
+
+
 def _tokens(text: str) -> list[str]:
-    # NFKC first: a title typed in fullwidth letters routes like the same title in ASCII.
-    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold().replace("’", "'"))
+    # NFKC first: a title typed in fullwidth letters routes like the same title in ASCII. Invisible
+    # format characters pasted from web pages (soft hyphen, zero-width joiner) split no word; a
+    # zero-width space still separates two.
+    visible = "".join(_visible(ch) for ch in text)
+    return _WORD.findall(unicodedata.normalize("NFKC", visible).casefold().replace("’", "'"))
 
 
 def _vocabulary(extra: Mapping[str, Sequence[str]]) -> frozenset[str]:

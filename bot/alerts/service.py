@@ -26,6 +26,7 @@ from bot.store import Tx, repo
 from bot.store import alerts as queries
 from bot.store.alerts import AlertRecord
 
+CONFIDENTIAL = "confidential (security)"
 log = logging.getLogger("opsbot.alerts")
 
 RULE_ACTOR = "opsbot"
@@ -179,7 +180,9 @@ async def offer_attach(deps: Deps, *, alert_id: int, response_url: str) -> None:
         if await queries.get(tx, alert_id) is None:
             raise NotFound("That alert is no longer known.", None)
         incidents = await repo.list_incidents(tx, include_resolved=False, limit=25)
-        choices = render.attach_choices(alert_id, [(inc.number, inc.title) for inc in incidents])
+        # Anyone in the alerts channel may press Attach: a confidential title stays out, as in the list.
+        named = [(inc.number, CONFIDENTIAL if inc.restricted else inc.title) for inc in incidents]
+        choices = render.attach_choices(alert_id, named)
         await owe(tx, Respond(response_url, choices.text, choices.blocks or None), at=now)
 
     await deps.store.run(body)

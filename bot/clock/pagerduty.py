@@ -33,12 +33,14 @@ def dedup_key(number: int) -> str:
     return f"opsbot-INC-{number}"
 
 
-def event(inc: Incident, action: Action, *, source: str) -> dict[str, Any]:
-    """The event body without its routing key (added when sent)."""
+def event(inc: Incident, action: Action, *, source: str, confidential: bool = False) -> dict[str, Any]:
+    """The event body without its routing key (added when sent); ``confidential``: without the title,
+    as a page outside the private security channel goes."""
     body: dict[str, Any] = {"event_action": action, "dedup_key": dedup_key(inc.number)}
     if action == "trigger":
+        title = "a confidential (security) incident" if confidential else inc.title
         body["payload"] = {
-            "summary": f"{inc.ref} {inc.severity.value}: {inc.title}"[:SUMMARY_LIMIT],
+            "summary": f"{inc.ref} {inc.severity.value}: {title}"[:SUMMARY_LIMIT],
             "source": source,
             "severity": SEVERITY[inc.severity],
             "component": inc.scenario or "general",

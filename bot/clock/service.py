@@ -15,7 +15,7 @@ from bot.clock.durations import format_target
 from bot.clock.rules import Due, Policy
 from bot.deps import Deps
 from bot.errors import NotFound
-from bot.incidents import card
+from bot.incidents import card, confidential
 from bot.incidents import service as incidents
 from bot.incidents.card import owe_card
 from bot.incidents.commands import Acknowledge
@@ -186,7 +186,8 @@ async def owe_pagerduty(deps: Deps, tx: Tx, inc: Incident, action: pagerduty.Act
     if deps.settings.pagerduty_routing_key is None:
         return
     source = urlsplit(deps.settings.app_url).hostname if deps.settings.app_url else None
-    event = pagerduty.event(inc, action, source=source or OPSBOT)
+    secret = confidential.hidden(deps.security, inc)
+    event = pagerduty.event(inc, action, source=source or OPSBOT, confidential=secret)
     await owe(tx, Page(f"pagerduty:{inc.number}", inc.number, event), at=deps.clock())
 
 

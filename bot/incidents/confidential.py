@@ -92,6 +92,8 @@ class SecurityChannel:
             self.channel_id = channel_id
             info = await client.conversations_info(channel=channel_id)
             channel = info.get("channel") or {}
+            if channel.get("is_archived") is True:  # Slack refuses every post there
+                return self._verdict(None, "ARCHIVED: unarchive it or name another", was)
             private = channel.get("is_private") is True
             return self._verdict(private, "private" if private else "PUBLIC: make it private", was)
         except SlackApiError as exc:

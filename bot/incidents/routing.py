@@ -16,6 +16,7 @@ class Route:
 
     scenario: str | None
     restricted: bool = False
+    revealed: bool = False  # the title says the scenario's "escalate immediately" phrase: it wins
 
 
 class Router(Protocol):

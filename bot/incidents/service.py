@@ -82,7 +82,7 @@ async def declare(
     ``scenario`` overrides routing by title (an alert knows its own); ``linked`` is the caller's part of
     the same unit of work (an alert linking itself to the new incident)."""
     route = deps.router.route(cmd.title)
-    if scenario is not None:
+    if scenario is not None and not route.revealed:  # a breach in the title outranks an alert's own
         route = Route(scenario, restricted=deps.router.restricted(scenario))
 
     async def record(uow: UnitOfWork) -> Incident:

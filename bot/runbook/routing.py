@@ -15,6 +15,11 @@ class ScenarioRouter:
         self._extra = dict(extra_keywords or {})
 
     def route(self, title: str) -> Route:
+        # A title saying the runbook's "escalate immediately" phrase (a data breach) goes to that
+        # scenario whatever else it says: it escalates as one, so it must be kept as one.
+        found = handlers.revealed(title)
+        if found is not None:
+            return Route(found[0].key, restricted=found[0].restricted, revealed=True)
         scenario = handlers.classify(title, self._extra)
         if scenario is None:
             return Route(None)

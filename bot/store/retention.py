@@ -45,10 +45,13 @@ async def _delete_alerts(tx: Tx, ids: Sequence[int]) -> int:
 
 
 async def old_resolved_incidents(tx: Tx, *, before: float, limit: int = INCIDENT_BATCH) -> list[int]:
-    """Up to ``limit`` incidents resolved before ``before`` (and still resolved), oldest first."""
+    """Up to ``limit`` incidents resolved before ``before`` (and still resolved), oldest first, locked
+    until the caller's transaction ends: one being reopened right now is skipped, not deleted under it
+    (PostgreSQL; SQLite's writers take turns)."""
+    lock = " FOR UPDATE SKIP LOCKED" if tx.dialect == "postgres" else ""
     rows = await tx.fetchall(
         "SELECT number FROM incidents WHERE resolved_at < ? AND status = 'resolved'"
-        " ORDER BY resolved_at LIMIT ?",
+        f" ORDER BY resolved_at LIMIT ?{lock}",
         (before, limit),
     )
     return [int(r["number"]) for r in rows]

@@ -4,12 +4,14 @@ hangs off them, end to end over signed requests, and the remediation audit stays
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
 import pytest
 
 from bot.alerts.model import Alert, AlertStatus
+from bot.incidents.model import Incident, Severity, Status, touch
 from bot.jobs import housekeeping, scheduler
 from bot.jobs.scheduler import Timer
 from bot.runtime import job_handlers
@@ -141,3 +143,43 @@ async def counted(bot: Harness, checks: tuple[tuple[str, str, tuple[object, ...]
             row = await tx.fetchone(f"SELECT count(*) AS n FROM {table} WHERE {where}", args)
             counts.append(int(row["n"]) if row else -1)
     return counts
+
+
+async def test_an_incident_reopened_while_retention_runs_is_kept(store: Store) -> None:
+    """Retention chose INC-1 (resolved long ago) while someone reopens it: the reopen wins, nothing of
+    it is deleted (PostgreSQL: the batch skips rows locked by a change; SQLite: writers take turns)."""
+    old = NOW - 40 * DAY
+    resolved = Incident(
+        1,
+        "checkout broken",
+        Severity.P2,
+        Status.RESOLVED,
+        "U0A",
+        "U0A",
+        old,
+        old,
+        status_times={Status.INVESTIGATING.value: old, Status.RESOLVED.value: old},
+    )
+    async with store.transaction() as tx:
+        await repo.insert_incident(tx, resolved)
+        await repo.append_event(tx, incident=1, kind="declared", actor="U0A", text="declared", at=old)
+    reopening = store.transaction()
+    tx = await reopening.__aenter__()
+    inc = await repo.get_incident(tx, 1, for_update=True)
+    assert inc is not None
+    reopened = touch(inc, now=NOW, status=Status.INVESTIGATING, status_times={"investigating": NOW})
+    await repo.update_incident(tx, reopened)
+    record = housekeeping.IncidentRecord(keep_days=30)
+
+    async def prune() -> int:
+        async with store.transaction() as other:
+            return await housekeeping.forget_incidents(other, record, now=NOW)
+
+    pruning = asyncio.create_task(prune())
+    await asyncio.sleep(0.3)  # retention has read the resolved row and waits, or skipped it
+    await reopening.__aexit__(None, None, None)
+    assert await pruning == 0
+    async with store.transaction() as tx:
+        kept = await repo.get_incident(tx, 1)
+        events = await repo.timeline(tx, 1)
+    assert kept is not None and kept.status is Status.INVESTIGATING and events

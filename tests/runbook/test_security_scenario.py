@@ -68,3 +68,23 @@ async def test_without_a_security_channel_the_card_goes_where_all_cards_go(bot: 
     await bot.command("open P1 leaked key")
     await bot.settle()
     assert (await bot.card_ref(1))[0] == "C0INCIDENT"
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "stripe payment webhook failing data breach suspected",  # payments words outscore security's
+        "login auth breached users locked out",
+        "data bre\u00adach suspected in exports",  # a soft hyphen pasted from a web page
+        "data\u200bbreach suspected in exports",  # a zero-width space
+    ],
+)
+async def test_a_title_saying_breach_is_confidential_whatever_else_it_says(
+    sec_bot: Harness, title: str
+) -> None:
+    await sec_bot.command(f"open P2 {title}")
+    await sec_bot.settle()
+    assert (await sec_bot.card_ref(1))[0] == "G0SECURITY"
+    assert "locked out" not in public_text(sec_bot) and "exports" not in public_text(sec_bot)
+    assert "webhook failing" not in public_text(sec_bot)
+    assert any("needs you" in m["text"] and "escalate immediately" in m["text"] for m in sec_bot.thread(1))

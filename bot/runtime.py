@@ -84,7 +84,7 @@ def incident_record(settings: Settings) -> housekeeping.IncidentRecord:
 
     def refs(n: int) -> list[str]:
         own = [ids.card_ref(n), ids.public_card_ref(n), ids.checklist_ref(n), ids.picker_ref(n)]
-        return [*own, clock_service.nudge_ref(n), *diags(n)]
+        return [*own, ids.nudge_ref(n), ids.watch_ref(n), *diags(n)]
 
     def keys(n: int) -> list[str]:
         return [*diags(n), escalate.marker(n), watch.key(n)]

@@ -23,6 +23,7 @@ from bot.incidents.events import Changed, Declared, Escalated, Event, Subscriber
 from bot.incidents.model import Incident, Status, touch
 from bot.jobs import scheduler
 from bot.outbox import Page, Post, owe
+from bot.slack import ids
 from bot.slack.blocks import user
 from bot.store import Conflict, Tx, repo
 
@@ -35,7 +36,7 @@ def policy(deps: Deps) -> Policy:
 
 
 def nudge_ref(number: int) -> str:
-    return f"nudge:{number}"
+    return ids.nudge_ref(number)
 
 
 async def schedule(tx: Tx, number: int, due: Due) -> None:

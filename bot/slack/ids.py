@@ -145,6 +145,16 @@ def picker_ref(number: int) -> str:
     return f"picker:{number}"
 
 
+def nudge_ref(number: int) -> str:
+    """The clock's reminder in the thread (edited when snoozed)."""
+    return f"nudge:{number}"
+
+
+def watch_ref(number: int) -> str:
+    """The monitoring watch's report in the thread (edited every round; also its state's store key)."""
+    return f"watch:{number}"
+
+
 def alert_ref(alert_id: int) -> str:
     """An alert message's ref and lane: its repeats and edits go out in order."""
     return f"alert:{alert_id}"
@@ -170,8 +180,9 @@ def public_card_ref(number: int) -> str:
     return f"card-public:{number}"
 
 
-# Refs of messages in an incident's thread (or its card): the incident's number follows the prefix.
-INCIDENT_REF_PREFIXES = ("card", "checklist", "diag", "picker", "nudge")
+# Refs of messages in an incident's thread (or its card): the incident's number follows the prefix. The
+# outbox's confidentiality guard knows a thread message by these: a ref form added above belongs here.
+INCIDENT_REF_PREFIXES = ("card", "checklist", "diag", "picker", "nudge", "watch")
 
 
 def ref_incident(ref: str | None) -> int | None:

@@ -15,7 +15,7 @@ from bot.clock.durations import format_target
 from bot.clock.rules import Due, Policy
 from bot.deps import Deps
 from bot.errors import NotFound
-from bot.incidents import card
+from bot.incidents import card, confidential
 from bot.incidents import service as incidents
 from bot.incidents.card import owe_card
 from bot.incidents.commands import Acknowledge
@@ -160,7 +160,7 @@ async def owe_page(
     number = inc.escalation_level
     level = pol.level(number)
     channel = incidents.card_channel(deps.settings, inc)
-    secret = channel != deps.settings.incident_channel  # a confidential incident's private channel
+    secret = confidential.hidden(deps.security, inc)  # its title and why stay in its private thread
     thread = messages.page(inc, level, number=number, why=why, incident_channel=channel, in_thread=True)
     await owe(tx, card.reply(inc.number, thread), at=now)
     for where in rules.channels(level, channel):

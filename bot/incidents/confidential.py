@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from slack_sdk.errors import SlackApiError, SlackClientError
 
 from bot.incidents.model import Incident
-from bot.outbox import Update
+from bot.outbox import Post, Update, Upload
 from bot.outbox.messages import Message as Owed
 from bot.slack import ids
 from bot.slack.blocks import Message
@@ -134,7 +134,11 @@ async def _find(client: AsyncWebClient, name: str) -> str | None:
 def stub(inc: Incident) -> Message:
     """What a confidential incident shows where its details may not go: no title, no details."""
     text = f":lock: {inc.ref} is confidential; it is handled in a private channel."
-    section = {"type": "section", "block_id": f"stub:{inc.number}", "text": {"type": "mrkdwn", "text": text}}
+    section = {
+        "type": "section",
+        "block_id": ids.stub_block(inc.number),
+        "text": {"type": "mrkdwn", "text": text},
+    }
     return Message(text=text, blocks=[section])
 
 
@@ -162,7 +166,7 @@ def delivery_guard(security: SecurityChannel) -> Guard:
     async def allows(tx: Tx, message: Owed, target: tuple[str, str] | None) -> bool:
         if not security.configured:
             return True
-        ref = message.ref if isinstance(message, Update) else getattr(message, "thread_ref", None)
+        ref = message.ref if isinstance(message, Update) else _thread_of(message)
         number = ids.ref_incident(ref)
         if number is None or (isinstance(message, Update) and ref == ids.card_ref(number)):
             return True
@@ -172,6 +176,11 @@ def delivery_guard(security: SecurityChannel) -> Guard:
         return target is not None and security.holds(target[0])
 
     return allows
+
+
+def _thread_of(message: Owed) -> str | None:
+    """The ref of the message whose thread ``message`` is written in, if any."""
+    return message.thread_ref if isinstance(message, Post | Upload) else None
 
 
 def elsewhere(security: SecurityChannel, inc: Incident, channel: str | None) -> str | None:

@@ -16,7 +16,7 @@ from bot.deps import Deps
 from bot.errors import Forbidden, NotFound, OpsbotError, StaleAction, UsageError
 from bot.incidents import commands as c
 from bot.incidents import confidential, render
-from bot.incidents.card import card_ref, lane, live_card, owe_card
+from bot.incidents.card import card_ref, lane, live_card, owe_card, reply
 from bot.incidents.changes import Change, Context
 from bot.incidents.events import Changed, Declared, UnitOfWork
 from bot.incidents.guard import AdminCheckNeeded, ChangeCommand, admin_only
@@ -49,7 +49,7 @@ def _card_post(deps: Deps, inc: Incident, response_url: str | None) -> Post:
     channel = card_channel(deps.settings, inc)
     link, archived = render.card_link(inc, "{permalink}"), render.channel_archived(channel)
     notify = Notify(response_url, link, archived) if response_url else None
-    live = live_card(inc.number, secure=channel != deps.settings.incident_channel)
+    live = live_card(inc.number, secure=confidential.hidden(deps.security, inc))
     return Post(lane(inc.number), channel=channel, ref=card_ref(inc.number), live=live, notify=notify)
 
 
@@ -202,10 +202,7 @@ async def apply_within(uow: UnitOfWork, deps: Deps, inc: Incident, cmd: ChangeCo
         tx, incident=inc.number, kind=result.kind, actor=actor, text=result.summary, at=result.at or now
     )
     await owe_card(deps, tx, result.incident)
-    announcement = Post(
-        lane(inc.number), result.announcement, thread_ref=card_ref(inc.number), broadcast=result.broadcast
-    )
-    await owe(tx, announcement, at=now)
+    await owe(tx, reply(inc.number, result.announcement, broadcast=result.broadcast), at=now)
     uow.emit(Changed(inc, result.incident, actor, result.kind, said(cmd)))
     for event in result.events:
         uow.emit(event)

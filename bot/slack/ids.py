@@ -175,6 +175,11 @@ def diagnostics_number(key: str) -> int | None:
     return int(number) if rest != key and number.isdigit() else None
 
 
+def stub_block(number: int) -> str:
+    """The block_id of a confidential incident's stub (what its card shows outside its private channel)."""
+    return f"stub:{number}"
+
+
 def public_card_ref(number: int) -> str:
     """Where a confidential incident's card first stood, in the public channel (its stub now)."""
     return f"card-public:{number}"

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
 
 import pytest
 
@@ -22,18 +21,6 @@ from tests.fakes.slack_spec import check_call
 from tests.harness import FakeClock, Harness
 
 SECRET_WORDS = ("customer table", "rotated the api keys", "Runbook: Security incident", "became confidential")
-
-
-@pytest.fixture
-async def sec_bot(store_url: str) -> AsyncIterator[Harness]:
-    sim = await SlackSim(validator=check_call).start()
-    sim.add_channel("G0SECURITY", "security-incidents", is_private=True)
-    bot = await Harness.start(store_url, sim=sim, security_channel="#security-incidents")
-    try:
-        yield bot
-    finally:
-        await bot.close()
-    assert bot.sim.problems == []
 
 
 def channel_text(bot: Harness, channel: str) -> str:

@@ -22,15 +22,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
 from bot.access.directory import SlackDirectory
+from bot.access.security import SecurityChannel
 from bot.alerts import vendors
 from bot.alerts.message import ALERT, alert_template
 from bot.clock import pagerduty, watch
 from bot.clock import service as clock_service
 from bot.clock import timers as clock_timers
 from bot.deps import Deps
-from bot.incidents import relocate
+from bot.incidents import confidential, relocate
 from bot.incidents.card import CARD, SECURE_CARD, card_template
-from bot.incidents.confidential import SecurityChannel, delivery_guard
 from bot.jobs import housekeeping
 from bot.jobs.scheduler import Handler, Recurring, Scheduler
 from bot.logs import Redactor, report_unexpected
@@ -270,7 +270,7 @@ async def _outbox(
         pager=pager,
         **options,
     )
-    outbox.delivery.guard = delivery_guard(security)  # a confidential thread stays in its private channel
+    outbox.delivery.guard = confidential.delivery_guard(security)  # its thread stays private
     stack.push_async_callback(outbox.stop)
     return outbox
 

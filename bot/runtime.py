@@ -338,7 +338,7 @@ async def start_runtime(
         )
         client, auth = await _slack_client(settings, stack)
         metrics = Metrics(clock=clock)
-        security = await _security_channel(settings, client)
+        security = await SecurityChannel.checked(settings.security_channel, client=client)
         outbox = await _outbox(
             settings,
             store=store,
@@ -376,14 +376,6 @@ async def start_runtime(
         health=_health(deps, client, auth),
         stopping=stopping,
     )
-
-
-async def _security_channel(settings: Settings, client: AsyncWebClient) -> SecurityChannel:
-    """The security channel, asked about once at start: public or unknown is logged, makes this
-    instance not ready, and keeps confidential incidents to a stub until Slack says it is private."""
-    security = SecurityChannel(settings.security_channel, client=client)
-    await security.check()
-    return security
 
 
 async def _resume_owed_work(outbox: Outbox, deps: Deps) -> None:

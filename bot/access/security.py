@@ -37,6 +37,14 @@ class SecurityChannel:
         self.clock = clock
         self._checked_at: float | None = None
 
+    @classmethod
+    async def checked(cls, name: str | None, *, client: AsyncWebClient) -> SecurityChannel:
+        """The channel, asked about once (at start): public or unknown is logged, makes this instance not
+        ready, and keeps confidential incidents to a stub until Slack says it is private."""
+        security = cls(name, client=client)
+        await security.check()
+        return security
+
     @property
     def configured(self) -> bool:
         return self.name is not None

@@ -6,10 +6,9 @@ delivery key (idempotency) and everything owed to Slack (outbox), and wakes the 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import TypeVar
 
 from bot.access import permission
 from bot.deps import Deps
@@ -184,14 +183,6 @@ def context(deps: Deps, actor: str, now: float) -> Context:
     return Context(actor, now, scenarios, confidential, levels)
 
 
-def said(cmd: ChangeCommand) -> str | None:
-    """The free text a person said with a change (a note, a status message, a reason), if any."""
-    for name in ("message", "text", "reason"):
-        if isinstance(value := getattr(cmd, name, None), str):
-            return value
-    return None
-
-
 async def apply_within(uow: UnitOfWork, deps: Deps, inc: Incident, cmd: ChangeCommand, actor: str) -> Change:
     """Apply ``cmd`` to ``inc`` (locked by the caller) inside the caller's unit of work: the incident
     stored, the timeline written, the card edited, the thread told, the events emitted."""
@@ -203,7 +194,7 @@ async def apply_within(uow: UnitOfWork, deps: Deps, inc: Incident, cmd: ChangeCo
     )
     await owe_card(deps, tx, result.incident)
     await owe(tx, reply(inc.number, result.announcement, broadcast=result.broadcast), at=now)
-    uow.emit(Changed(inc, result.incident, actor, result.kind, said(cmd)))
+    uow.emit(Changed(inc, result.incident, actor, result.kind, c.said(cmd)))
     for event in result.events:
         uow.emit(event)
     return result
@@ -295,16 +286,6 @@ async def show(deps: Deps, *, number: int, page: int = 1, shown_in: str | None =
         page = min(page, pages)
         events = await repo.timeline(tx, number, offset=(page - 1) * SHOW_PAGE, limit=SHOW_PAGE, total=total)
     return render.incident_detail(inc, events, page=page, pages=pages, total=total)
-
-
-def scrub(cmd: c.Command, redact: Callable[[str], str]) -> c.Command:
-    """The command with any secret someone pasted into its text replaced, before it is stored or shown."""
-    changes = {
-        name: cleaned
-        for name in ("title", "message", "text", "reason")
-        if isinstance(value := getattr(cmd, name, None), str) and (cleaned := redact(value)) != value
-    }
-    return cast(c.Command, dataclasses.replace(cast(Any, cmd), **changes)) if changes else cmd
 
 
 def _ts(ts: str) -> float:

@@ -10,7 +10,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from bot.incidents.confidential import SecurityChannel
+from bot.access.security import SecurityChannel
 from bot.incidents.events import Subscriber
 from bot.incidents.routing import NoRouter, Router
 from bot.settings import Settings

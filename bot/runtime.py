@@ -21,15 +21,15 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 import handlers
 from bot.access.directory import SlackDirectory
+from bot.access.security import SecurityChannel
 from bot.alerts import vendors
 from bot.alerts.message import ALERT, alert_template
 from bot.clock import pagerduty, watch
 from bot.clock import service as clock_service
 from bot.clock import timers as clock_timers
 from bot.deps import Deps
-from bot.incidents import relocate
+from bot.incidents import confidential, relocate
 from bot.incidents.card import CARD, SECURE_CARD, card_template
-from bot.incidents.confidential import SecurityChannel, delivery_guard
 from bot.jobs import housekeeping
 from bot.jobs.scheduler import Handler, Recurring, Scheduler
 from bot.logs import Redactor, report_unexpected
@@ -84,7 +84,7 @@ def incident_record(settings: Settings) -> housekeeping.IncidentRecord:
 
     def refs(n: int) -> list[str]:
         own = [ids.card_ref(n), ids.public_card_ref(n), ids.checklist_ref(n), ids.picker_ref(n)]
-        return [*own, clock_service.nudge_ref(n), *diags(n)]
+        return [*own, ids.nudge_ref(n), ids.watch_ref(n), *diags(n)]
 
     def keys(n: int) -> list[str]:
         return [*diags(n), escalate.marker(n), watch.key(n)]
@@ -261,7 +261,7 @@ async def _outbox(
         pager=pager,
         **options,
     )
-    outbox.delivery.guard = delivery_guard(security)  # a confidential thread stays in its private channel
+    outbox.delivery.guard = confidential.delivery_guard(security)  # its thread stays private
     stack.push_async_callback(outbox.stop)
     return outbox
 
@@ -329,7 +329,7 @@ async def start_runtime(
         )
         client, auth = await _slack_client(settings, stack)
         metrics = Metrics(clock=clock)
-        security = await _security_channel(settings, client)
+        security = await SecurityChannel.checked(settings.security_channel, client=client)
         outbox = await _outbox(
             settings,
             store=store,
@@ -367,14 +367,6 @@ async def start_runtime(
         health=_health(deps, client, auth),
         stopping=stopping,
     )
-
-
-async def _security_channel(settings: Settings, client: AsyncWebClient) -> SecurityChannel:
-    """The security channel, asked about once at start: public or unknown is logged, makes this
-    instance not ready, and keeps confidential incidents to a stub until Slack says it is private."""
-    security = SecurityChannel(settings.security_channel, client=client)
-    await security.check()
-    return security
 
 
 async def _resume_owed_work(outbox: Outbox, deps: Deps) -> None:

@@ -5,7 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.devtools.slack_sim import SlackSim
 from bot.store import Store, open_store
+from tests.fakes.slack_spec import check_call
 from tests.harness import Harness
 from tests.pgcluster import create_database, running_cluster
 
@@ -48,3 +50,17 @@ async def bot(store_url: str) -> AsyncIterator[Harness]:
     finally:
         await harness.close()
     assert harness.sim.problems == [], harness.sim.problems
+
+
+@pytest.fixture
+async def sec_bot(store_url: str) -> AsyncIterator[Harness]:
+    """The bot with a private security channel (#security-incidents, G0SECURITY): confidential
+    incidents live there."""
+    sim = await SlackSim(validator=check_call).start()
+    sim.add_channel("G0SECURITY", "security-incidents", is_private=True)
+    bot = await Harness.start(store_url, sim=sim, security_channel="#security-incidents")
+    try:
+        yield bot
+    finally:
+        await bot.close()
+    assert bot.sim.problems == []

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 from bot.actions import render
 from bot.actions.model import AuditEvent
-from bot.incidents.card import card_ref, lane
-from bot.outbox import Post, owe
+from bot.incidents import card
+from bot.outbox import owe
 from bot.slack.blocks import escape, user
 from bot.store import Tx, remediation
 from bot.store.remediation import AuditRow
@@ -48,8 +48,7 @@ async def record(tx: Tx, entry: Entry, *, at: float) -> None:
     )
     await remediation.add_audit(tx, row)
     if entry.incident is not None:  # the use case checked the incident exists
-        line = Post(lane(entry.incident), thread_line(entry), thread_ref=card_ref(entry.incident))
-        await owe(tx, line, at=at)
+        await owe(tx, card.reply(entry.incident, thread_line(entry)), at=at)
 
 
 def thread_line(entry: Entry) -> str:

@@ -23,6 +23,7 @@ from bot.incidents.events import Changed, Declared, Escalated, Event, Subscriber
 from bot.incidents.model import Incident, Status, touch
 from bot.jobs import scheduler
 from bot.outbox import Page, Post, owe
+from bot.slack import ids
 from bot.slack.blocks import user
 from bot.store import Conflict, Tx, repo
 
@@ -35,7 +36,7 @@ def policy(deps: Deps) -> Policy:
 
 
 def nudge_ref(number: int) -> str:
-    return f"nudge:{number}"
+    return ids.nudge_ref(number)
 
 
 async def schedule(tx: Tx, number: int, due: Due) -> None:
@@ -159,7 +160,7 @@ async def owe_page(
     number = inc.escalation_level
     level = pol.level(number)
     channel = incidents.card_channel(deps.settings, inc)
-    secret = channel != deps.settings.incident_channel  # a confidential incident's private channel
+    secret = confidential.hidden(deps.security, inc)  # its title and why stay in its private thread
     thread = messages.page(inc, level, number=number, why=why, incident_channel=channel, in_thread=True)
     await owe(tx, card.reply(inc.number, thread), at=now)
     for where in rules.channels(level, channel):

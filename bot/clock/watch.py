@@ -21,6 +21,7 @@ from bot.jobs import scheduler
 from bot.jobs.scheduler import Timer
 from bot.outbox import owe
 from bot.probes import Result, State, gather
+from bot.slack import ids
 from bot.store import Tx, repo
 
 
@@ -41,7 +42,8 @@ class WatchState:
 
 
 def key(number: int) -> str:
-    return f"watch:{number}"
+    """The watch's state in the store, and its report's ref in the thread."""
+    return ids.watch_ref(number)
 
 
 async def _load(tx: Tx, number: int) -> WatchState | None:

@@ -3,9 +3,9 @@ what is recorded once it is posted."""
 
 from __future__ import annotations
 
+from bot.access.security import SecurityChannel
 from bot.deps import Deps
 from bot.incidents import confidential, render
-from bot.incidents.confidential import SecurityChannel
 from bot.incidents.model import Incident
 from bot.outbox import Live, Post, Rendered, Template, Update, owe
 from bot.outbox.messages import Blocks

@@ -347,11 +347,23 @@ def _parsed(cmd: object, bot_user_id: str | None) -> Command:
     return cmd
 
 
+# The fields in which a command carries a person's own words (besides an incident's title).
+SAID = ("message", "text", "reason")
+
+
+def said(cmd: Command) -> str | None:
+    """The free text a person said with a command (a note, a status message, a reason), if any."""
+    for name in SAID:
+        if isinstance(value := getattr(cmd, name, None), str):
+            return value
+    return None
+
+
 def scrub(cmd: Command, redact: Callable[[str], str]) -> Command:
     """The command with any secret someone pasted into its text replaced, before it is stored or shown."""
     changes = {
         name: cleaned
-        for name in ("title", "message", "text", "reason")
+        for name in ("title", *SAID)
         if isinstance(value := getattr(cmd, name, None), str) and (cleaned := redact(value)) != value
     }
     return cast(Command, dataclasses.replace(cast(Any, cmd), **changes)) if changes else cmd

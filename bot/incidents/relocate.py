@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from bot.deps import Deps
 from bot.incidents import confidential
-from bot.incidents.card import card_ref, lane, live_card
+from bot.incidents.card import card_ref, edit, lane, live_card, reply
 from bot.incidents.events import Changed, Event, Subscriber, UnitOfWork
 from bot.incidents.model import Incident
-from bot.outbox import Post, Update, owe
+from bot.outbox import Post, owe
 from bot.slack import ids
 from bot.slack.blocks import user
 from bot.store import repo
@@ -41,7 +41,7 @@ async def move(deps: Deps, uow: UnitOfWork, inc: Incident, *, actor: str) -> Non
         # Its own ref: a later card edit (coalesced with pending ones) must not swallow this one.
         await repo.save_ref(tx, ids.public_card_ref(number), *public)
         stub = confidential.stub(inc)
-        await owe(tx, Update(lane(number), ids.public_card_ref(number), stub.text, stub.blocks), at=now)
+        await owe(tx, edit(number, ids.public_card_ref(number), stub), at=now)
     # (A card not posted yet renders its own stub when it is: the incident is confidential by then.)
     secure = Post(
         lane(number),
@@ -56,7 +56,7 @@ async def move(deps: Deps, uow: UnitOfWork, inc: Incident, *, actor: str) -> Non
         " what its public thread said before stays there."
         f" The whole timeline: `/incident show {inc.ref}`."
     )
-    await owe(tx, Post(lane(number), said, thread_ref=card_ref(number)), at=now)
+    await owe(tx, reply(number, said), at=now)
     await repo.append_event(
         tx,
         incident=number,

@@ -6,17 +6,16 @@ delivery key (idempotency) and everything owed to Slack (outbox), and wakes the 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import TypeVar
 
 from bot.access import permission
 from bot.deps import Deps
 from bot.errors import Forbidden, NotFound, OpsbotError, StaleAction, UsageError
 from bot.incidents import commands as c
 from bot.incidents import confidential, render
-from bot.incidents.card import card_ref, lane, live_card, owe_card
+from bot.incidents.card import card_ref, lane, live_card, owe_card, reply
 from bot.incidents.changes import Change, Context
 from bot.incidents.events import Changed, Declared, UnitOfWork
 from bot.incidents.guard import AdminCheckNeeded, ChangeCommand, admin_only
@@ -49,7 +48,7 @@ def _card_post(deps: Deps, inc: Incident, response_url: str | None) -> Post:
     channel = card_channel(deps.settings, inc)
     link, archived = render.card_link(inc, "{permalink}"), render.channel_archived(channel)
     notify = Notify(response_url, link, archived) if response_url else None
-    live = live_card(inc.number, secure=channel != deps.settings.incident_channel)
+    live = live_card(inc.number, secure=confidential.hidden(deps.security, inc))
     return Post(lane(inc.number), channel=channel, ref=card_ref(inc.number), live=live, notify=notify)
 
 
@@ -184,14 +183,6 @@ def context(deps: Deps, actor: str, now: float) -> Context:
     return Context(actor, now, scenarios, confidential, levels)
 
 
-def said(cmd: ChangeCommand) -> str | None:
-    """The free text a person said with a change (a note, a status message, a reason), if any."""
-    for name in ("message", "text", "reason"):
-        if isinstance(value := getattr(cmd, name, None), str):
-            return value
-    return None
-
-
 async def apply_within(uow: UnitOfWork, deps: Deps, inc: Incident, cmd: ChangeCommand, actor: str) -> Change:
     """Apply ``cmd`` to ``inc`` (locked by the caller) inside the caller's unit of work: the incident
     stored, the timeline written, the card edited, the thread told, the events emitted."""
@@ -202,11 +193,8 @@ async def apply_within(uow: UnitOfWork, deps: Deps, inc: Incident, cmd: ChangeCo
         tx, incident=inc.number, kind=result.kind, actor=actor, text=result.summary, at=result.at or now
     )
     await owe_card(deps, tx, result.incident)
-    announcement = Post(
-        lane(inc.number), result.announcement, thread_ref=card_ref(inc.number), broadcast=result.broadcast
-    )
-    await owe(tx, announcement, at=now)
-    uow.emit(Changed(inc, result.incident, actor, result.kind, said(cmd)))
+    await owe(tx, reply(inc.number, result.announcement, broadcast=result.broadcast), at=now)
+    uow.emit(Changed(inc, result.incident, actor, result.kind, c.said(cmd)))
     for event in result.events:
         uow.emit(event)
     return result
@@ -298,16 +286,6 @@ async def show(deps: Deps, *, number: int, page: int = 1, shown_in: str | None =
         page = min(page, pages)
         events = await repo.timeline(tx, number, offset=(page - 1) * SHOW_PAGE, limit=SHOW_PAGE, total=total)
     return render.incident_detail(inc, events, page=page, pages=pages, total=total)
-
-
-def scrub(cmd: c.Command, redact: Callable[[str], str]) -> c.Command:
-    """The command with any secret someone pasted into its text replaced, before it is stored or shown."""
-    changes = {
-        name: cleaned
-        for name in ("title", "message", "text", "reason")
-        if isinstance(value := getattr(cmd, name, None), str) and (cleaned := redact(value)) != value
-    }
-    return cast(c.Command, dataclasses.replace(cast(Any, cmd), **changes)) if changes else cmd
 
 
 def _ts(ts: str) -> float:

@@ -29,8 +29,8 @@ from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.access.security import SecurityChannel
 from bot.errors import StoreUnavailable
-from bot.incidents.confidential import SecurityChannel
 from bot.logs import Redactor
 from bot.outbox import DeliveryHealth
 from bot.store import Store, Tx, queue

@@ -145,6 +145,16 @@ def picker_ref(number: int) -> str:
     return f"picker:{number}"
 
 
+def nudge_ref(number: int) -> str:
+    """The clock's reminder in the thread (edited when snoozed)."""
+    return f"nudge:{number}"
+
+
+def watch_ref(number: int) -> str:
+    """The monitoring watch's report in the thread (edited every round; also its state's store key)."""
+    return f"watch:{number}"
+
+
 def alert_ref(alert_id: int) -> str:
     """An alert message's ref and lane: its repeats and edits go out in order."""
     return f"alert:{alert_id}"
@@ -165,13 +175,19 @@ def diagnostics_number(key: str) -> int | None:
     return int(number) if rest != key and number.isdigit() else None
 
 
+def stub_block(number: int) -> str:
+    """The block_id of a confidential incident's stub (what its card shows outside its private channel)."""
+    return f"stub:{number}"
+
+
 def public_card_ref(number: int) -> str:
     """Where a confidential incident's card first stood, in the public channel (its stub now)."""
     return f"card-public:{number}"
 
 
-# Refs of messages in an incident's thread (or its card): the incident's number follows the prefix.
-INCIDENT_REF_PREFIXES = ("card", "checklist", "diag", "picker", "nudge")
+# Refs of messages in an incident's thread (or its card): the incident's number follows the prefix. The
+# outbox's confidentiality guard knows a thread message by these: a ref form added above belongs here.
+INCIDENT_REF_PREFIXES = ("card", "checklist", "diag", "picker", "nudge", "watch")
 
 
 def ref_incident(ref: str | None) -> int | None:

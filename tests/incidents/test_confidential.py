@@ -9,29 +9,18 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator
 
 import pytest
 
 from bot.devtools import payloads
 from bot.devtools.slack_sim import SlackSim
 from bot.store import repo
+from tests.clock.conftest import start_timed
+from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.slack_spec import check_call
-from tests.harness import Harness
+from tests.harness import FakeClock, Harness
 
 SECRET_WORDS = ("customer table", "rotated the api keys", "Runbook: Security incident", "became confidential")
-
-
-@pytest.fixture
-async def sec_bot(store_url: str) -> AsyncIterator[Harness]:
-    sim = await SlackSim(validator=check_call).start()
-    sim.add_channel("G0SECURITY", "security-incidents", is_private=True)
-    bot = await Harness.start(store_url, sim=sim, security_channel="#security-incidents")
-    try:
-        yield bot
-    finally:
-        await bot.close()
-    assert bot.sim.problems == []
 
 
 def channel_text(bot: Harness, channel: str) -> str:
@@ -182,3 +171,30 @@ async def test_the_wrong_runbook_menu_moves_it_too(sec_bot: Harness) -> None:
     assert any(m["text"].startswith("Runbook: Security incident") for m in sec_bot.thread(1))
     public_texts = "\n".join(m["text"] for m in sec_bot.sim.messages["C0INCIDENT"].values())
     assert "Runbook: Security incident" not in public_texts and "became confidential" not in public_texts
+
+
+async def test_a_monitoring_watch_report_left_in_the_public_thread_is_not_edited_after_the_move(
+    store_url: str,
+) -> None:
+    clock = FakeClock()
+    pd = await FakePagerDuty().start()
+    sim = await SlackSim(validator=check_call, clock=clock).start()
+    sim.add_channel("G0SECURITY", "security-incidents", is_private=True)
+    bot = await start_timed(store_url, pd=pd, clock=clock, sim=sim, security_channel="#security-incidents")
+    try:
+        await bot.command("open P2 site down 500 errors")
+        await bot.command("update INC-1 monitoring rolled back")
+        await bot.settle()
+        public = sim.messages["C0INCIDENT"]
+        [report] = [m for m in public.values() if "Monitoring watch for" in m["text"]]
+        before = report["text"]
+        await bot.command("scenario INC-1 security")
+        await bot.settle()
+        clock.advance(5 * 60.0)
+        await bot.fire_due()
+        await bot.settle()
+        assert public[report["ts"]]["text"] == before  # its later rounds never reach the public thread
+    finally:
+        await bot.close()
+        await pd.stop()
+    assert bot.sim.problems == []

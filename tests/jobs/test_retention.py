@@ -6,30 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-
-import pytest
 
 from bot.alerts.model import Alert, AlertStatus
 from bot.incidents.model import Incident, Severity, Status, touch
 from bot.jobs import housekeeping, scheduler
 from bot.jobs.scheduler import Timer
 from bot.runtime import job_handlers
-from bot.store import Store, Tx, alerts, open_store, repo, retention
+from bot.slack import ids
+from bot.store import Store, Tx, alerts, repo, retention
 from tests.harness import FakeClock, Harness
 
 DAY = 86400.0
 NOW = 1_800_000_000.0
-
-
-@pytest.fixture
-async def store(store_url: str) -> AsyncIterator[Store]:
-    s = open_store(store_url)
-    await s.migrate()
-    try:
-        yield s
-    finally:
-        await s.close()
 
 
 async def add_alert(tx: Tx, key: str, *, age_days: float, firing: bool, dismissed: bool = False) -> int:
@@ -96,6 +84,8 @@ async def test_old_resolved_incidents_go_whole_and_the_audit_stays(store_url: st
             )
             # What else may hang off an incident: a tick, a timer, a status-page publication.
             await repo.set_check(tx, incident=1, item="i1", user="U0ONCALL", at=clock())
+            for ref in (ids.nudge_ref(1), ids.watch_ref(1)):  # the clock's messages in the thread
+                await repo.save_ref(tx, ref, "C0INCIDENT", f"{clock():.6f}")
             await scheduler.schedule(tx, kind="incident.nudge", subject="INC-1", due=clock() + 60)
             await tx.execute(
                 "INSERT INTO publications (incident, status, body, published_by, created_at)"

@@ -4,27 +4,13 @@ redelivered request escalates nothing more. An update that reveals a breach rout
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
-__all__ = ["clock", "pd"]  # the clock tests' fixtures, used here too
+__all__ = ["clock", "pd", "timed"]  # the clock tests' fixtures, used here too
 
 from bot.devtools import payloads
 from bot.store import repo
-from tests.clock.conftest import clock, pd, start_timed
+from tests.clock.conftest import clock, pd, timed
 from tests.fakes.pagerduty import FakePagerDuty
-from tests.harness import FakeClock, Harness
-
-
-@pytest.fixture
-async def paged(store_url: str, pd: FakePagerDuty, clock: FakeClock) -> AsyncIterator[Harness]:
-    bot = await start_timed(store_url, pd=pd, clock=clock)
-    try:
-        yield bot
-    finally:
-        await bot.close()
-    assert bot.sim.problems == [], bot.sim.problems
+from tests.harness import Harness
 
 
 async def escalations(bot: Harness, number: int) -> list[str]:
@@ -44,52 +30,52 @@ def pages(bot: Harness, mention: str) -> list[str]:
 
 
 async def test_a_declared_breach_calls_the_next_level_at_once_and_a_redelivery_adds_nothing(
-    paged: Harness, pd: FakePagerDuty
+    timed: Harness, pd: FakePagerDuty
 ) -> None:
     body = payloads.slash_command(
         "/incident",
         "open P1 data breach suspected in customer exports",
         user="U0ONCALL",
-        response_url=paged.sim.response_url("U0ONCALL"),
+        response_url=timed.sim.response_url("U0ONCALL"),
     )
     for retry in (None, "1"):  # Slack retries a slow ack with the same body
         headers = {"X-Slack-Retry-Num": retry, "X-Slack-Retry-Reason": "http_timeout"} if retry else None
-        response = await paged.post(body, "application/x-www-form-urlencoded", headers=headers)
+        response = await timed.post(body, "application/x-www-form-urlencoded", headers=headers)
         assert response.status_code == 200
-    await paged.settle()
-    assert (await incident_level(paged, 1))[:2] == (2, "security")  # P1 pages level 1; breach calls 2
-    texts = await escalations(paged, 1)
+    await timed.settle()
+    assert (await incident_level(timed, 1))[:2] == (2, "security")  # P1 pages level 1; breach calls 2
+    texts = await escalations(timed, 1)
     assert len(texts) == 2
     assert any("data breach suspected" in t and "level 2" in t for t in texts)
-    assert len(pages(paged, "<@U0MANAGER>")) == 1  # the manager, paged once in the thread
-    assert "escalate immediately" in pages(paged, "<@U0MANAGER>")[0]
+    assert len(pages(timed, "<@U0MANAGER>")) == 1  # the manager, timed once in the thread
+    assert "escalate immediately" in pages(timed, "<@U0MANAGER>")[0]
     assert [a for a, _ in pd.actions()] == ["trigger"]  # PagerDuty's incident, once
-    assert "Escalation: level 2 of 3" in paged.card(1)["text"]
+    assert "Escalation: level 2 of 3" in timed.card(1)["text"]
 
 
-async def test_an_update_that_reveals_a_breach_reroutes_and_escalates_once(paged: Harness) -> None:
-    await paged.command("open P3 exports look odd")
-    await paged.settle()
-    assert await incident_level(paged, 1) == (0, None, False)
-    await paged.command("note INC-1 looks like a data breach: customer table copied out")
-    await paged.settle()
-    assert await incident_level(paged, 1) == (1, "security", True)
-    assert len(pages(paged, "<!subteam^S0ONCALL>")) == 2  # in the thread and in #engineering-oncall
-    await paged.command("update INC-1 identified data breach confirmed, attacker key revoked")
-    await paged.settle()
-    assert (await incident_level(paged, 1))[0] == 1  # once per incident
-    assert len(await escalations(paged, 1)) == 1
-    said = "\n".join(paged.said(1))
+async def test_an_update_that_reveals_a_breach_reroutes_and_escalates_once(timed: Harness) -> None:
+    await timed.command("open P3 exports look odd")
+    await timed.settle()
+    assert await incident_level(timed, 1) == (0, None, False)
+    await timed.command("note INC-1 looks like a data breach: customer table copied out")
+    await timed.settle()
+    assert await incident_level(timed, 1) == (1, "security", True)
+    assert len(pages(timed, "<!subteam^S0ONCALL>")) == 2  # in the thread and in #engineering-oncall
+    await timed.command("update INC-1 identified data breach confirmed, attacker key revoked")
+    await timed.settle()
+    assert (await incident_level(timed, 1))[0] == 1  # once per incident
+    assert len(await escalations(timed, 1)) == 1
+    said = "\n".join(timed.said(1))
     assert "Security incident" in said  # the security checklist came with the re-route
 
 
-async def test_a_breach_at_the_top_of_the_path_is_recorded_not_refused(paged: Harness) -> None:
-    await paged.command("open P0 site down")
-    await paged.settle()
-    await paged.command("escalate INC-1")
-    await paged.command("escalate INC-1")
-    reply = await paged.command("note INC-1 data breach suspected as well")
-    await paged.settle()
+async def test_a_breach_at_the_top_of_the_path_is_recorded_not_refused(timed: Harness) -> None:
+    await timed.command("open P0 site down")
+    await timed.settle()
+    await timed.command("escalate INC-1")
+    await timed.command("escalate INC-1")
+    reply = await timed.command("note INC-1 data breach suspected as well")
+    await timed.settle()
     assert reply["text"].startswith("Done")
-    assert (await incident_level(paged, 1))[0] == 3
-    assert "already at the top" in (await escalations(paged, 1))[-1]
+    assert (await incident_level(timed, 1))[0] == 3
+    assert "already at the top" in (await escalations(timed, 1))[-1]

@@ -3,26 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.devtools.slack_sim import SlackSim
 from bot.store import repo
-from tests.fakes.slack_spec import check_call
 from tests.harness import Harness
-
-
-@pytest.fixture
-async def sec_bot(store_url: str) -> AsyncIterator[Harness]:
-    sim = await SlackSim(validator=check_call).start()
-    sim.add_channel("G0SECURITY", "security-incidents", is_private=True)
-    bot = await Harness.start(store_url, sim=sim, security_channel="#security-incidents")
-    try:
-        yield bot
-    finally:
-        await bot.close()
-    assert bot.sim.problems == []
 
 
 def public_text(bot: Harness) -> str:

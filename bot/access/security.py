@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("opsbot.security")
 
 RECHECK_AFTER = 60.0  # while not known private, Slack is asked again at most this often
+RECHECK_SAFE = 600.0  # once private, asked again this often: it can be made public, archived, or leave us
 
 
 class SecurityChannel:
@@ -65,9 +66,10 @@ class SecurityChannel:
         return self.name or "the security channel"
 
     async def check_if_due(self) -> None:
-        """Ask again, unless known private or asked within ``RECHECK_AFTER`` seconds."""
-        due = self._checked_at is None or self.clock() - self._checked_at >= RECHECK_AFTER
-        if self.configured and not self.safe and due:
+        """Ask again when the last answer is older than ``RECHECK_AFTER`` (``RECHECK_SAFE`` once private)."""
+        every = RECHECK_SAFE if self.safe else RECHECK_AFTER
+        due = self._checked_at is None or self.clock() - self._checked_at >= every
+        if self.configured and due:
             await self.check()
 
     async def check(self) -> bool:
@@ -92,9 +94,19 @@ class SecurityChannel:
             return self._verdict(private, "private" if private else "PUBLIC: make it private", was)
         except SlackApiError as exc:
             error = str(exc.response.get("error") or exc.response.status_code)
+            if was is True and (error == "ratelimited" or exc.response.status_code >= 500):
+                return self._kept(error)  # Slack's trouble, not the channel's
             return self._verdict(None, f"cannot be read ({error}): invite the bot to it", was)
         except (SlackClientError, OSError, TimeoutError) as exc:
+            if was is True:
+                return self._kept(exc.__class__.__name__)
             return self._verdict(None, f"unknown (Slack unreachable: {exc.__class__.__name__})", was)
+
+    def _kept(self, why: str) -> bool:
+        log.warning(
+            "security channel %s: re-check failed (%s); it was private, so it still counts", self.name, why
+        )
+        return True
 
     def _verdict(self, private: bool | None, detail: str, was: bool | None) -> bool:
         self.private, self.detail = private, f"{self.name}: {detail}"

@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 
 import pytest
 
+from bot.access.security import RECHECK_SAFE
 from bot.devtools import payloads
 from bot.devtools.slack_sim import SlackSim
 from bot.store import repo
@@ -131,6 +133,23 @@ async def test_a_public_security_channel_keeps_everything_out_until_it_is_privat
     finally:
         await bot.close()
     assert bot.sim.problems == []
+
+
+async def test_a_private_channel_made_public_later_is_noticed_at_the_next_recheck(sec_bot: Harness) -> None:
+    security = sec_bot.runtime.deps.security
+    assert security.safe
+    sec_bot.sim.channels["G0SECURITY"].is_private = False  # someone converts it to a public channel
+    await security.check_if_due()
+    assert security.safe  # asked a moment ago: not yet
+    now = time.monotonic() + RECHECK_SAFE + 1
+    security.clock = lambda: now
+    ready = await sec_bot.http.get(f"{sec_bot.url}/readyz")
+    assert ready.status_code == 503 and not security.safe
+    check = next(c for c in ready.json()["checks"] if c["name"] == "security_channel")
+    assert "PUBLIC" in check["detail"]
+    await sec_bot.command("open P1 leaked key for the payroll export")
+    await sec_bot.settle()
+    assert "payroll" not in json.dumps(sec_bot.sim.messages)
 
 
 async def test_a_security_channel_nobody_can_find_is_not_ready(store_url: str) -> None:

@@ -10,6 +10,7 @@ from bot.store import Store, open_store
 from tests.fakes.slack_spec import check_call
 from tests.harness import Harness
 from tests.pgcluster import create_database, running_cluster
+from tests.processes import ThreadedSim
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +30,15 @@ def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path}/opsbot.db"
     return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def slack() -> Iterator[ThreadedSim]:
+    """The Slack stand-in on a thread of its own, for bots running as real processes."""
+    threaded = ThreadedSim()
+    yield threaded
+    threaded.stop()
+    assert threaded.sim.problems == []
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -15,14 +15,6 @@ from bot.devtools.slack_sim import SlackSim
 from tests.harness import Harness
 from tests.processes import Served, ThreadedSim
 from tests.tcpproxy import TcpProxy
-
-
-@pytest.fixture
-def slack() -> Iterator[ThreadedSim]:
-    threaded = ThreadedSim()
-    yield threaded
-    threaded.stop()
-    assert threaded.sim.problems == []
 
 
 def cards(sim: SlackSim) -> list[dict]:

@@ -9,22 +9,11 @@ import re
 import signal
 import socket
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from bot.store import open_store
 from tests.processes import Served, ThreadedSim
-
-
-@pytest.fixture
-def slack() -> Iterator[ThreadedSim]:
-    threaded = ThreadedSim()
-    yield threaded
-    threaded.stop()
-    assert threaded.sim.problems == []
 
 
 def store_rows(url: str, sql: str) -> list[dict[str, Any]]:

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -18,14 +17,6 @@ import pytest
 
 from bot.server.workers import Supervisor, parse_worker
 from tests.processes import Served, ThreadedSim
-
-
-@pytest.fixture
-def slack() -> Iterator[ThreadedSim]:
-    threaded = ThreadedSim()
-    yield threaded
-    threaded.stop()
-    assert threaded.sim.problems == []
 
 
 def parent_of(pid: int) -> int:

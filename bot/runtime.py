@@ -28,7 +28,7 @@ from bot.clock import pagerduty, watch
 from bot.clock import service as clock_service
 from bot.clock import timers as clock_timers
 from bot.deps import Deps
-from bot.incidents import confidential, relocate
+from bot.incidents import confidential, mentions, relocate
 from bot.incidents.card import CARD, SECURE_CARD, card_template
 from bot.jobs import housekeeping
 from bot.jobs.scheduler import Handler, Recurring, Scheduler
@@ -70,6 +70,7 @@ def job_handlers(deps: Deps) -> dict[str, Handler]:
             clock=deps.clock, keep_for=keep_for, incidents=incident_record(deps.settings)
         ),
         vendors.WATCH_JOB: vendors.watch_handler(deps),
+        mentions.KIND: mentions.handler(deps),  # a mention waiting for its card's ts
         **clock_timers.handlers(deps),  # response and resolve targets, nudges, the monitoring watch
         **routine.handlers(deps),  # the daily, weekly and monthly routine checks
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from bot.access.security import SecurityChannel
 from bot.deps import Deps
-from bot.incidents import confidential, render
+from bot.incidents import confidential, render, thread_messages
 from bot.incidents.model import Incident
 from bot.outbox import Live, Post, Rendered, Template, Update, owe
 from bot.outbox.messages import Blocks
@@ -80,8 +80,8 @@ def card_template(settings: Settings, security: SecurityChannel, *, secure: bool
 
 
 async def card_posted(tx: Tx, number: int, channel: str, ts: str) -> None:
-    """The card landed: remember where, and put on the timeline what people wrote in its thread before
-    its ts was known here."""
+    """The card landed: remember where, put on the timeline what people wrote in its thread before its
+    ts was known here, and make the mentions waiting in its thread due."""
     await queue.lock_thread(tx, channel=channel, thread_ts=ts)  # vs. record_message's hold
     await repo.set_card(tx, number, channel, ts)
     for row in await queue.take_held_messages(tx, channel=channel, thread_ts=ts):
@@ -94,6 +94,7 @@ async def card_posted(tx: Tx, number: int, channel: str, ts: str) -> None:
             at=_ts(row["ts"]),
             slack_ts=row["ts"],
         )
+    await thread_messages.card_landed(tx, channel=channel, thread_ts=ts)
 
 
 def _ts(ts: str) -> float:

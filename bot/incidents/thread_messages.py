@@ -1,14 +1,34 @@
 """People's messages in an incident's thread: onto its timeline once, edits and deletions too; a reply that
-arrives before its card's ts is recorded is held until it is."""
+arrives before its card's ts is recorded is held until it is, and a mention waits for it (a timer)."""
 
 from __future__ import annotations
 
 from bot.deps import Deps
 from bot.incidents.model import Incident
-from bot.store import queue, repo
+from bot.jobs import scheduler
+from bot.store import Tx, queue, repo
 
 # A thread message for a card this recent may have arrived before the card's ts was recorded.
 HOLD_UNKNOWN_THREADS_FOR = 600.0
+# A mention in a thread no card claims yet waits as a timer of this kind (bot.incidents.mentions fires it),
+# one per mention, named after its thread so that the card's landing can bring the thread's forward.
+MENTION_WAITS = "mention-waits"
+
+
+def mention_subject(*, channel: str, thread_ts: str, ts: str) -> str:
+    """The waiting timer's subject for the mention ``ts`` in the thread ``thread_ts``."""
+    return f"{_thread_prefix(channel, thread_ts)}{ts}"
+
+
+def _thread_prefix(channel: str, thread_ts: str) -> str:
+    return f"{channel}:{thread_ts}:"
+
+
+async def card_landed(tx: Tx, *, channel: str, thread_ts: str) -> int:
+    """A card's ts is now recorded: the mentions waiting in its thread are due now (lock the thread first)."""
+    return await scheduler.bring_forward(
+        tx, kind=MENTION_WAITS, subject_prefix=_thread_prefix(channel, thread_ts), due=0.0
+    )
 
 
 async def incident_for_thread(deps: Deps, *, channel: str, thread_ts: str) -> Incident | None:

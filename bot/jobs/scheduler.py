@@ -101,6 +101,11 @@ async def cancel(tx: Tx, *, kind: str, subject: str) -> None:
     await sql.delete(tx, kind=kind, subject=subject)
 
 
+async def bring_forward(tx: Tx, *, kind: str, subject_prefix: str, due: float) -> int:
+    """Make every ``kind`` timer whose subject starts with ``subject_prefix`` due by ``due``; how many."""
+    return await sql.bring_forward(tx, kind=kind, subject_prefix=subject_prefix, due=due)
+
+
 async def pending(tx: Tx, *, limit: int = 50) -> list[Timer]:
     """Timers soonest first (due or not)."""
     return [_timer(row) for row in await sql.soonest(tx, limit=limit)]

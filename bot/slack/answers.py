@@ -23,18 +23,30 @@ log = logging.getLogger("opsbot.slack")
 LANE = "private"
 
 
+def ephemeral(*, channel: str, user: str, message: Message, thread_ts: str | None = None) -> Ephemeral:
+    """The owed form of a message only ``user`` sees in ``channel`` (in the thread ``thread_ts``)."""
+    return Ephemeral(LANE, channel, user, message.text, message.blocks or None, thread_ts)
+
+
 async def owe_ephemeral(
-    deps: Deps, *, channel: str, user: str, message: Message, thread_ts: str | None = None
+    deps: Deps,
+    *,
+    channel: str,
+    user: str,
+    message: Message,
+    thread_ts: str | None = None,
+    key: str | None = None,
 ) -> None:
-    """Owe ``user`` a message only they see in ``channel`` (in the thread ``thread_ts``)."""
+    """Owe ``user`` a message only they see in ``channel`` (in the thread ``thread_ts``); with ``key``,
+    once however often this is called."""
     text = message.text
     extra: dict[str, Any] = {"blocks": message.blocks} if message.blocks else {}
     if thread_ts:
         extra["thread_ts"] = thread_ts
     try:
         async with deps.store.transaction() as tx:
-            answer = Ephemeral(LANE, channel, user, text, message.blocks or None, thread_ts)
-            await owe(tx, answer, at=deps.clock())
+            answer = ephemeral(channel=channel, user=user, message=message, thread_ts=thread_ts)
+            await owe(tx, answer, at=deps.clock(), key=key)
     except StoreUnavailable:
         call = deps.outbox.client.chat_postEphemeral(channel=channel, user=user, text=text, **extra)
         deps.spawn(_quietly(call), name=f"ephemeral:{user}")

@@ -80,3 +80,12 @@ async def due_counts(tx: Tx, *, now: float, late_after: float) -> tuple[int, int
     )
     assert row is not None
     return int(row["due"]), int(row["late"])
+
+
+async def bring_forward(tx: Tx, *, kind: str, subject_prefix: str, due: float) -> int:
+    """Make the timers of ``kind`` whose subject starts with ``subject_prefix`` due by ``due``."""
+    escaped = subject_prefix.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    return await tx.execute(
+        "UPDATE timers SET due = ? WHERE kind = ? AND subject LIKE ? ESCAPE '!' AND due > ?",
+        (due, kind, escaped + "%", due),
+    )

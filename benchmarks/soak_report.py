@@ -21,7 +21,7 @@ ROWS = (
     ("posts", "posts promised by an ack"),
     ("lost", "lost"),
     ("doubled", "posted twice"),
-    ("followups_doubled", "private follow-ups sent 2+ times"),
+    ("followups_doubled", "private follow-ups seen 2+ times"),
     ("timeline_lost", "timeline rows lost"),
     ("stale_cards", "cards left showing an older status than the store"),
 )
@@ -32,10 +32,11 @@ class Seen:
     """One side's evidence: the channel's messages, private replies, ephemerals, the store's rows."""
 
     messages: list[dict[str, Any]]
-    followups: Counter[str]  # response_url name -> deliveries
+    followups: Counter[str]  # response_url name -> follow-ups its person sees (a replaced ack counts once)
     ephemerals: dict[str, list[str]]  # user -> texts
     statuses: dict[int, str]  # incident -> status in the store
     timeline: set[str]  # slack ts of human messages on the timeline
+    followup_posts: Counter[str] = field(default_factory=Counter)  # response_url name -> posts Slack took
 
 
 @dataclass
@@ -47,10 +48,12 @@ class Reckoning:
 
 def gather(sim: Sim, channel: str, database_url: str) -> Seen:
     messages = list(sim.get("/_sim/messages", channel=channel)["messages"])
-    followups: Counter[str] = Counter()
+    views = sim.get("/_sim/private")["private"]
+    followups = Counter({str(name): len(shown) for name, shown in views.items()})
+    posts: Counter[str] = Counter()
     for call in sim.get("/_sim/calls", method="response_url")["calls"]:
-        if call["status"] == 200:
-            followups[str(call.get("name"))] += 1
+        if call["status"] == 200:  # processed (an answer lost after processing still shows)
+            posts[str(call.get("name"))] += 1
     ephemerals: dict[str, list[str]] = {}
     for call in sim.get("/_sim/calls", method="chat.postEphemeral")["calls"]:
         if call["status"] == 200 and call.get("channel") == channel:
@@ -60,7 +63,7 @@ def gather(sim: Sim, channel: str, database_url: str) -> Seen:
         timeline = {
             str(ts) for (ts,) in conn.execute("SELECT slack_ts FROM timeline WHERE slack_ts IS NOT NULL")
         }
-    return Seen(messages, followups, ephemerals, statuses, timeline)
+    return Seen(messages, followups, ephemerals, statuses, timeline, posts)
 
 
 def _thread_users(messages: Iterable[dict[str, Any]]) -> Counter[str]:
@@ -142,10 +145,14 @@ def reckon(side: str, promises: Iterable[Promise], seen: Seen) -> Reckoning:
             )
         elif n > 1 and p.kind == "followup":
             f["followups_doubled"] += 1
-            note(f"follow-up x{n} ({p.via})", p.key)
+            note(f"follow-up seen x{n} ({p.via})", p.key)
         elif n > 1:
             f["doubled"] += 1
             note(f"{p.kind} x{n} ({p.via})", p.key)
+        if p.kind == "followup" and (sent := seen.followup_posts.get(p.key, 0)) > max(n, 1):
+            # Sent again after an uncertain answer (a response_url post cannot be looked up), in the
+            # place of the first copy: the person saw it once, but the re-send happened.
+            note(f"follow-up re-sent, seen {n} ({p.via})", f"{p.key} x{sent}")
     for number, msg in latest.items():
         shown, stored = _card_status(msg), seen.statuses.get(number)
         if stored is not None and shown != stored.lower():

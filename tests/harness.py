@@ -248,6 +248,11 @@ class Harness:
             str(c.params.get("text")) for c in self.sim.of("response_url") if c.params.get("name") == user
         ]
 
+    def private_view(self, user: str = "U0ONCALL") -> list[str]:
+        """The private follow-ups ``user`` sees through their response_url (an ack's replacement once)."""
+        view = self.sim.private.get(user)
+        return view.visible if view is not None else []
+
     def ephemerals(self) -> list[str]:
         return [str(c.params.get("text")) for c in self.sim.of("chat.postEphemeral")]
 

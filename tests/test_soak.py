@@ -33,7 +33,8 @@ def test_reckoning_finds_every_kind_of_trouble() -> None:
         Promise("http", "card", "1", "declare", "UH0000001"),
         Promise("http", "card", "2", "declare", "UH0000002"),  # never posted
         Promise("http", "followup", "UH0000001", "declare", "UH0000001"),
-        Promise("http", "followup", "UH0000003", "ops", "UH0000003"),  # sent twice
+        Promise("http", "followup", "UH0000003", "ops", "UH0000003"),  # seen twice
+        Promise("http", "followup", "UH0000011", "ops", "UH0000011"),  # sent twice, seen once (replaced)
         Promise("http", "reply", "UH0000004", "note", "UH0000004"),
         Promise("http", "reply", "UH0000005", "note", "UH0000005"),  # posted twice
         Promise("http", "reply", "UH0000006", "mention", "UH0000006"),  # told "not a thread"
@@ -50,7 +51,7 @@ def test_reckoning_finds_every_kind_of_trouble() -> None:
     ]
     seen = Seen(
         messages=messages,
-        followups=Counter({"UH0000001": 1, "UH0000003": 2}),
+        followups=Counter({"UH0000001": 1, "UH0000003": 2, "UH0000011": 1}),
         ephemerals={
             "UH0000006": ["Mention me in an incident card's thread to change that incident"],
             "UH0000007": [":warning: opsbot cannot reach its state store; nothing was recorded"],
@@ -58,10 +59,11 @@ def test_reckoning_finds_every_kind_of_trouble() -> None:
         },
         statuses={1: "resolved"},
         timeline={"100.000001"},
+        followup_posts=Counter({"UH0000001": 1, "UH0000003": 2, "UH0000011": 2}),
     )
     result = reckon("http", promises, seen)
     assert result.figures == {
-        "posts": 7,
+        "posts": 8,
         "lost": 2,
         "doubled": 1,
         "followups_doubled": 1,
@@ -70,6 +72,7 @@ def test_reckoning_finds_every_kind_of_trouble() -> None:
     }
     assert result.details["lost reply (mention), told 'not an incident thread'"] == 1
     assert result.details["outbox items in 2+ messages"] == 1
+    assert result.details["follow-up re-sent, seen 1 (ops)"] == 1  # honest: the re-send is still shown
     assert [k for k in result.details if k.startswith("refused after the ack (mention)")] != []
     assert "| timeline rows lost | 1 |" in table({"http": result})
 

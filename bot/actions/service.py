@@ -176,7 +176,7 @@ async def _prepare(deps: Deps, cmd: ActionCommand, *, actor: str, url: str) -> N
                 ),
             )
         await audit.record(tx, entry, at=now)
-        await owe(tx, Respond(url, message.text, message.blocks or None), at=now)
+        await owe(tx, Respond.answer(url, message.text, message.blocks or None), at=now)  # in the ack's place
 
     await deps.store.run(record)
     deps.outbox.notify()
@@ -191,12 +191,12 @@ def _would_affect(preview: Preview) -> str:
 
 
 async def _tell(deps: Deps, entry: Entry, url: str, message: Message) -> None:
-    """Record ``entry`` and owe ``message`` privately, in one transaction."""
+    """Record ``entry`` and owe ``message`` in the place of the command's ack, in one transaction."""
     now = deps.clock()
 
     async def record(tx: Tx) -> None:
         await audit.record(tx, entry, at=now)
-        await owe(tx, Respond(url, message.text, message.blocks or None), at=now)
+        await owe(tx, Respond.answer(url, message.text, message.blocks or None), at=now)
 
     await deps.store.run(record)
     deps.outbox.notify()
@@ -297,7 +297,7 @@ async def show_audit(deps: Deps, cmd: AuditCommand, *, url: str) -> None:
     async def read(tx: Tx) -> None:
         rows = await remediation.latest_audit(tx, limit=cmd.limit)
         listing = render.audit_message(rows)
-        await owe(tx, Respond(url, listing.text, listing.blocks or None), at=deps.clock())
+        await owe(tx, Respond.answer(url, listing.text, listing.blocks or None), at=deps.clock())
 
     await deps.store.run(read)
     deps.outbox.notify()

@@ -24,6 +24,7 @@ from bot.devtools import slack_sim_history as history
 from bot.devtools.slack_limits import refusal
 from bot.devtools.slack_sim_control import control_routes
 from bot.devtools.slack_sim_faults import AfterFault, Chaos, Verdict, after_verdict
+from bot.devtools.slack_sim_private import PrivateView
 from bot.devtools.slack_sim_socket import SocketHub
 
 BOT_USER = "U0OPSBOT"
@@ -118,6 +119,7 @@ class SlackSim:
         self.chaos: Chaos | None = None
         self.guests: set[str] = set()
         self.usergroups: dict[str, list[str]] = {}
+        self.private: dict[str, PrivateView] = {}  # response_url name -> what its person sees
 
     # --- set-up ----------------------------------------------------------------------------
 
@@ -304,6 +306,7 @@ class SlackSim:
         if refused := refusal(params):
             call.status = 400
             return web.Response(status=400, text=refused)
+        self.private.setdefault(request.match_info["name"], PrivateView()).receive(params)
         self.changed.set()
         return self._trouble_after(request, verdict) or web.Response(text="ok")
 

@@ -92,6 +92,11 @@ class Control:
         found = [_call(c) for c in self.sim.calls if method is None or c.method == method]
         return web.json_response({"ok": True, "calls": found})
 
+    async def private(self, request: web.Request) -> web.Response:
+        """Per response_url name, the private follow-ups its person sees (a replaced ack counts once)."""
+        views = {name: view.visible for name, view in self.sim.private.items()}
+        return web.json_response({"ok": True, "private": views})
+
     async def stats(self, request: web.Request) -> web.Response:
         """Counts for benchmarks: successful calls per method, thread replies (items carried)."""
         counts: dict[str, int] = {}
@@ -142,6 +147,7 @@ class Control:
             web.post("/_sim/socket/drop", self.socket_drop),
             web.get("/_sim/messages", self.messages),
             web.get("/_sim/calls", self.calls),
+            web.get("/_sim/private", self.private),
         ]
 
 

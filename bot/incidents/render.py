@@ -165,13 +165,20 @@ def _card_context(inc: Incident) -> str:
 
 def declared_reply(inc: Incident, *, channel: str) -> str:
     where = f"<#{channel}>" if channel.startswith(("C", "G")) else escape(channel)
-    title = escape(short_title(inc))
-    return f"Declared *{inc.ref}* ({inc.severity.value}): {title}. Posting its card in {where}."
+    return f"{_declared(inc)} Posting its card in {where}."
+
+
+def _declared(inc: Incident) -> str:
+    return f"Declared *{inc.ref}* ({inc.severity.value}): {escape(short_title(inc))}."
 
 
 def card_link(inc: Incident, permalink: str | None) -> str:
+    """The follow-up to a declaration (it takes the place of ``declared_reply``, so it repeats it)."""
     link = f"<{permalink}|the card>" if permalink else "the card in the incident channel"
-    return f"*{inc.ref}* is live: follow {link}. Updates go in its thread; mention me there to change it."
+    return (
+        f"{_declared(inc)} *{inc.ref}* is live: follow {link}."
+        " Updates go in its thread; mention me there to change it."
+    )
 
 
 def invite_needed(channel: str) -> str:
@@ -190,12 +197,13 @@ class More:
     capped: bool = False
 
 
-def channel_archived(channel: str) -> str:
+def channel_archived(inc: Incident, channel: str) -> str:
     """Told to the declarer when the incident channel is archived: the incident exists, its card does not."""
     where = f"<#{channel}>" if channel.startswith(("C", "G")) else escape(channel)
     return (
-        f"I can't post the incident card in {where}: the channel is archived. The incident is recorded; "
-        "unarchive the channel (or set INCIDENT_CHANNEL to a live one) and follow it with `/incident show`."
+        f"{_declared(inc)} I can't post the incident card in {where}: the channel is archived."
+        " The incident is recorded; unarchive the channel (or set INCIDENT_CHANNEL to a live one)"
+        " and follow it with `/incident show`."
     )
 
 

@@ -43,11 +43,12 @@ class Applied:
     duplicate: bool = False
 
 
-def _card_post(deps: Deps, inc: Incident, response_url: str | None) -> Post:
-    """The new incident's card, telling the declarer (if we can) where it landed, or why it could not."""
+def _card_post(deps: Deps, inc: Incident, response_url: str | None, *, answers_command: bool) -> Post:
+    """The new incident's card, telling the declarer (if we can) where it landed, or why it could not
+    (``answers_command``: in place of the ack of their slash command)."""
     channel = card_channel(deps.settings, inc)
-    link, archived = render.card_link(inc, "{permalink}"), render.channel_archived(channel)
-    notify = Notify(response_url, link, archived) if response_url else None
+    link, archived = render.card_link(inc, "{permalink}"), render.channel_archived(inc, channel)
+    notify = Notify(response_url, link, archived, answers_command) if response_url else None
     live = live_card(inc.number, secure=confidential.hidden(deps.security, inc))
     return Post(lane(inc.number), channel=channel, ref=card_ref(inc.number), live=live, notify=notify)
 
@@ -73,11 +74,14 @@ async def declare(
     cmd: c.Open,
     key: str,
     response_url: str | None = None,
+    answers_command: bool = False,
     scenario: str | None = None,
     linked: Callable[[UnitOfWork, Incident], Awaitable[None]] | None = None,
 ) -> Applied:
     """Record a new incident and owe Slack its card; the declarer commands it until someone takes over.
 
+    ``answers_command``: ``response_url`` is the declaring slash command's, whose ack the "is live"
+    follow-up replaces (a button's response_url must not: that would replace the message it is on).
     ``scenario`` overrides routing by title (an alert knows its own); ``linked`` is the caller's part of
     the same unit of work (an alert linking itself to the new incident)."""
     route = deps.router.route(cmd.title)
@@ -109,7 +113,7 @@ async def declare(
             text=f"declared {inc.severity.value}: {inc.title}",
             at=now,
         )
-        await owe(tx, _card_post(deps, inc, response_url), at=now)
+        await owe(tx, _card_post(deps, inc, response_url, answers_command=answers_command), at=now)
         uow.emit(Declared(inc, actor))
         if linked is not None:
             await linked(uow, inc)
@@ -140,9 +144,11 @@ async def change_checked(
     response_url: str | None,
     expected_version: int | None = None,
     as_of: float | None = None,
+    answers_command: bool = False,
 ) -> Applied:
     """``change``, with ``incident_admins`` enforced; a user-group check (a Slack call) runs after the
-    ack and the change then follows, its reply owed through ``response_url``."""
+    ack and the change then follows, its reply owed through ``response_url`` (``answers_command``: a
+    slash command's, the reply replacing its "Checking that you may…" ack)."""
     try:
         return await change(
             deps, actor=actor, cmd=cmd, key=key, expected_version=expected_version, as_of=as_of
@@ -151,13 +157,24 @@ async def change_checked(
         admins = deps.settings.incident_admins
         if not any(a.startswith("S") for a in admins) or not response_url:
             raise Forbidden(f"Only {permission.who(admins)} may {needed.what}.") from None
-        work = _change_after_check(deps, actor, cmd, key, response_url, expected_version)
+        url = response_url
+
+        def reply(text: str) -> Respond:
+            return Respond.answer(url, text) if answers_command else Respond(url, text)
+
+        work = _change_after_check(deps, actor, cmd, key, expected_version, reply=reply)
         deps.spawn(work, name=f"incident-admin:{needed.what}")
         return Applied(None, f":hourglass_flowing_sand: Checking that you may {needed.what}…")
 
 
 async def _change_after_check(
-    deps: Deps, actor: str, cmd: ChangeCommand, key: str, url: str, expected_version: int | None
+    deps: Deps,
+    actor: str,
+    cmd: ChangeCommand,
+    key: str,
+    expected_version: int | None,
+    *,
+    reply: Callable[[str], Respond],
 ) -> None:
     decision = await permission.may_change_incident(deps.settings, deps.directory, actor)
     if not decision.allowed:
@@ -171,7 +188,7 @@ async def _change_after_check(
         except OpsbotError as exc:
             text = explain(exc)
     async with deps.store.transaction() as tx:
-        await owe(tx, Respond(url, text), at=deps.clock())
+        await owe(tx, reply(text), at=deps.clock())
     deps.outbox.notify()
 
 
@@ -309,7 +326,8 @@ async def perform(
     """Carry out one parsed ``/incident`` command (or thread mention); returns the private reply.
 
     ``channel`` is where a slash command was typed, held against ``allowed_channels``; ``shown_in``
-    where a thread mention was made (a confidential incident is shown only in its private channel)."""
+    where a thread mention was made (a confidential incident is shown only in its private channel).
+    ``response_url`` is the slash command's: a follow-up to its ack takes the ack's place."""
     shown_in = shown_in or channel
     if channel is not None:
         where = permission.channel_allowed(deps.settings, "incident", channel)
@@ -327,11 +345,13 @@ async def perform(
     if isinstance(cmd, c.Stats):
         return await statistics(deps, days=cmd.days, key=key, channel=channel)
     if isinstance(cmd, c.Open):
-        outcome = await declare(deps, actor=actor, cmd=cmd, key=key, response_url=response_url)
+        outcome = await declare(
+            deps, actor=actor, cmd=cmd, key=key, response_url=response_url, answers_command=True
+        )
         return blocks.Message(text=outcome.reply)
     if isinstance(cmd, c.Publish):  # the status page's use case: the listener hands it there
         raise UsageError("Publish with the slash command: /incident publish INC-n <text>.")
     outcome = await change_checked(
-        deps, actor=actor, cmd=cmd, key=key, response_url=response_url, as_of=as_of
+        deps, actor=actor, cmd=cmd, key=key, response_url=response_url, as_of=as_of, answers_command=True
     )
     return blocks.Message(text=outcome.reply)

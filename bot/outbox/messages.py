@@ -37,6 +37,11 @@ class Notify:
     url: str
     text: str
     archived: str | None = None
+    answers_command: bool = False  # ``url`` is a slash command's: these notices replace its ack
+
+    def respond(self, text: str) -> Respond:
+        """A notice to the person who asked: the answer to their command, or a new message."""
+        return Respond.answer(self.url, text) if self.answers_command else Respond(self.url, text)
 
 
 @dataclass(frozen=True)
@@ -68,13 +73,28 @@ class Update:
 
 @dataclass(frozen=True)
 class Respond:
-    """A private (or ``in_channel``) reply through a slash command's or interaction's response_url."""
+    """A private (or ``in_channel``) reply through a slash command's or interaction's response_url: a new
+    message, unless it is the ``answer`` to a command's ack."""
 
     url: str
     text: str
     blocks: Blocks | None = None
     response_type: ResponseType = "ephemeral"
     replace_original: bool = False  # an outcome replaces the message it answers (a preview)
+
+    @classmethod
+    def answer(
+        cls, url: str, text: str, blocks: Blocks | None = None, response_type: ResponseType = "ephemeral"
+    ) -> Respond:
+        """The one follow-up that keeps a slash command's promise ("results follow in a moment"): it
+        replaces the command's own ack, so it must say all the ack said that still matters.
+
+        Slack gives no way to look a response_url post up, so one whose answer was lost (a 500, a cut
+        connection) is sent again; replacing, the second copy takes the first one's place and the person
+        sees it once. An ``in_channel`` answer cannot take an ephemeral ack's place: it is a new message.
+        Never for an interaction's response_url (a button's): replacing would overwrite the message the
+        button is on."""
+        return cls(url, text, blocks, response_type, replace_original=response_type == "ephemeral")
 
 
 @dataclass(frozen=True)
@@ -197,6 +217,8 @@ def encode(message: Message) -> tuple[Kind, str, dict[str, Any]]:
         payload["notify_text"] = message.notify.text
         if message.notify.archived:
             payload["notify_archived"] = message.notify.archived
+        if message.notify.answers_command:
+            payload["notify_answers"] = True
     return "post", message.lane, payload
 
 
@@ -253,10 +275,14 @@ def decode(kind: str, lane: str, payload: dict[str, Any]) -> Message:
                 ref=payload.get("ref"),
                 broadcast=bool(payload.get("broadcast")),
                 live=live,
-                notify=Notify(str(url), str(payload.get("notify_text") or ""), payload.get("notify_archived"))
-                if url
-                else None,
+                notify=_notify(payload) if url else None,
             )
     except (KeyError, TypeError) as exc:
         raise ValueError(f"malformed {kind} item: {exc!r}") from exc
     raise ValueError(f"unknown outbox item kind {kind!r}")
+
+
+def _notify(payload: dict[str, Any]) -> Notify:
+    text, archived = str(payload.get("notify_text") or ""), payload.get("notify_archived")
+    answers = bool(payload.get("notify_answers"))
+    return Notify(str(payload["notify_url"]), text, archived, answers_command=answers)

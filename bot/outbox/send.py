@@ -259,10 +259,16 @@ class Delivery:
                 await self.store.run(lambda tx: self._tell(tx, item.id, message, invite_needed(channel)))
             raise
 
-    async def _tell(self, tx: Tx, item_id: int, message: Post, text: str, *, why: str = "invite") -> None:
+    async def _tell(
+        self, tx: Tx, item_id: int, message: Post, text: str, *, why: str = "invite", answer: bool = False
+    ) -> None:
+        """Tell the person who asked. ``answer``: the owner's own notice (it says what it is about), which
+        answers their command; the outbox's generic notices (invite me, could not post) are new messages,
+        so the ack naming what they are about stays in view."""
         assert message.notify is not None
         await self.lease.check(tx)
-        await owe(tx, Respond(message.notify.url, text), at=self.clock(), key=f"outbox:{why}:{item_id}")
+        notice = message.notify.respond(text) if answer else Respond(message.notify.url, text)
+        await owe(tx, notice, at=self.clock(), key=f"outbox:{why}:{item_id}")
 
     async def record(
         self,
@@ -329,7 +335,7 @@ class Delivery:
         if outcome.state == "failed" and isinstance(message, Post) and message.notify is not None:
             archived = outcome.error in ARCHIVED and message.notify.archived
             text = message.notify.archived if archived else could_not_post(outcome.error or "error")
-            await self._tell(tx, p.item.id, message, text or "", why="failed")
+            await self._tell(tx, p.item.id, message, text or "", why="failed", answer=bool(archived))
         if outcome.state != "sent" or posted is None or not isinstance(message, Post | Update):
             return
         if isinstance(message, Post):
@@ -349,4 +355,4 @@ class Delivery:
                 await template.posted(tx, message.live.subject, posted.channel, posted.ts)
         if message.notify is not None:
             text = message.notify.text.replace("{permalink}", posted.permalink or "")
-            await owe(tx, Respond(message.notify.url, text), at=self.clock(), key=f"outbox:notify:{item_id}")
+            await owe(tx, message.notify.respond(text), at=self.clock(), key=f"outbox:notify:{item_id}")

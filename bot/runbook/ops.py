@@ -254,7 +254,7 @@ async def _refused_guest(deps: Deps, actor: str, url: str) -> bool:
     if decision.allowed:
         return False
     async with deps.store.transaction() as tx:
-        await owe(tx, Respond(url, f":no_entry: {decision.reason}"), at=deps.clock())
+        await owe(tx, Respond.answer(url, f":no_entry: {decision.reason}"), at=deps.clock())
     deps.outbox.notify()
     return True
 
@@ -264,7 +264,7 @@ async def _schedule(deps: Deps, actor: str, url: str) -> None:
         return
     message = await schedule.listing(deps)
     async with deps.store.transaction() as tx:
-        await owe(tx, Respond(url, message.text, message.blocks or None), at=deps.clock())
+        await owe(tx, Respond.answer(url, message.text, message.blocks or None), at=deps.clock())
     deps.outbox.notify()
 
 
@@ -290,7 +290,7 @@ async def _report(deps: Deps, key: str, cmd: OpsCommand, url: str, actor: str) -
     message = report.status_message(results, elapsed=time.monotonic() - started, title=title)
     async with deps.store.transaction() as tx:
         if await repo.delete_value(tx, key):  # kept by whichever run gets here first
-            reply = Respond(url, message.text, message.blocks, response_type=response_type)
+            reply = Respond.answer(url, message.text, message.blocks, response_type=response_type)
             await owe(tx, reply, at=deps.clock(), key=key)
     deps.outbox.notify()
 

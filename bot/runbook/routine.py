@@ -144,7 +144,7 @@ async def run(deps: Deps, routine: Routine, *, response_url: str | None = None) 
         text, blocks = message.text, message.blocks or None
         await owe(tx, Post(f"routine:{routine}", text, blocks, channel=deps.settings.routine_channel), at=now)
         if response_url:
-            await owe(tx, Respond(response_url, text, blocks), at=now)
+            await owe(tx, Respond.answer(response_url, text, blocks), at=now)  # `/ops routine`'s ack
     deps.outbox.notify()
     return message
 

@@ -195,3 +195,20 @@ async def test_control_routes_for_another_process(sim: SlackSim) -> None:
         assert state["troubles"] == {"error": 1, "after_error": 1} and state["problem_count"] == 0
         timeout = await http.post("/_sim/socket", json={"kind": "events_api", "payload": {}, "within": 0.2})
         assert timeout.status_code == 504
+
+
+async def test_a_response_url_shows_a_replacement_once_and_adds_other_posts(sim: SlackSim) -> None:
+    url = sim.response_url("U1")
+    async with httpx.AsyncClient(base_url=sim.url) as http:
+        answer = {"text": "report", "replace_original": True, "response_type": "ephemeral"}
+        assert (await http.post(url, json=answer)).status_code == 200
+        assert (await http.post(url, json=answer)).status_code == 200  # sent again: it replaces again
+        assert sim.private["U1"].visible == ["report"]
+        sim.fail_after("response_url")  # processed, then answered 500: the person saw it all the same
+        assert (await http.post(url, json={**answer, "text": "report, later"})).status_code == 500
+        plain = {"text": "by the way", "replace_original": False}
+        assert (await http.post(url, json=plain)).status_code == 200
+        assert (await http.post(url, data={"text": "again", "replace_original": "true"})).status_code == 200
+        views = (await http.get("/_sim/private")).json()["private"]
+    assert views == {"U1": ["again", "by the way"]}
+    assert len(sim.of("response_url")) == 5  # every post is still a call

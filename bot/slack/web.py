@@ -72,6 +72,9 @@ def slack_routes(
         except TimeoutError:
             log.info("refused a request from %s: its body did not arrive in time", request.remote)
             return web.Response(status=408, text="request body timed out")
+        except ConnectionResetError:  # the sender gave up (Slack, after 3 s without an ack): nobody to answer
+            log.info("a request from %s hung up before its body arrived", request.remote)
+            return web.Response(status=400, text="connection lost")
         problem = verified(body, request.headers, signing_secret, now=clock())
         if problem is None:
             try:

@@ -35,6 +35,29 @@ async def test_malformed_and_unsigned_requests_are_401_logged_quietly_never_repo
     assert bot.sim.calls == []
 
 
+async def test_a_sender_that_hangs_up_mid_body_is_a_quiet_info_line(
+    bot: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Slack (or anyone) giving up on a slow ack drops the connection: nothing to answer, no ERROR."""
+    caplog.set_level(logging.INFO)
+    host, port = bot.url.removeprefix("http://").split(":")
+    _reader, writer = await asyncio.open_connection(host, int(port))
+    writer.write(
+        b"POST /slack/events HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b'Content-Length: 1000\r\n\r\n{"type":'
+    )
+    await writer.drain()
+    await asyncio.sleep(0.1)
+    writer.close()
+    for _ in range(50):
+        await asyncio.sleep(0.05)
+        if any("hung up" in r.getMessage() for r in caplog.records):
+            break
+    assert any("hung up before its body arrived" in r.getMessage() for r in caplog.records)
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.records
+    assert (await bot.command("help"))["text"], "the server goes on serving"
+
+
 async def test_a_body_that_never_finishes_times_out(bot: Harness) -> None:
     host, port = bot.url.removeprefix("http://").split(":")
     reader, writer = await asyncio.open_connection(host, int(port))

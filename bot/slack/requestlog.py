@@ -79,6 +79,8 @@ class LoggedApp(AsyncApp):
         body = req.body if isinstance(req.body, dict) else {}
         if self.observe is not None:
             self.observe(request_kind(body), took)
+        if not log.isEnabledFor(logging.INFO):  # LOG_LEVEL=WARNING: no line, so nothing to describe
+            return response
         what, incident = describe(body)
         if incident is None and what == "/incident open" and isinstance(response.body, str):
             # The number is new: the reply to a declaration is the first place that names it.

@@ -48,7 +48,7 @@ from bot.server.metrics import Metrics
 from bot.settings import Settings, SettingsError
 from bot.slack import ids
 from bot.slack.app import build_app
-from bot.slack.web import BODY_TIMEOUT, timing_middleware
+from bot.slack.web import BODY_TIMEOUT
 from bot.store import Store, migrate_when_reachable, open_store
 from bot.webhooks import Webhooks, WebhookSource
 from bot.webhooks import alerts as alert_webhooks
@@ -345,8 +345,7 @@ async def start_runtime(
         )
         deps.security = security
         stack.push_async_callback(deps.cancel_background)
-        app = build_app(deps, client=client, signing_secret=secret)
-        app.middleware(timing_middleware(metrics.slack_request))
+        app = build_app(deps, client=client, signing_secret=secret, observe=metrics.slack_request)
         scheduler = _scheduler(deps, recurring, scheduler_options or {})
         registry = _webhooks(deps, webhooks, metrics)
         if deliver:

@@ -6,6 +6,7 @@ highest score wins, ties go to the scenario listed first. No match: the general 
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Mapping, Sequence
@@ -99,6 +100,8 @@ def _visible(ch: str) -> str:
 
 
 def _tokens(text: str) -> list[str]:
+    if text.isascii():  # the usual case: no format characters, NFKC changes nothing, casefold is lower
+        return _WORD.findall(text.lower())
     # NFKC first: a title typed in fullwidth letters routes like the same title in ASCII. Invisible
     # format characters pasted from web pages (soft hyphen, zero-width joiner) split no word; a
     # zero-width space still separates two.
@@ -127,15 +130,17 @@ def corrected(tokens: Sequence[str], vocabulary: frozenset[str]) -> list[str]:
 
 
 def _contains(tokens: Sequence[str], phrase: Sequence[str]) -> bool:
-    n = len(phrase)
-    return any(list(tokens[i : i + n]) == list(phrase) for i in range(len(tokens) - n + 1))
+    if not phrase:
+        return True
+    n, want, first = len(phrase), list(phrase), phrase[0]
+    return any(tokens[i] == first and list(tokens[i : i + n]) == want for i in range(len(tokens) - n + 1))
 
 
 def score(title: str, scenario: Scenario, extra: Sequence[str] = (), *, tokens: Sequence[str] = ()) -> int:
     tokens = tokens or _tokens(title)
     keywords = dict(scenario.keywords)
     keywords.update({word.lower(): 3 for word in extra})
-    return sum(weight for phrase, weight in keywords.items() if _contains(tokens, _tokens(phrase)))
+    return sum(weight for phrase, weight in keywords.items() if _contains(tokens, _phrase(phrase)))
 
 
 def classify(title: str, extra_keywords: Mapping[str, Sequence[str]] | None = None) -> Scenario | None:
@@ -156,16 +161,26 @@ def get(key: str | None) -> Scenario:
     return SCENARIOS.get(key or "", GENERAL)
 
 
+@functools.lru_cache(maxsize=1024)
+def _phrase(phrase: str) -> tuple[str, ...]:
+    # The scenarios' phrases are few and fixed; every note used to tokenize all of them again.
+    return tuple(_tokens(phrase))
+
+
+def _says(tokens: Sequence[str], scenario: Scenario) -> str | None:
+    return next((p for p in scenario.escalate_now_on if _contains(tokens, _phrase(p))), None)
+
+
 def escalates_now(title: str, scenario: Scenario) -> str | None:
     """The phrase in ``title`` that makes the runbook say "escalate immediately", if any."""
-    tokens = _tokens(title)
-    return next((p for p in scenario.escalate_now_on if _contains(tokens, _tokens(p))), None)
+    return _says(_tokens(title), scenario)
 
 
 def revealed(text: str) -> tuple[Scenario, str] | None:
     """The scenario whose "escalate immediately" phrase ``text`` says (a data breach), and the phrase."""
+    tokens = _tokens(text)
     for scenario in SCENARIOS.values():
-        phrase = escalates_now(text, scenario)
+        phrase = _says(tokens, scenario)
         if phrase is not None:
             return scenario, phrase
     return None

@@ -314,18 +314,17 @@ class Delivery:
                 raise
             term, late = claimed, True
         now = self.clock()
-        settled = False
-        for member in p.members:
-            settled |= await queue.mark_item(
-                tx,
-                member.id,
-                state=outcome.state,
-                at=now,
-                error=outcome.error,
-                retry_at=outcome.retry_at,
-                term=term,
-                late=late,
-            )
+        written = await queue.mark_items(
+            tx,
+            [member.id for member in p.members],
+            state=outcome.state,
+            at=now,
+            error=outcome.error,
+            retry_at=outcome.retry_at,
+            term=term,
+            late=late,
+        )
+        settled = written > 0
         if late:
             log.info("outbox: item %d was sent just before this instance's lease term ended", p.item.id)
         if not settled:

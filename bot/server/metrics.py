@@ -72,12 +72,17 @@ class Metrics:
         )
         self.store_up = Gauge("opsbot_store_up", "1 if the last scrape could read the store", registry=r)
         self._delivered_until = clock()
+        self._by_kind: dict[str, tuple[Counter, Histogram]] = {}
         self._refreshing = asyncio.Lock()  # two scrapes at once must not count the same deliveries twice
 
     def slack_request(self, kind: str, seconds: float) -> None:
         """One Slack request acked after ``seconds``."""
-        self.requests.labels(kind=kind).inc()
-        self.ack_seconds.labels(kind=kind).observe(seconds)
+        children = self._by_kind.get(kind)
+        if children is None:  # labels() locks and looks up on every call; the kinds are few and fixed
+            children = (self.requests.labels(kind=kind), self.ack_seconds.labels(kind=kind))
+            self._by_kind[kind] = children
+        children[0].inc()
+        children[1].observe(seconds)
 
     def webhook(self, source: str, status: int) -> None:
         self.webhooks.labels(source=source, status=str(status)).inc()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -35,8 +36,15 @@ class LeanApp(LoggedApp):
         req.context["listener_runner"] = self.listener_runner
 
 
-def build_app(deps: Deps, *, client: AsyncWebClient, signing_secret: str) -> AsyncApp:
-    """An AsyncApp with every listener registered; requests are always signature-checked."""
+def build_app(
+    deps: Deps,
+    *,
+    client: AsyncWebClient,
+    signing_secret: str,
+    observe: Callable[[str, float], None] | None = None,
+) -> AsyncApp:
+    """An AsyncApp with every listener registered; requests are always signature-checked. ``observe``
+    hears each request's kind and time to ack (the metrics)."""
     bolt_log = logging.getLogger("opsbot.bolt")
     bolt_log.addFilter(DROP_CLIENT_TOKEN_WARNING)  # the same filter object is added once only
     app = LeanApp(
@@ -48,6 +56,7 @@ def build_app(deps: Deps, *, client: AsyncWebClient, signing_secret: str) -> Asy
         request_verification_enabled=True,
         logger=bolt_log,
     )
+    app.observe = observe
     commands.register(app, deps)
     actions.register(app, deps)
     actions.register_runbook(app, deps)

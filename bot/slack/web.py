@@ -8,13 +8,12 @@ import hashlib
 import hmac
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.request.payload_utils import (
     is_block_actions,
     is_event,
@@ -22,7 +21,6 @@ from slack_bolt.request.payload_utils import (
     is_shortcut,
     is_slash_command,
 )
-from slack_bolt.response import BoltResponse
 
 from bot.slack.foreground import Foreground
 
@@ -46,11 +44,6 @@ def verified(body: bytes, headers: Mapping[str, str], secret: str, *, now: float
     if not hmac.compare_digest(f"v0={digest}".encode(), signature.encode("utf-8", "replace")):
         return "bad signature"
     return None
-
-
-AckObserver = Callable[[str, float], None]
-Next = Callable[[], Awaitable[BoltResponse]]
-Middleware = Callable[[AsyncBoltRequest, BoltResponse, Next], Awaitable[BoltResponse]]
 
 
 def slack_routes(
@@ -110,18 +103,3 @@ def request_kind(body: dict[str, Any]) -> str:
     if is_options(body):
         return "options"
     return "other"
-
-
-def timing_middleware(observe: AckObserver) -> Middleware:
-    """Bolt middleware: the listeners ack on return (process_before_response), so the time around
-    ``next`` is the time to ack."""
-
-    # Bolt passes arguments by name: req, resp and next_ (its spelling that does not shadow next()).
-    async def timed(req: AsyncBoltRequest, resp: BoltResponse, next_: Next) -> BoltResponse:
-        started = time.perf_counter()
-        try:
-            return await next_()
-        finally:
-            observe(request_kind(req.body), time.perf_counter() - started)
-
-    return timed

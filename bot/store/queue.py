@@ -4,6 +4,7 @@ a deliverer that lost the lease cannot change what the new holder owns."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,13 +20,22 @@ class OutboxItem:
     id: int
     lane: str
     kind: str
-    payload: dict[str, Any]
     attempts: int
     next_attempt_at: float
     state: str
     coalesce_key: str | None = None
     created_at: float = 0.0
     in_doubt: bool = False  # an earlier attempt may have reached Slack
+    raw: str = "{}"  # the payload as stored (JSON)
+
+    @functools.cached_property
+    def payload(self) -> dict[str, Any]:
+        """The payload, decoded when first read: a round reads up to ``round_size`` rows to form its
+        lanes but sends only the batches they allow. Raises ValueError if it is not a JSON object."""
+        value = json.loads(self.raw)
+        if not isinstance(value, dict):
+            raise ValueError(f"outbox payload is not a JSON object: {self.raw[:80]!r}")
+        return value
 
 
 async def enqueue(
@@ -58,13 +68,13 @@ def _item(row: Row) -> OutboxItem:
         id=int(row["id"]),
         lane=row["lane"],
         kind=row["kind"],
-        payload=json.loads(row["payload"]),
         attempts=int(row["attempts"]),
         next_attempt_at=float(row["next_attempt_at"]),
         state=row["state"],
         created_at=float(row["created_at"]),
         in_doubt=int(row["attempts"]) > 0 or bool(row["last_error"]),
         coalesce_key=row["coalesce_key"],
+        raw=row["payload"],
     )
 
 
@@ -112,30 +122,50 @@ async def mark_item(
     this term's to settle: another deliverer took over, or it was settled already. ``late``: term
     ``term`` is over, but the item was sent in it; written while the new term has only put it back in
     doubt (not yet taken it up again)."""
-    fence = " WHERE id = ? AND state = 'sending' AND term = ?"
-    if late:
-        assert state == "sent"
-        fence = (
-            " WHERE id = ? AND (state = 'sending' AND term = ?"
-            " OR state = 'pending' AND last_error = 'in doubt' AND term = ?)"
-        )
-        count = await tx.execute(
-            "UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL" + fence,
-            (at, item_id, term, term),
-        )
-        return count == 1
-    if state == "pending":
-        count = await tx.execute(
-            "UPDATE outbox SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?,"
-            " last_error = ?" + fence,
-            (retry_at if retry_at is not None else at, error, item_id, term),
-        )
-    else:
-        count = await tx.execute(
-            "UPDATE outbox SET state = ?, sent_at = ?, last_error = ?" + fence,
-            (state, at, error, item_id, term),
-        )
+    count = await mark_items(
+        tx, [item_id], state=state, at=at, error=error, retry_at=retry_at, term=term, late=late
+    )
     return count == 1
+
+
+async def mark_items(
+    tx: Tx,
+    item_ids: Sequence[int],
+    *,
+    state: str,
+    at: float,
+    error: str | None = None,
+    retry_at: float | None = None,
+    term: int = 0,
+    late: bool = False,
+) -> int:
+    """``mark_item`` for every item one message carried, in one statement per 500; how many were
+    written (the others are no longer this term's to settle)."""
+    written = 0
+    for start in range(0, len(item_ids), 500):
+        chunk = tuple(item_ids[start : start + 500])
+        ids = f"id IN ({','.join('?' * len(chunk))})"
+        if late:
+            assert state == "sent"
+            written += await tx.execute(
+                f"UPDATE outbox SET state = 'sent', sent_at = ?, last_error = NULL WHERE {ids} AND"
+                " (state = 'sending' AND term = ?"
+                " OR state = 'pending' AND last_error = 'in doubt' AND term = ?)",
+                (at, *chunk, term, term),
+            )
+        elif state == "pending":
+            written += await tx.execute(
+                "UPDATE outbox SET state = 'pending', attempts = attempts + 1, next_attempt_at = ?,"
+                f" last_error = ? WHERE {ids} AND state = 'sending' AND term = ?",
+                (retry_at if retry_at is not None else at, error, *chunk, term),
+            )
+        else:
+            written += await tx.execute(
+                f"UPDATE outbox SET state = ?, sent_at = ?, last_error = ? WHERE {ids}"
+                " AND state = 'sending' AND term = ?",
+                (state, at, error, *chunk, term),
+            )
+    return written
 
 
 async def reset_in_doubt(

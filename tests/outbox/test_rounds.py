@@ -21,7 +21,6 @@ def item(
         id=i,
         lane=lane,
         kind=kind,
-        payload={},
         attempts=attempts,
         next_attempt_at=due,
         state=state,
@@ -58,14 +57,19 @@ def test_a_malformed_item_is_prepared_to_fail_alone() -> None:
         id=1,
         lane="x",
         kind="update",
-        payload={"text": "no ref"},
+        raw='{"text": "no ref"}',
         attempts=0,
         next_attempt_at=0,
         state="sending",
     )
     assert prepare(bad).problem and prepare(bad).message is None
-    odd = OutboxItem(id=2, lane="x", kind="fax", payload={}, attempts=0, next_attempt_at=0, state="sending")
+    odd = OutboxItem(id=2, lane="x", kind="fax", attempts=0, next_attempt_at=0, state="sending")
     assert "unknown outbox item kind" in (prepare(odd).problem or "")
+    for raw in ("{not json", "[1, 2]"):
+        garbled = OutboxItem(
+            id=3, lane="x", kind="post", attempts=0, next_attempt_at=0, state="sending", raw=raw
+        )
+        assert prepare(garbled).message is None and prepare(garbled).problem
 
 
 def test_batches_keep_lane_order_and_stop_at_the_first_waiting_item() -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from typing import Any
+
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.authorization import AuthorizeResult
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -30,3 +34,28 @@ async def test_context_matches_bolts_own_but_for_the_shared_client() -> None:
     for key in set(stock.context) - {"client", "logger", "listener_runner"}:
         assert lean.context[key] == stock.context[key], key
     assert lean.context.logger.name == stock.context.logger.name
+
+
+async def test_the_time_to_ack_observed_is_the_listeners_own() -> None:
+    seen: list[tuple[str, float]] = []
+
+    async def authorize(**_: Any) -> AuthorizeResult:  # no auth.test call to Slack
+        return AuthorizeResult(enterprise_id=None, team_id="T1", bot_token="xoxb-test", bot_user_id="U0")
+
+    app = LeanApp(
+        client=AsyncWebClient(),
+        signing_secret="s",
+        authorize=authorize,
+        request_verification_enabled=False,
+        process_before_response=True,
+    )
+    app.observe = lambda kind, seconds: seen.append((kind, seconds))
+
+    @app.command("/incident")
+    async def slow(ack: Any) -> None:
+        await asyncio.sleep(0.05)  # the listener commits before it acks
+        await ack()
+
+    response = await app.async_dispatch(request())
+    assert response.status == 200
+    assert len(seen) == 1 and seen[0][0] == "command" and seen[0][1] >= 0.05

@@ -102,8 +102,11 @@ async def test_a_pooled_connection_killed_by_the_server_is_replaced_unnoticed(pg
         await bot.command("open P2 checkout slow")
         await bot.settle()
         with psycopg.connect(pg_url, autocommit=True) as admin:
+            # With a timeout it returns once the backends are gone (their sockets closed), as they are
+            # by the time a restart or an idle timeout is noticed; a connection that dies during the
+            # checkout itself fails its request as before (the reply says to try again).
             admin.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity"
                 " WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
         for n in range(3):

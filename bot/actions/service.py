@@ -176,7 +176,7 @@ async def _prepare(deps: Deps, cmd: ActionCommand, *, actor: str, url: str) -> N
                 ),
             )
         await audit.record(tx, entry, at=now)
-        await owe(tx, Respond.answer(url, message.text, message.blocks or None), at=now)  # in the ack's place
+        await owe(tx, Respond.answer(url, message.text, message.blocks), at=now)  # in the ack's place
 
     await deps.store.run(record)
     deps.outbox.notify()
@@ -196,7 +196,7 @@ async def _tell(deps: Deps, entry: Entry, url: str, message: Message) -> None:
 
     async def record(tx: Tx) -> None:
         await audit.record(tx, entry, at=now)
-        await owe(tx, Respond.answer(url, message.text, message.blocks or None), at=now)
+        await owe(tx, Respond.answer(url, message.text, message.blocks), at=now)
 
     await deps.store.run(record)
     deps.outbox.notify()
@@ -272,7 +272,7 @@ async def _execute(deps: Deps, req: Request, *, url: str) -> None:
         await remediation.finish_request(tx, token=req.token, state="done", result=done.result)
         await audit.record(tx, entry, at=now)
         message = render.outcome_message(req.action, done, actor=req.actor)
-        await owe(tx, Respond(url, message.text, message.blocks or None, replace_original=True), at=now)
+        await owe(tx, Respond(url, message.text, message.blocks, replace_original=True), at=now)
 
     await deps.store.run(record)
     deps.outbox.notify()
@@ -297,7 +297,7 @@ async def show_audit(deps: Deps, cmd: AuditCommand, *, url: str) -> None:
     async def read(tx: Tx) -> None:
         rows = await remediation.latest_audit(tx, limit=cmd.limit)
         listing = render.audit_message(rows)
-        await owe(tx, Respond.answer(url, listing.text, listing.blocks or None), at=deps.clock())
+        await owe(tx, Respond.answer(url, listing.text, listing.blocks), at=deps.clock())
 
     await deps.store.run(read)
     deps.outbox.notify()

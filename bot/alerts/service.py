@@ -183,7 +183,7 @@ async def offer_attach(deps: Deps, *, alert_id: int, response_url: str) -> None:
         # Anyone in the alerts channel may press Attach: a confidential title stays out, as in the list.
         named = [(inc.number, CONFIDENTIAL if inc.restricted else inc.title) for inc in incidents]
         choices = render.attach_choices(alert_id, named)
-        await owe(tx, Respond(response_url, choices.text, choices.blocks or None), at=now)
+        await owe(tx, Respond(response_url, choices.text, choices.blocks), at=now)
 
     await deps.store.run(body)
     deps.outbox.notify()

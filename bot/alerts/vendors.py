@@ -141,10 +141,10 @@ async def _owe_message(deps: Deps, tx: Tx, old: Vendor | None, new: Vendor) -> N
     )
     channel = deps.settings.alert_channel or deps.settings.incident_channel
     if _trouble_starts(old, new.state):
-        post = Post(f"vendor:{new.name}", message.text, message.blocks or None, channel=channel, ref=ref)
+        post = Post(f"vendor:{new.name}", message.text, message.blocks, channel=channel, ref=ref)
         await owe(tx, post, at=new.since)
     else:
-        await owe(tx, Update(f"vendor:{new.name}", ref, message.text, message.blocks or None), at=new.since)
+        await owe(tx, Update(f"vendor:{new.name}", ref, message.text, message.blocks), at=new.since)
 
 
 async def _tell_incidents(deps: Deps, tx: Tx, vendor: Vendor, scenarios: Sequence[str]) -> None:

@@ -177,7 +177,7 @@ async def owe_page(
             inc, level, number=number, why=why, incident_channel=channel, in_thread=False, confidential=secret
         )
         # Its own lane: a level channel the bot cannot post in must not hold up the incident's thread.
-        await owe(tx, Post(f"page:{inc.number}", msg.text, msg.blocks or None, channel=where), at=now)
+        await owe(tx, Post(f"page:{inc.number}", msg.text, msg.blocks, channel=where), at=now)
     if record:
         await repo.append_event(
             tx,

@@ -43,7 +43,7 @@ def edit(number: int, ref: str, message: Message) -> Update:
 def _parts(message: Message | str) -> tuple[str, Blocks | None]:
     if isinstance(message, str):
         return message, None
-    return message.text, message.blocks or None
+    return message.text, message.blocks
 
 
 def live_card(number: int, *, secure: bool = False) -> Live:

@@ -264,7 +264,7 @@ async def _schedule(deps: Deps, actor: str, url: str) -> None:
         return
     message = await schedule.listing(deps)
     async with deps.store.transaction() as tx:
-        await owe(tx, Respond.answer(url, message.text, message.blocks or None), at=deps.clock())
+        await owe(tx, Respond.answer(url, message.text, message.blocks), at=deps.clock())
     deps.outbox.notify()
 
 

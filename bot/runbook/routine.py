@@ -141,7 +141,7 @@ async def run(deps: Deps, routine: Routine, *, response_url: str | None = None) 
             "INSERT INTO routine_runs (routine, started_at, summary) VALUES (?,?,?)",
             (routine, now, _tally(results)),
         )
-        text, blocks = message.text, message.blocks or None
+        text, blocks = message.text, message.blocks
         await owe(tx, Post(f"routine:{routine}", text, blocks, channel=deps.settings.routine_channel), at=now)
         if response_url:
             await owe(tx, Respond.answer(response_url, text, blocks), at=now)  # `/ops routine`'s ack

@@ -25,7 +25,7 @@ LANE = "private"
 
 def ephemeral(*, channel: str, user: str, message: Message, thread_ts: str | None = None) -> Ephemeral:
     """The owed form of a message only ``user`` sees in ``channel`` (in the thread ``thread_ts``)."""
-    return Ephemeral(LANE, channel, user, message.text, message.blocks or None, thread_ts)
+    return Ephemeral(LANE, channel, user, message.text, message.blocks, thread_ts)
 
 
 async def owe_ephemeral(

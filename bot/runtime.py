@@ -22,6 +22,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 import handlers
 from bot.access.directory import SlackDirectory
 from bot.access.security import SecurityChannel
+from bot.actions import settle
 from bot.alerts import vendors
 from bot.alerts.message import ALERT, alert_template
 from bot.clock import pagerduty, watch
@@ -72,6 +73,7 @@ def job_handlers(deps: Deps) -> dict[str, Handler]:
         vendors.WATCH_JOB: vendors.watch_handler(deps),
         **clock_timers.handlers(deps),  # response and resolve targets, nudges, the monitoring watch
         **routine.handlers(deps),  # the daily, weekly and monthly routine checks
+        settle.KIND: settle.handler(deps),  # confirmed actions whose outcome was never recorded
     }
 
 

@@ -280,10 +280,10 @@ async def _serve(settings: Settings, *, worker: tuple[int, int] | None = None) -
     from bot.runtime import start_runtime
     from bot.server.lifecycle import record_start
 
-    runtime = await start_runtime(settings)
+    runtime = await start_runtime(settings, instance=f"serve-{worker[0]}" if worker else "serve")
     clean = False
     try:
-        await record_start(runtime.store, now=runtime.deps.clock())
+        await record_start(runtime.store, now=runtime.deps.clock(), instance=runtime.stopping.instance)
         await runtime.health.auth.check(runtime.client)
         await runtime.serve_http(host=settings.host, port=settings.port, reuse_port=worker is not None)
         # What start-up built lives as long as the process: keep it out of the collector's way, so a
@@ -310,10 +310,10 @@ async def _socket(settings: Settings) -> int:
 
     assert settings.slack_app_token is not None
     # Socket Mode requests come over the app's own authenticated WebSocket, not signed HTTP.
-    runtime = await start_runtime(settings, signing_secret=secrets.token_hex(16))
+    runtime = await start_runtime(settings, signing_secret=secrets.token_hex(16), instance="socket")
     clean = False
     try:
-        await record_start(runtime.store, now=runtime.deps.clock())
+        await record_start(runtime.store, now=runtime.deps.clock(), instance=runtime.stopping.instance)
         await runtime.health.auth.check(runtime.client)
         # Webhooks, health and metrics still arrive over HTTP, on PORT as in serve mode.
         await runtime.serve_http(host=settings.host, port=settings.port, slack=False)

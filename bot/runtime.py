@@ -44,7 +44,7 @@ from bot.runbook import service as diagnostics
 from bot.runbook.routing import ScenarioRouter
 from bot.server.app import SlackOverHttp, opsbot_server, serving
 from bot.server.health import Health, SlackAuth
-from bot.server.lifecycle import Stopping, stop_recorder
+from bot.server.lifecycle import SINGLE, Stopping, stop_recorder
 from bot.server.metrics import Metrics
 from bot.settings import Settings, SettingsError
 from bot.slack import ids
@@ -193,12 +193,16 @@ async def _slack_client(settings: Settings, stack: AsyncExitStack) -> tuple[Asyn
 
 
 async def _open_store(
-    settings: Settings, store: Store | None, stack: AsyncExitStack, clock: Callable[[], float]
+    settings: Settings,
+    store: Store | None,
+    stack: AsyncExitStack,
+    clock: Callable[[], float],
+    instance: str,
 ) -> tuple[Store, Stopping]:
     """The store, migrated; closed last, right after a clean stop is recorded in it."""
     store = store or open_store(settings.database_url.get_secret_value())
     stack.push_async_callback(store.close)
-    stopping = Stopping()
+    stopping = Stopping(instance=instance)
     stack.push_async_callback(stop_recorder(store, stopping, clock))  # runs after delivery stops
     await migrate_when_reachable(store)  # or exit non-zero after 60 s
     return store, stopping
@@ -320,12 +324,13 @@ async def start_runtime(
     webhooks: Sequence[WebhookSource[Any]] | None = None,
     deliver: bool = True,
     signing_secret: str | None = None,
+    instance: str = SINGLE,
 ) -> Runtime:
     """Open the store (migrating it), build the clients and the app, start delivering and firing timers."""
     secret = _signing_secret(settings, signing_secret)
     recurring = recurring_jobs(settings)  # a bad schedule stops start-up before anything is opened
     async with AsyncExitStack() as stack:
-        store, stopping = await _open_store(settings, store, stack, clock)
+        store, stopping = await _open_store(settings, store, stack, clock, instance)
         http = await stack.enter_async_context(
             http or httpx.AsyncClient(timeout=httpx.Timeout(settings.probe_timeout_s))
         )

@@ -265,9 +265,9 @@ async def _outbox(
             ALERT: alert_template(),
         },
         pager=pager,
+        guard=confidential.delivery_guard(security),  # a confidential incident's thread stays private
         **options,
     )
-    outbox.delivery.guard = confidential.delivery_guard(security)  # its thread stays private
     stack.push_async_callback(outbox.stop)
     return outbox
 
@@ -281,6 +281,7 @@ def _deps(
     client: AsyncWebClient,
     metrics: Metrics,
     clock: Callable[[], float],
+    security: SecurityChannel,
 ) -> Deps:
     """The ports every use case receives, with the incident core's wired in."""
     deps = Deps(
@@ -291,6 +292,7 @@ def _deps(
         directory=SlackDirectory(client, ttl=settings.access_cache_s),
         clock=clock,
         redact=Redactor(settings.secrets()),
+        security_channel=security,
     )
     _wire_incidents(deps)
     return deps
@@ -347,9 +349,15 @@ async def start_runtime(
             security=security,
         )
         deps = _deps(
-            settings, store=store, outbox=outbox, http=http, client=client, metrics=metrics, clock=clock
+            settings,
+            store=store,
+            outbox=outbox,
+            http=http,
+            client=client,
+            metrics=metrics,
+            clock=clock,
+            security=security,
         )
-        deps.security = security
         stack.push_async_callback(deps.cancel_background)
         app = build_app(deps, client=client, signing_secret=secret)
         app.middleware(timing_middleware(metrics.slack_request))

@@ -18,7 +18,7 @@ from bot.outbox.errors import Stop
 from bot.outbox.messages import Template
 from bot.outbox.respond import ResponseSender
 from bot.outbox.rounds import Chore, DeliveryHealth, Outcome, Prepared, due_batches, merge_replies, prepare
-from bot.outbox.send import Delivery, Pager
+from bot.outbox.send import Delivery, Guard, Pager
 from bot.outbox.slack import SlackSender
 from bot.slack.foreground import Foreground
 from bot.store import Store, Tx, queue
@@ -47,6 +47,7 @@ class Outbox:
         on_error: Callable[[BaseException], object] | None = None,
         templates: Mapping[str, Template] | None = None,
         pager: Pager | None = None,
+        guard: Guard | None = None,
         batch_window: float = 0.01,
         lane_batch: int = 50,
         round_size: int = 500,
@@ -74,6 +75,7 @@ class Outbox:
             ResponseSender(http),
             templates=templates or {},
             pager=pager,
+            guard=guard,
             clock=clock,
             backoff_base=backoff_base,
             backoff_max=backoff_max,

@@ -60,17 +60,25 @@ async def old_resolved_incidents(tx: Tx, *, before: float, limit: int = INCIDENT
 async def forget_incidents(
     tx: Tx, numbers: Sequence[int], *, refs: Sequence[str], keys: Sequence[str]
 ) -> int:
-    """Delete incidents ``numbers`` and what hangs off them: timeline, checklist, alerts linked to them
-    (and their refs), timers, publications (drafts, updates, the public record), the Slack refs
-    ``refs`` and the small values ``keys`` the caller names for them. Returns how many were deleted."""
+    """Delete incidents ``numbers`` and what hangs off them: timeline, checklist, finished alerts linked
+    to them (and their refs; firing ones are only unlinked), timers, publications (drafts, updates,
+    the public record), the Slack refs ``refs`` and the small values ``keys`` the caller names for
+    them. Returns how many were deleted."""
     if not numbers:
         return 0
     nums = tuple(numbers)
     marks = _marks(nums)
     await tx.execute(f"DELETE FROM timeline WHERE incident IN ({marks})", nums)
     await tx.execute(f"DELETE FROM checklist WHERE incident IN ({marks})", nums)
-    linked = await tx.fetchall(f"SELECT id FROM alerts WHERE incident IN ({marks})", nums)
+    # An alert still firing outlives the incident it was attached to (unlinked, its message kept, so its
+    # next repeat edits that message rather than posting anew); a finished one goes with the incident.
+    linked = await tx.fetchall(
+        f"SELECT id FROM alerts WHERE incident IN ({marks})"
+        " AND (status = 'resolved' OR dismissed_by IS NOT NULL)",
+        nums,
+    )
     await _delete_alerts(tx, [int(r["id"]) for r in linked])
+    await tx.execute(f"UPDATE alerts SET incident = NULL WHERE incident IN ({marks})", nums)
     subjects = tuple(f"INC-{n}" for n in nums)  # bot.clock.rules.subject's form
     await tx.execute(f"DELETE FROM timers WHERE subject IN ({_marks(subjects)})", subjects)
     for table in ("publications", "publication_drafts", "public_incidents"):

@@ -173,3 +173,27 @@ async def test_an_incident_reopened_while_retention_runs_is_kept(store: Store) -
         kept = await repo.get_incident(tx, 1)
         events = await repo.timeline(tx, 1)
     assert kept is not None and kept.status is Status.INVESTIGATING and events
+
+
+async def test_a_firing_alert_outlives_the_incident_it_was_attached_to(store_url: str) -> None:
+    clock = FakeClock()
+    bot = await Harness.start(store_url, clock=clock, scheduler_poll=3600.0, incident_retention_days=30)
+    try:
+        await bot.command("open P2 checkout broken")
+        await bot.command("resolve INC-1 fixed")
+        await bot.settle()
+        async with bot.runtime.store.transaction() as tx:
+            for key, firing in (("still-firing", True), ("finished", False)):
+                alert_id = await add_alert(tx, key, age_days=0, firing=firing)
+                await alerts.link_incident(tx, alert_id, 1)
+        clock.advance(31 * DAY)
+        prune = job_handlers(bot.runtime.deps)[housekeeping.KIND]
+        async with bot.runtime.store.transaction() as tx:
+            await prune(tx, Timer(0, housekeeping.KIND, "", time.time(), 1, {}))
+            left = await tx.fetchall("SELECT alert_key, incident FROM alerts")
+            refs = await tx.fetchall("SELECT ref FROM slack_refs WHERE ref LIKE ?", ("alert:%",))
+        assert "There is no INC-1" in (await bot.command("show INC-1"))["text"]
+    finally:
+        await bot.close()
+    assert [(r["alert_key"], r["incident"]) for r in left] == [("still-firing", None)]
+    assert len(refs) == 1, "the firing alert keeps its message, so its next repeat edits it"

@@ -57,7 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     outbox = sub.add_parser("outbox", help="inspect, retry or purge undelivered Slack messages")
     action = outbox.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = action.add_parser("list", help="items in a state, newest first (default: failed)")
-    listing.add_argument("--state", default="failed", choices=["pending", "sending", "failed", "sent"])
+    states = ["pending", "sending", "failed", "withheld", "sent"]
+    listing.add_argument("--state", default="failed", choices=states)
     listing.add_argument("--limit", type=int, default=100)
     for name, text in (("retry", "failed items back to pending"), ("purge", "delete failed items")):
         cmd = action.add_parser(name, help=f"{text}: the IDs given, or --all")

@@ -331,7 +331,7 @@ class Outbox:
         await self._settle(untouched, claimed - settled - set(untouched))
         if ended:
             raise ended[0]
-        return sum(1 for o in done if o.state in ("sent", "failed"))
+        return sum(1 for o in done if o.state in ("sent", "failed", "withheld"))
 
     async def _settle(self, untouched: list[int], unknown: set[int]) -> None:
         """Release what no lane reached; what a lane left without an outcome becomes stranded."""

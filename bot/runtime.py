@@ -89,7 +89,7 @@ def incident_record(settings: Settings) -> housekeeping.IncidentRecord:
         return [*own, ids.nudge_ref(n), ids.watch_ref(n), *diags(n)]
 
     def keys(n: int) -> list[str]:
-        return [*diags(n), escalate.marker(n), watch.key(n)]
+        return [escalate.marker(n), watch.key(n)]
 
     return housekeeping.IncidentRecord(settings.incident_retention_days, refs, keys, diagnostics=diags)
 

@@ -36,7 +36,8 @@ async def forget_incidents(tx: Tx, record: IncidentRecord, *, now: float) -> int
     numbers = await retention.old_resolved_incidents(tx, before=now - record.keep_days * 86400.0)
     refs = [ref for n in numbers for ref in record.refs(n)]
     keys = [key for n in numbers for key in record.keys(n)]
-    return await retention.forget_incidents(tx, numbers, refs=refs, keys=keys)
+    runs = [key for n in numbers for key in record.diagnostics(n)]
+    return await retention.forget_incidents(tx, numbers, refs=refs, keys=keys, diagnostics=runs)
 
 
 def prune(

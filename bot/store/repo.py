@@ -287,16 +287,25 @@ async def delete_value(tx: Tx, key: str) -> bool:
     return await tx.execute("DELETE FROM kv WHERE key = ?", (key,)) == 1
 
 
-# The exact text json.dumps gives an unfinished diagnostics record (migration 90's partial index
-# kv_diag_unfinished has the same predicate, so only unfinished runs are ever read).
-UNFINISHED_DIAGNOSTICS = "key LIKE 'diag:%' AND value LIKE '%\"done\": false%'"
+async def save_diagnostics(tx: Tx, key: str, record: str, *, done: bool) -> None:
+    """Create or replace the diagnostics run ``key``: its record (the runbook's own form) and whether it
+    has finished."""
+    await tx.write(
+        "INSERT INTO diagnostic_runs (key, done, record) VALUES (?, ?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET done = excluded.done, record = excluded.record",
+        (key, int(done), record),
+    )
+
+
+async def get_diagnostics(tx: Tx, key: str) -> str | None:
+    row = await tx.fetchone("SELECT record FROM diagnostic_runs WHERE key = ?", (key,))
+    return str(row["record"]) if row else None
 
 
 async def unfinished_diagnostics(tx: Tx) -> list[tuple[str, str]]:
-    """The diagnostics records of runs not finished, read through the partial index of just those."""
-    where = UNFINISHED_DIAGNOSTICS.replace("%", "%%") if tx.dialect == "postgres" else UNFINISHED_DIAGNOSTICS
-    rows = await tx.fetchall(f"SELECT key, value FROM kv WHERE {where} ORDER BY key")
-    return [(r["key"], r["value"]) for r in rows]
+    """The records of diagnostics runs not finished, read through the partial index of just those."""
+    rows = await tx.fetchall("SELECT key, record FROM diagnostic_runs WHERE done = 0 ORDER BY key")
+    return [(r["key"], r["record"]) for r in rows]
 
 
 async def resolved_between(tx: Tx, *, start: float, end: float) -> list[int]:
@@ -316,7 +325,7 @@ async def forget_finished_diagnostics(tx: Tx, keys: Sequence[str]) -> int:
         chunk = keys[start : start + _KEYS_PER_STATEMENT]
         marks = ", ".join("?" * len(chunk))
         forgotten += await tx.execute(
-            f"DELETE FROM kv WHERE key IN ({marks}) AND value LIKE ?", (*chunk, '%"done": true%')
+            f"DELETE FROM diagnostic_runs WHERE key IN ({marks}) AND done = 1", tuple(chunk)
         )
     return forgotten
 

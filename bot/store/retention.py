@@ -58,12 +58,17 @@ async def old_resolved_incidents(tx: Tx, *, before: float, limit: int = INCIDENT
 
 
 async def forget_incidents(
-    tx: Tx, numbers: Sequence[int], *, refs: Sequence[str], keys: Sequence[str]
+    tx: Tx,
+    numbers: Sequence[int],
+    *,
+    refs: Sequence[str],
+    keys: Sequence[str],
+    diagnostics: Sequence[str] = (),
 ) -> int:
     """Delete incidents ``numbers`` and what hangs off them: timeline, checklist, finished alerts linked
     to them (and their refs; firing ones are only unlinked), timers, publications (drafts, updates,
-    the public record), the Slack refs ``refs`` and the small values ``keys`` the caller names for
-    them. Returns how many were deleted."""
+    the public record), the Slack refs ``refs``, the small values ``keys`` and the diagnostics runs
+    ``diagnostics`` the caller names for them. Returns how many were deleted."""
     if not numbers:
         return 0
     nums = tuple(numbers)
@@ -87,4 +92,8 @@ async def forget_incidents(
         await tx.execute(f"DELETE FROM slack_refs WHERE ref IN ({_marks(refs)})", tuple(refs))
     if keys:
         await tx.execute(f"DELETE FROM kv WHERE key IN ({_marks(keys)})", tuple(keys))
+    if diagnostics:
+        await tx.execute(
+            f"DELETE FROM diagnostic_runs WHERE key IN ({_marks(diagnostics)})", tuple(diagnostics)
+        )
     return await tx.execute(f"DELETE FROM incidents WHERE number IN ({marks})", nums)

@@ -11,6 +11,7 @@ from bot.alerts.model import Alert, AlertStatus
 from bot.incidents.model import Incident, Severity, Status, touch
 from bot.jobs import housekeeping, scheduler
 from bot.jobs.scheduler import Timer
+from bot.runbook import escalate
 from bot.runtime import job_handlers
 from bot.slack import ids
 from bot.store import Store, Tx, alerts, repo, retention
@@ -84,6 +85,7 @@ async def test_old_resolved_incidents_go_whole_and_the_audit_stays(store_url: st
             )
             # What else may hang off an incident: a tick, a timer, a status-page publication.
             await repo.set_check(tx, incident=1, item="i1", user="U0ONCALL", at=clock())
+            await repo.set_value(tx, escalate.marker(1), str(clock()))  # a small value of INC-1's
             for ref in (ids.nudge_ref(1), ids.watch_ref(1)):  # the clock's messages in the thread
                 await repo.save_ref(tx, ref, "C0INCIDENT", f"{clock():.6f}")
             await scheduler.schedule(tx, kind="incident.nudge", subject="INC-1", due=clock() + 60)
@@ -108,8 +110,8 @@ async def test_old_resolved_incidents_go_whole_and_the_audit_stays(store_url: st
         counts = await counted(bot, CHECKS)
     finally:
         await bot.close()
-    assert counts[:8] == [0, 0, 0, 0, 0, 0, 0, 1]  # all of INC-1 gone but its remediation audit
-    assert counts[8] > 0  # INC-3, resolved just now, keeps its record
+    assert counts[:9] == [0, 0, 0, 0, 0, 0, 0, 0, 1]  # all of INC-1 gone but its remediation audit
+    assert counts[9] > 0  # INC-3, resolved just now, keeps its record
 
 
 CHECKS = (
@@ -119,6 +121,7 @@ CHECKS = (
     ("slack_refs", "ref LIKE ?", ("%:1",)),
     ("slack_refs", "ref LIKE ?", ("%:1:%",)),
     ("kv", "key LIKE ?", ("%:1%",)),
+    ("diagnostic_runs", "key LIKE ?", ("diag:1%",)),
     ("publications", "incident = ?", (1,)),
     ("action_audit", "incident = ?", (1,)),
     ("timeline", "incident = ?", (3,)),

@@ -24,7 +24,7 @@ from bot.incidents.events import (
     Subscriber,
     UnitOfWork,
 )
-from bot.incidents.model import Incident
+from bot.incidents.model import OPSBOT, Incident
 from bot.incidents.postmortem import FINAL_DIAGNOSTICS
 from bot.outbox import owe
 from bot.probes import Result, run_all
@@ -140,7 +140,7 @@ async def _report_progress(
                 tx,
                 incident=number,
                 kind="diagnostics",
-                actor="opsbot",
+                actor=OPSBOT,
                 text=_record(f"diagnostics ({scenario.title})", results),
                 at=deps.clock(),
             )
@@ -184,7 +184,7 @@ async def snapshot(deps: Deps, number: int, scenario: Scenario) -> list[Result]:
             tx,
             incident=number,
             kind=FINAL_DIAGNOSTICS,
-            actor="opsbot",
+            actor=OPSBOT,
             text=_record(f"diagnostics at resolve ({scenario.title})", results),
             at=deps.clock(),
         )

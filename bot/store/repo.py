@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.incidents.model import Incident, Severity, Status
+from bot.incidents.model import Incident, Severity, Status, TimelineKind
 from bot.store import Row, Tx
 from bot.store.checklist import checked_items as checked_items
 from bot.store.checklist import clear_checks as clear_checks
@@ -159,7 +159,14 @@ class TimelineEvent:
 
 
 async def add_event(
-    tx: Tx, *, incident: int, kind: str, actor: str, text: str, at: float, slack_ts: str | None = None
+    tx: Tx,
+    *,
+    incident: int,
+    kind: TimelineKind,
+    actor: str,
+    text: str,
+    at: float,
+    slack_ts: str | None = None,
 ) -> bool:
     """Record a timeline event; a Slack message already recorded (same ts) is not added twice."""
     count = await tx.execute(
@@ -170,7 +177,9 @@ async def add_event(
     return count == 1
 
 
-async def append_event(tx: Tx, *, incident: int, kind: str, actor: str, text: str, at: float) -> None:
+async def append_event(
+    tx: Tx, *, incident: int, kind: TimelineKind, actor: str, text: str, at: float
+) -> None:
     """Record a timeline event the caller made itself (no Slack message to deduplicate against)."""
     await tx.write(
         "INSERT INTO timeline (incident, kind, actor, text, created_at) VALUES (?,?,?,?,?)",

@@ -277,8 +277,10 @@ async def _execute(deps: Deps, req: Request, *, url: str) -> None:
     entry = Entry("outcome", req.actor, req.action, "{}", req.incident, done.affected, done.result)
 
     async def record(tx: Tx) -> None:
-        await remediation.finish_request(tx, token=req.token, state="done", result=done.result)
+        # The settle timer first: its handler locks the timer row, then the request's, so taking them
+        # in the same order waits for a settle in progress instead of deadlocking with it.
         await settle.outcome_recorded(tx, token=req.token)
+        await remediation.finish_request(tx, token=req.token, state="done", result=done.result)
         await audit.record(tx, entry, at=now)
         message = render.outcome_message(req.action, done, actor=req.actor)
         await owe(tx, Respond(url, message.text, message.blocks or None, replace_original=True), at=now)

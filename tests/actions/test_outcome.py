@@ -106,3 +106,33 @@ async def test_a_locked_row_fails_the_preview_at_once_and_changes_nothing(
     assert "locked by another session, so nothing was changed" in preview["text"]
     assert "`/ops db blocked`" in preview["text"] and confirm_element(preview) is None
     assert prod.sql("SELECT status FROM public.orders WHERE id = 1") == [("failed",)]
+
+
+async def test_an_outcome_landing_while_the_settle_timer_fires_is_still_recorded(
+    start_bot: StartBot, prod: ProdDb
+) -> None:
+    clock = FakeClock()
+    bot = await start_bot(actions=[SLOW_REQUEUE], clock=clock)
+    await ops(bot, "run requeue-order 1")
+    await press_confirm(bot, last_reply(bot))
+    clock.advance(settle.settle_after(timeout_s=10.0, statements=1) + 1)  # the run is late
+    scheduler = bot.runtime.scheduler
+    real = scheduler.handlers[settle.KIND]
+
+    async def slow_settle(tx: Any, timer: Any) -> None:
+        await asyncio.sleep(1.0)  # the timer is claimed (its row locked) while the outcome lands
+        await real(tx, timer)
+
+    scheduler.handlers[settle.KIND] = slow_settle
+    await scheduler.fire_due()
+    for _ in range(100):
+        if "row(s) changed" in last_reply(bot).get("text", ""):
+            break
+        await asyncio.sleep(0.1)
+    events = await audit_of(bot)
+    assert [event for event, _ in events] == ["preview", "confirm", "outcome", "outcome"]
+    assert events[2:] == [("outcome", settle.UNKNOWN), ("outcome", "committed")], "what ran is audited"
+    assert "1 row(s) changed" in last_reply(bot)["text"]
+    async with bot.runtime.store.transaction() as tx:
+        row = await tx.fetchone("SELECT state FROM action_requests", ())
+    assert row is not None and row["state"] == "done", "the outcome, once known, replaces 'unknown'"

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from bot.incidents.model import Incident, Status, TimelineKind, format_duration
 from bot.store.repo import TimelineEvent
 
+DIAGNOSTICS: TimelineKind = "diagnostics"  # the checks run at declaration
 FINAL_DIAGNOSTICS: TimelineKind = "diagnostics_final"  # the checks re-run at resolve
 
 LABELS: dict[str, str] = {  # every TimelineKind (a test checks); older rows may hold others
@@ -121,7 +122,7 @@ def _timeline(events: Sequence[TimelineEvent]) -> list[str]:
         if ev.deleted_at is not None:
             continue
         kind = label(ev.kind)
-        text = ev.text.splitlines()[0] if ev.kind in ("diagnostics", FINAL_DIAGNOSTICS) else ev.text
+        text = ev.text.splitlines()[0] if ev.kind in (DIAGNOSTICS, FINAL_DIAGNOSTICS) else ev.text
         lines.append(f"| {_utc(ev.created_at)} | {kind} | @{ev.actor} | {_cell(text)} |")
     if len(lines) == 4:
         lines.append("| — | — | — | nothing recorded |")
@@ -129,7 +130,7 @@ def _timeline(events: Sequence[TimelineEvent]) -> list[str]:
 
 
 def _diagnostics(events: Sequence[TimelineEvent]) -> list[str]:
-    first = next((ev for ev in events if ev.kind == "diagnostics"), None)
+    first = next((ev for ev in events if ev.kind == DIAGNOSTICS), None)
     final = next((ev for ev in reversed(events) if ev.kind == FINAL_DIAGNOSTICS), None)
     lines = ["## Diagnostics", ""]
     for label, ev in (("At declaration", first), ("At resolution", final)):

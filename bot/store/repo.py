@@ -149,7 +149,7 @@ async def set_card(tx: Tx, number: int, channel: str, ts: str) -> None:
 class TimelineEvent:
     id: int
     incident: int
-    kind: str
+    kind: str  # a TimelineKind, or one an older version wrote
     actor: str
     text: str
     created_at: float
@@ -355,7 +355,7 @@ async def incidents_declared_since(tx: Tx, since: float, *, at_most: int = 10_00
     return [_incident(r) for r in rows]
 
 
-async def last_event_at(tx: Tx, incident: int, *, kind: str) -> float | None:
+async def last_event_at(tx: Tx, incident: int, *, kind: TimelineKind) -> float | None:
     """When the incident's latest event of ``kind`` happened (the newest first, by the time index)."""
     row = await tx.fetchone(
         "SELECT created_at FROM timeline WHERE incident = ? AND kind = ? ORDER BY created_at DESC LIMIT 1",

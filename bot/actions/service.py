@@ -259,7 +259,7 @@ def _why_not(req: Request, *, actor: str) -> str:
     if req.state == "refused":
         return f"Not run: {req.result}"
     if req.state == "unknown":
-        return f"It was confirmed; {req.result}."
+        return f"It was confirmed; {req.result}: check what it did before running it again (`/ops audit`)."
     return "This preview has expired; run the command again for a fresh one."
 
 

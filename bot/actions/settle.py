@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from bot.actions import audit
 from bot.actions.audit import Entry
-from bot.actions.render import action_text
+from bot.actions.render import unknown_outcome_message
 from bot.deps import Deps
 from bot.jobs.scheduler import Handler, Timer, cancel, schedule
 from bot.outbox import Respond, owe
 from bot.store import Tx, remediation
 
 KIND = "action-settle"
-UNKNOWN = "outcome unknown: opsbot stopped (or lost its store) while it ran; check before running it again"
+UNKNOWN = "outcome unknown: opsbot stopped (or lost its store) while it ran"
 MARGIN_S = 60.0  # beyond the statements' own timeouts: connecting, recording, a slow store
 
 
@@ -49,7 +49,8 @@ def handler(deps: Deps) -> Handler:
         await audit.record(tx, entry, at=now)
         url = timer.payload.get("url")
         if isinstance(url, str) and url:
-            text = f":warning: {action_text(req.action)}: {UNKNOWN}. See `/ops audit`."
-            await owe(tx, Respond(url, text), at=now)
+            message = unknown_outcome_message(req.action, actor=req.actor, why=UNKNOWN)
+            # In place of the preview, as a recorded outcome is: its Confirm button goes with it.
+            await owe(tx, Respond(url, message.text, replace_original=True), at=now)
 
     return handle

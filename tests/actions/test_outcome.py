@@ -53,7 +53,9 @@ async def test_an_outcome_lost_with_its_process_is_settled_once_as_unknown(
     warned = [r for r in replies(second) if "outcome unknown" in r.get("text", "")]
     assert len(warned) == 1, "settled once across instances"
     told = last_reply(second)
-    assert told["text"].startswith(":warning: `run requeue-order 1`: outcome unknown")
+    assert told["text"].startswith(":warning: `run requeue-order 1` by <@U0ONCALL>: outcome unknown")
+    assert told["replace_original"] is True, "in place of the preview: its Confirm button is gone"
+    assert told["text"].endswith("see `/ops audit`, and check before running it again.")
     assert [event for event, _ in await audit_of(second)] == ["preview", "confirm", "outcome"]
     assert (await audit_of(second))[-1][1] == settle.UNKNOWN
     await press_confirm(second, preview)  # pressing again never runs it a second time

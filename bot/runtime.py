@@ -23,6 +23,7 @@ import handlers
 from bot.access.directory import SlackDirectory
 from bot.access.security import SecurityChannel
 from bot.actions import settle
+from bot.alerts import message as alert_message
 from bot.alerts import vendors
 from bot.alerts.message import ALERT, alert_template
 from bot.clock import pagerduty, watch
@@ -50,7 +51,7 @@ from bot.settings import Settings, SettingsError
 from bot.slack import ids
 from bot.slack.app import build_app
 from bot.slack.web import BODY_TIMEOUT, timing_middleware
-from bot.store import Store, migrate_when_reachable, open_store
+from bot.store import Store, Tx, migrate_when_reachable, open_store
 from bot.webhooks import Webhooks, WebhookSource
 from bot.webhooks import alerts as alert_webhooks
 
@@ -91,7 +92,12 @@ def incident_record(settings: Settings) -> housekeeping.IncidentRecord:
     def keys(n: int) -> list[str]:
         return [escalate.marker(n), watch.key(n)]
 
-    return housekeeping.IncidentRecord(settings.incident_retention_days, refs, keys, diagnostics=diags)
+    async def alert_unlinked(tx: Tx, alert_id: int, now: float) -> None:
+        await alert_message.owe_edit(tx, alert_id, at=now)  # its buttons back, the gone incident's name out
+
+    return housekeeping.IncidentRecord(
+        settings.incident_retention_days, refs, keys, diagnostics=diags, alert_unlinked=alert_unlinked
+    )
 
 
 def recurring_jobs(settings: Settings) -> tuple[Recurring, ...]:

@@ -40,6 +40,7 @@ from bot.store import Conflict, Tx, remediation, repo
 from bot.store.remediation import Request
 
 RECORD_FOR = 60.0  # seconds to keep trying to record an outcome through a store blip
+NOT_STARTED = "not run: it was settled as outcome unknown before it could start"
 
 
 def _admin(deps: Deps) -> AdminDb:
@@ -268,6 +269,10 @@ async def _execute(deps: Deps, req: Request, *, url: str) -> None:
     decision = await permission.may_remediate(deps.settings, deps.directory, req.actor)
     if not decision.allowed:  # access can be withdrawn between preview and confirm
         done = Done(False, "", decision.reason)
+    elif not await _still_claimed(deps, req.token):
+        # The settle timer gave up on it (Slack was slow to say who may) and the person was told to
+        # check: starting now could run it twice, once by opsbot and once by them.
+        done = Done(False, "", NOT_STARTED)
     else:
         try:
             done = await _carry_out(_admin(deps), plan)
@@ -287,6 +292,13 @@ async def _execute(deps: Deps, req: Request, *, url: str) -> None:
 
     await _through_blips(deps, record)
     deps.outbox.notify()
+
+
+async def _still_claimed(deps: Deps, token: str) -> bool:
+    """Whether the request is still this run's to carry out (not settled as unknown meanwhile)."""
+    async with deps.store.transaction() as tx:
+        req = await remediation.get_request(tx, token)
+    return req is not None and req.state == "claimed"
 
 
 async def _through_blips(deps: Deps, body: Callable[[Tx], Awaitable[None]]) -> None:

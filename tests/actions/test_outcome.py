@@ -7,6 +7,7 @@ import asyncio
 import time
 from typing import Any
 
+from bot.access import permission
 from bot.actions import settle
 from bot.errors import StoreUnavailable
 from bot.jobs.scheduler import pending
@@ -138,3 +139,30 @@ async def test_an_outcome_landing_while_the_settle_timer_fires_is_still_recorded
     async with bot.runtime.store.transaction() as tx:
         row = await tx.fetchone("SELECT state FROM action_requests", ())
     assert row is not None and row["state"] == "done", "the outcome, once known, replaces 'unknown'"
+
+
+async def test_an_action_settled_as_unknown_before_it_started_never_runs(
+    start_bot: StartBot, prod: ProdDb, monkeypatch: Any
+) -> None:
+    clock = FakeClock()
+    bot = await start_bot(actions=[REQUEUE], clock=clock)
+    await ops(bot, "run requeue-order 1")
+    real_check, release = permission.may_remediate, asyncio.Event()
+
+    async def slow_check(*args: Any, **kwargs: Any) -> Any:
+        await release.wait()  # Slack is slow to say who may: the run has not started yet
+        return await real_check(*args, **kwargs)
+
+    monkeypatch.setattr(permission, "may_remediate", slow_check)
+    await press_confirm(bot, last_reply(bot))
+    clock.advance(settle.settle_after(timeout_s=10.0, statements=1) + 1)
+    await bot.fire_due()
+    assert "outcome unknown" in last_reply(bot)["text"]
+    release.set()
+    for _ in range(50):
+        await asyncio.sleep(0.1)
+        if "outcome unknown" not in last_reply(bot)["text"]:
+            break
+    assert prod.sql("SELECT status FROM public.orders WHERE id = 1") == [("failed",)], "never ran"
+    assert "not run" in last_reply(bot)["text"]
+    assert [event for event, _ in await audit_of(bot)] == ["preview", "confirm", "outcome", "outcome"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -92,12 +92,10 @@ def incident_record(settings: Settings) -> housekeeping.IncidentRecord:
     def keys(n: int) -> list[str]:
         return [escalate.marker(n), watch.key(n)]
 
-    async def alert_unlinked(tx: Tx, alert_id: int, now: float) -> None:
-        await alert_message.owe_edit(tx, alert_id, at=now)  # its buttons back, the gone incident's name out
+    def alert_unlinked(tx: Tx, alert_id: int, now: float) -> Awaitable[None]:
+        return alert_message.owe_edit(tx, alert_id, at=now)  # its buttons back, the incident's name out
 
-    return housekeeping.IncidentRecord(
-        settings.incident_retention_days, refs, keys, diagnostics=diags, alert_unlinked=alert_unlinked
-    )
+    return housekeeping.IncidentRecord(settings.incident_retention_days, refs, keys, diags, alert_unlinked)
 
 
 def recurring_jobs(settings: Settings) -> tuple[Recurring, ...]:

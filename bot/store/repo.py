@@ -307,6 +307,7 @@ async def save_diagnostics(tx: Tx, key: str, record: str, *, done: bool) -> None
 
 
 async def get_diagnostics(tx: Tx, key: str) -> str | None:
+    """The record of diagnostics run ``key`` (the runbook's own form), if there is one."""
     row = await tx.fetchone("SELECT record FROM diagnostic_runs WHERE key = ?", (key,))
     return str(row["record"]) if row else None
 

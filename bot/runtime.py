@@ -248,13 +248,10 @@ async def _outbox(
 ) -> Outbox:
     # Slack's response_urls and PagerDuty; probes have their own client
     outbound = await stack.enter_async_context(httpx.AsyncClient(timeout=10.0))
-    pager = None
-    if settings.pagerduty_routing_key is not None:
+    pager, key = None, settings.pagerduty_routing_key
+    if key is not None:
         pager = pagerduty.PagerDuty(
-            outbound,
-            url=settings.pagerduty_events_url,
-            routing_key=settings.pagerduty_routing_key,
-            clock=clock,
+            outbound, url=settings.pagerduty_events_url, routing_key=key, clock=clock
         ).send
     outbox = Outbox(
         store,
@@ -276,18 +273,29 @@ async def _outbox(
     return outbox
 
 
-def _deps(
+async def _deps(
     settings: Settings,
     *,
     store: Store,
-    outbox: Outbox,
+    stack: AsyncExitStack,
     http: httpx.AsyncClient,
     client: AsyncWebClient,
     metrics: Metrics,
     clock: Callable[[], float],
-    security: SecurityChannel,
+    outbox_options: Mapping[str, Any],
 ) -> Deps:
-    """The ports every use case receives, with the incident core's wired in."""
+    """The ports every use case receives (the outbox guarding the security channel, checked with
+    Slack), with the incident core's wired in; background work is cancelled before delivery stops."""
+    security = await SecurityChannel.checked(settings.security_channel, client=client)
+    outbox = await _outbox(
+        settings,
+        store=store,
+        client=client,
+        clock=clock,
+        stack=stack,
+        options=outbox_options,
+        security=security,
+    )
     deps = Deps(
         settings=settings,
         store=store,
@@ -299,6 +307,7 @@ def _deps(
         security_channel=security,
     )
     _wire_incidents(deps)
+    stack.push_async_callback(deps.cancel_background)
     return deps
 
 
@@ -342,35 +351,24 @@ async def start_runtime(
         )
         client, auth = await _slack_client(settings, stack)
         metrics = Metrics(clock=clock)
-        security = await SecurityChannel.checked(settings.security_channel, client=client)
-        outbox = await _outbox(
+        deps = await _deps(
             settings,
             store=store,
-            client=client,
-            clock=clock,
             stack=stack,
-            options=outbox_options or {},
-            security=security,
-        )
-        deps = _deps(
-            settings,
-            store=store,
-            outbox=outbox,
             http=http,
             client=client,
             metrics=metrics,
             clock=clock,
-            security=security,
+            outbox_options=outbox_options or {},
         )
-        stack.push_async_callback(deps.cancel_background)
         app = build_app(deps, client=client, signing_secret=secret)
         app.middleware(timing_middleware(metrics.slack_request))
         scheduler = _scheduler(deps, recurring, scheduler_options or {})
         registry = _webhooks(deps, webhooks, metrics)
         if deliver:
-            outbox.start()
+            deps.outbox.start()
             await stack.enter_async_context(scheduler)
-            await _resume_owed_work(outbox, deps)
+            await _resume_owed_work(deps.outbox, deps)
         owned = stack.pop_all()  # Runtime.close() owns them now; a failure above has closed them
     return Runtime(
         settings=settings,
@@ -378,7 +376,7 @@ async def start_runtime(
         app=app,
         client=client,
         store=store,
-        outbox=outbox,
+        outbox=deps.outbox,
         scheduler=scheduler,
         metrics=metrics,
         webhooks=registry,

@@ -58,8 +58,7 @@ class Outbox:
         chores: Sequence[Chore] = (),
     ) -> None:
         self.store, self.client, self.http, self.clock = store, client, http, clock
-        self.grace = 0.0  # how long stop() lets the round in progress finish (set for SIGTERM)
-        self._stopping = False
+        self._stopping, self.grace = False, 0.0  # grace: how long stop() lets the round finish (SIGTERM)
         self.incident_channel = incident_channel
         self.poll_interval, self.batch_window = poll_interval, batch_window
         self.lane_batch, self.round_size = lane_batch, round_size
@@ -81,8 +80,7 @@ class Outbox:
             backoff_max=backoff_max,
             settle_after_timeout=settle_after_timeout,
         )
-        self.chores = list(chores)
-        self.delivered = 0
+        self.chores, self.delivered = list(chores), 0
         self._on_error = on_error
         self._sem = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()

@@ -54,7 +54,7 @@ async def fill(store: Store, *, incidents: int, events: int, big: int) -> float:
         )
         await tx.execute("UPDATE counters SET value = ? WHERE name = 'incident'", (incidents,))
         await tx.execute(
-            SERIES + "INSERT INTO kv (key, value) SELECT 'diag:' || i,"
+            SERIES + "INSERT INTO diagnostic_runs (key, done, record) SELECT 'diag:' || i, 1,"
             ' \'{"scenario": "general", "done": true, "beat": 0, "run": ""}\' FROM n',
             (incidents,),
         )

@@ -57,7 +57,8 @@ def _parser() -> argparse.ArgumentParser:
     outbox = sub.add_parser("outbox", help="inspect, retry or purge undelivered Slack messages")
     action = outbox.add_subparsers(dest="action", metavar="ACTION", required=True)
     listing = action.add_parser("list", help="items in a state, newest first (default: failed)")
-    listing.add_argument("--state", default="failed", choices=["pending", "sending", "failed", "sent"])
+    states = ["pending", "sending", "failed", "withheld", "sent"]
+    listing.add_argument("--state", default="failed", choices=states)
     listing.add_argument("--limit", type=int, default=100)
     for name, text in (("retry", "failed items back to pending"), ("purge", "delete failed items")):
         cmd = action.add_parser(name, help=f"{text}: the IDs given, or --all")
@@ -280,10 +281,10 @@ async def _serve(settings: Settings, *, worker: tuple[int, int] | None = None) -
     from bot.runtime import start_runtime
     from bot.server.lifecycle import record_start
 
-    runtime = await start_runtime(settings)
+    runtime = await start_runtime(settings, instance=f"serve-{worker[0]}" if worker else "serve")
     clean = False
     try:
-        await record_start(runtime.store, now=runtime.deps.clock())
+        await record_start(runtime.store, now=runtime.deps.clock(), instance=runtime.stopping.instance)
         await runtime.health.auth.check(runtime.client)
         await runtime.serve_http(host=settings.host, port=settings.port, reuse_port=worker is not None)
         # What start-up built lives as long as the process: keep it out of the collector's way, so a
@@ -310,10 +311,10 @@ async def _socket(settings: Settings) -> int:
 
     assert settings.slack_app_token is not None
     # Socket Mode requests come over the app's own authenticated WebSocket, not signed HTTP.
-    runtime = await start_runtime(settings, signing_secret=secrets.token_hex(16))
+    runtime = await start_runtime(settings, signing_secret=secrets.token_hex(16), instance="socket")
     clean = False
     try:
-        await record_start(runtime.store, now=runtime.deps.clock())
+        await record_start(runtime.store, now=runtime.deps.clock(), instance=runtime.stopping.instance)
         await runtime.health.auth.check(runtime.client)
         # Webhooks, health and metrics still arrive over HTTP, on PORT as in serve mode.
         await runtime.serve_http(host=settings.host, port=settings.port, slack=False)

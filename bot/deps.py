@@ -7,7 +7,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.access.security import SecurityChannel
@@ -37,7 +37,9 @@ class Deps:
     subscribers: Sequence[Subscriber] = ()  # told what the incident core did, inside its transaction
     tasks: set[asyncio.Task[Any]] = field(default_factory=set)
     loop: asyncio.AbstractEventLoop | None = None  # the serving loop: the one Deps is built on
-    # Whether the security channel is known private (the runtime's, checked with Slack; unchecked here).
+    # Whether the security channel is known private: the runtime's, checked with Slack; without one, an
+    # unchecked channel (never known private, so confidential incidents show only their stub).
+    security_channel: InitVar[SecurityChannel | None] = None
     security: SecurityChannel = field(init=False)
 
     def stop_delivery(self, cause: str) -> None:
@@ -49,8 +51,12 @@ class Deps:
         """Why delivery stopped for good (until a restart), if it did."""
         return self.outbox.health().stopped
 
-    def __post_init__(self) -> None:
-        self.security = SecurityChannel(self.settings.security_channel)
+    def __post_init__(self, security_channel: SecurityChannel | None) -> None:
+        self.security = (
+            security_channel
+            if security_channel is not None
+            else SecurityChannel(self.settings.security_channel)
+        )
         if self.loop is None:
             with contextlib.suppress(RuntimeError):  # built outside a running loop: spawn_soon asks then
                 self.loop = asyncio.get_running_loop()

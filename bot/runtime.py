@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +22,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 import handlers
 from bot.access.directory import SlackDirectory
 from bot.access.security import SecurityChannel
+from bot.actions import settle
+from bot.alerts import message as alert_message
 from bot.alerts import vendors
 from bot.alerts.message import ALERT, alert_template
 from bot.clock import pagerduty, watch
@@ -43,13 +45,13 @@ from bot.runbook import service as diagnostics
 from bot.runbook.routing import ScenarioRouter
 from bot.server.app import SlackOverHttp, opsbot_server, serving
 from bot.server.health import Health, SlackAuth
-from bot.server.lifecycle import Stopping, stop_recorder
+from bot.server.lifecycle import SINGLE, Stopping, stop_recorder
 from bot.server.metrics import Metrics
 from bot.settings import Settings, SettingsError
 from bot.slack import ids
 from bot.slack.app import build_app
 from bot.slack.web import BODY_TIMEOUT
-from bot.store import Store, migrate_when_reachable, open_store
+from bot.store import Store, Tx, migrate_when_reachable, open_store
 from bot.webhooks import Webhooks, WebhookSource
 from bot.webhooks import alerts as alert_webhooks
 
@@ -73,6 +75,7 @@ def job_handlers(deps: Deps) -> dict[str, Handler]:
         mentions.KIND: mentions.handler(deps),  # a mention waiting for its card's ts
         **clock_timers.handlers(deps),  # response and resolve targets, nudges, the monitoring watch
         **routine.handlers(deps),  # the daily, weekly and monthly routine checks
+        settle.KIND: settle.handler(deps),  # confirmed actions whose outcome was never recorded
     }
 
 
@@ -88,9 +91,12 @@ def incident_record(settings: Settings) -> housekeeping.IncidentRecord:
         return [*own, ids.nudge_ref(n), ids.watch_ref(n), *diags(n)]
 
     def keys(n: int) -> list[str]:
-        return [*diags(n), escalate.marker(n), watch.key(n)]
+        return [escalate.marker(n), watch.key(n)]
 
-    return housekeeping.IncidentRecord(settings.incident_retention_days, refs, keys, diagnostics=diags)
+    def alert_unlinked(tx: Tx, alert_id: int, now: float) -> Awaitable[None]:
+        return alert_message.owe_edit(tx, alert_id, at=now)  # its buttons back, the incident's name out
+
+    return housekeeping.IncidentRecord(settings.incident_retention_days, refs, keys, diags, alert_unlinked)
 
 
 def recurring_jobs(settings: Settings) -> tuple[Recurring, ...]:
@@ -192,12 +198,16 @@ async def _slack_client(settings: Settings, stack: AsyncExitStack) -> tuple[Asyn
 
 
 async def _open_store(
-    settings: Settings, store: Store | None, stack: AsyncExitStack, clock: Callable[[], float]
+    settings: Settings,
+    store: Store | None,
+    stack: AsyncExitStack,
+    clock: Callable[[], float],
+    instance: str,
 ) -> tuple[Store, Stopping]:
     """The store, migrated; closed last, right after a clean stop is recorded in it."""
     store = store or open_store(settings.database_url.get_secret_value())
     stack.push_async_callback(store.close)
-    stopping = Stopping()
+    stopping = Stopping(instance=instance)
     stack.push_async_callback(stop_recorder(store, stopping, clock))  # runs after delivery stops
     await migrate_when_reachable(store)  # or exit non-zero after 60 s
     return store, stopping
@@ -239,13 +249,10 @@ async def _outbox(
 ) -> Outbox:
     # Slack's response_urls and PagerDuty; probes have their own client
     outbound = await stack.enter_async_context(httpx.AsyncClient(timeout=10.0))
-    pager = None
-    if settings.pagerduty_routing_key is not None:
+    pager, key = None, settings.pagerduty_routing_key
+    if key is not None:
         pager = pagerduty.PagerDuty(
-            outbound,
-            url=settings.pagerduty_events_url,
-            routing_key=settings.pagerduty_routing_key,
-            clock=clock,
+            outbound, url=settings.pagerduty_events_url, routing_key=key, clock=clock
         ).send
     outbox = Outbox(
         store,
@@ -260,24 +267,36 @@ async def _outbox(
             ALERT: alert_template(),
         },
         pager=pager,
+        guard=confidential.delivery_guard(security),  # a confidential incident's thread stays private
         **options,
     )
-    outbox.delivery.guard = confidential.delivery_guard(security)  # its thread stays private
     stack.push_async_callback(outbox.stop)
     return outbox
 
 
-def _deps(
+async def _deps(
     settings: Settings,
     *,
     store: Store,
-    outbox: Outbox,
+    stack: AsyncExitStack,
     http: httpx.AsyncClient,
     client: AsyncWebClient,
     metrics: Metrics,
     clock: Callable[[], float],
+    outbox_options: Mapping[str, Any],
 ) -> Deps:
-    """The ports every use case receives, with the incident core's wired in."""
+    """The ports every use case receives (the outbox guarding the security channel, checked with
+    Slack), with the incident core's wired in; background work is cancelled before delivery stops."""
+    security = await SecurityChannel.checked(settings.security_channel, client=client)
+    outbox = await _outbox(
+        settings,
+        store=store,
+        client=client,
+        clock=clock,
+        stack=stack,
+        options=outbox_options,
+        security=security,
+    )
     deps = Deps(
         settings=settings,
         store=store,
@@ -286,8 +305,10 @@ def _deps(
         directory=SlackDirectory(client, ttl=settings.access_cache_s),
         clock=clock,
         redact=Redactor(settings.secrets()),
+        security_channel=security,
     )
     _wire_incidents(deps)
+    stack.push_async_callback(deps.cancel_background)
     return deps
 
 
@@ -319,39 +340,35 @@ async def start_runtime(
     webhooks: Sequence[WebhookSource[Any]] | None = None,
     deliver: bool = True,
     signing_secret: str | None = None,
+    instance: str = SINGLE,
 ) -> Runtime:
     """Open the store (migrating it), build the clients and the app, start delivering and firing timers."""
     secret = _signing_secret(settings, signing_secret)
     recurring = recurring_jobs(settings)  # a bad schedule stops start-up before anything is opened
     async with AsyncExitStack() as stack:
-        store, stopping = await _open_store(settings, store, stack, clock)
+        store, stopping = await _open_store(settings, store, stack, clock, instance)
         http = await stack.enter_async_context(
             http or httpx.AsyncClient(timeout=httpx.Timeout(settings.probe_timeout_s))
         )
         client, auth = await _slack_client(settings, stack)
         metrics = Metrics(clock=clock)
-        security = await SecurityChannel.checked(settings.security_channel, client=client)
-        outbox = await _outbox(
+        deps = await _deps(
             settings,
             store=store,
-            client=client,
-            clock=clock,
             stack=stack,
-            options=outbox_options or {},
-            security=security,
+            http=http,
+            client=client,
+            metrics=metrics,
+            clock=clock,
+            outbox_options=outbox_options or {},
         )
-        deps = _deps(
-            settings, store=store, outbox=outbox, http=http, client=client, metrics=metrics, clock=clock
-        )
-        deps.security = security
-        stack.push_async_callback(deps.cancel_background)
         app = build_app(deps, client=client, signing_secret=secret, observe=metrics.slack_request)
         scheduler = _scheduler(deps, recurring, scheduler_options or {})
         registry = _webhooks(deps, webhooks, metrics)
         if deliver:
-            outbox.start()
+            deps.outbox.start()
             await stack.enter_async_context(scheduler)
-            await _resume_owed_work(outbox, deps)
+            await _resume_owed_work(deps.outbox, deps)
         owned = stack.pop_all()  # Runtime.close() owns them now; a failure above has closed them
     return Runtime(
         settings=settings,
@@ -359,7 +376,7 @@ async def start_runtime(
         app=app,
         client=client,
         store=store,
-        outbox=outbox,
+        outbox=deps.outbox,
         scheduler=scheduler,
         metrics=metrics,
         webhooks=registry,

@@ -119,6 +119,12 @@ def outcome_message(action: str, done: Done, *, actor: str) -> Message:
     return Message(text=text)
 
 
+def unknown_outcome_message(action: str, *, actor: str, why: str) -> Message:
+    """A confirmed action whose outcome was never recorded, shown in place of the preview."""
+    text = f":warning: {action_text(action)} by {user(actor)}: {escape(why)}"
+    return Message(text=f"{text}; see `/ops audit`, and check before running it again.")
+
+
 def audit_line(row: AuditRow) -> str:
     """``2026-11-27 16:02 UTC confirm <@U1> `db cancel 42` INC-3: pids 42 — cancelled``."""
     at = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(row.at))

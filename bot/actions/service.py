@@ -6,14 +6,16 @@ The listener's part is store-only and quick; Slack lookups (who may) and the pro
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+from collections.abc import Awaitable, Callable
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from bot.access import permission
-from bot.actions import audit, render
+from bot.actions import audit, render, settle
 from bot.actions.audit import Entry
 from bot.actions.grammar import ActionCommand, AuditCommand, shown
 from bot.actions.ids import new_token
@@ -31,11 +33,14 @@ from bot.actions.model import (
 from bot.actions.preview import build_preview
 from bot.actions.target import AdminDb
 from bot.deps import Deps
-from bot.errors import NotFound, OpsbotError, UsageError
+from bot.errors import NotFound, OpsbotError, StoreUnavailable, UsageError
 from bot.outbox import Respond, owe
 from bot.slack.blocks import Message, user
 from bot.store import Conflict, Tx, remediation, repo
 from bot.store.remediation import Request
+
+RECORD_FOR = 60.0  # seconds to keep trying to record an outcome through a store blip
+NOT_STARTED = "not run: it was settled as outcome unknown before it could start"
 
 
 def _admin(deps: Deps) -> AdminDb:
@@ -232,6 +237,8 @@ async def confirm(deps: Deps, *, token: str, actor: str, key: str, url: str) -> 
             await owe(tx, Respond(url, f":no_entry: {reason}"), at=now)
             return None
         await audit.record(tx, Entry("confirm", actor, req.action, "{}", req.incident), at=now)
+        due = now + settle.settle_after(timeout_s=deps.settings.action_timeout_s, statements=_size(req))
+        await settle.expect_outcome(tx, token=req.token, url=url, due=due)
         return req
 
     try:
@@ -252,6 +259,8 @@ def _why_not(req: Request, *, actor: str) -> str:
         return "Already confirmed; it is running or has run (see `/ops audit`)."
     if req.state == "refused":
         return f"Not run: {req.result}"
+    if req.state == "unknown":
+        return f"It was confirmed; {req.result}: check what it did before running it again (`/ops audit`)."
     return "This preview has expired; run the command again for a fresh one."
 
 
@@ -260,6 +269,10 @@ async def _execute(deps: Deps, req: Request, *, url: str) -> None:
     decision = await permission.may_remediate(deps.settings, deps.directory, req.actor)
     if not decision.allowed:  # access can be withdrawn between preview and confirm
         done = Done(False, "", decision.reason)
+    elif not await _still_claimed(deps, req.token):
+        # The settle timer gave up on it (Slack was slow to say who may) and the person was told to
+        # check: starting now could run it twice, once by opsbot and once by them.
+        done = Done(False, "", NOT_STARTED)
     else:
         try:
             done = await _carry_out(_admin(deps), plan)
@@ -269,13 +282,45 @@ async def _execute(deps: Deps, req: Request, *, url: str) -> None:
     entry = Entry("outcome", req.actor, req.action, "{}", req.incident, done.affected, done.result)
 
     async def record(tx: Tx) -> None:
+        # The settle timer first: its handler locks the timer row, then the request's, so taking them
+        # in the same order waits for a settle in progress instead of deadlocking with it.
+        await settle.outcome_recorded(tx, token=req.token)
         await remediation.finish_request(tx, token=req.token, state="done", result=done.result)
         await audit.record(tx, entry, at=now)
         message = render.outcome_message(req.action, done, actor=req.actor)
         await owe(tx, Respond(url, message.text, message.blocks, replace_original=True), at=now)
 
-    await deps.store.run(record)
+    await _through_blips(deps, record)
     deps.outbox.notify()
+
+
+async def _still_claimed(deps: Deps, token: str) -> bool:
+    """Whether the request is still this run's to carry out (not settled as unknown meanwhile)."""
+    async with deps.store.transaction() as tx:
+        req = await remediation.get_request(tx, token)
+    return req is not None and req.state == "claimed"
+
+
+async def _through_blips(deps: Deps, body: Callable[[Tx], Awaitable[None]]) -> None:
+    """Run ``body`` in a transaction, retrying while the store is unreachable: what ran in production
+    must be recorded. Past RECORD_FOR the settle timer (data in the store) owns the request."""
+    delay, waited = 0.25, 0.0
+    while True:
+        try:
+            await deps.store.run(body)
+            return
+        except StoreUnavailable:
+            if waited >= RECORD_FOR:
+                raise
+        await asyncio.sleep(delay)
+        waited += delay
+        delay = min(delay * 2, 5.0)
+
+
+def _size(req: Request) -> int:
+    """How many statements a confirmed request runs (a signal plan is one)."""
+    plan = decode_plan(req.spec)
+    return len(plan.statements) if isinstance(plan, SqlPlan) else 1
 
 
 async def _carry_out(db: AdminDb, plan: SignalPlan | SqlPlan) -> Done:

@@ -18,6 +18,13 @@ from bot.probes.postgres import redact_sql
 Row = dict[str, Any]
 APPLICATION_NAME = "opsbot-actions"
 MAX_SESSIONS = 50
+# A preview or a change never queues behind another session's lock: waiting would hold everyone who
+# queues behind it in turn (the pile-up the runbook's stuck-locks scenario is about). Fail and say so.
+LOCK_WAIT_MS = 2000
+LOCKED = (
+    "a row or table it needs is locked by another session, so nothing was changed;"
+    " see who holds it with `/ops db blocked`, then try again"
+)
 
 # Never signalled, whatever was asked: opsbot's own sessions, server processes, replication, superusers.
 # Any client may call itself "opsbot…": only opsbot's roles with that name are opsbot's own sessions.
@@ -61,7 +68,7 @@ class AdminDb:
                 prepare_threshold=None,
                 connect_timeout=max(1, int(self._timeout_s)),
                 application_name=APPLICATION_NAME,
-                options=f"-c statement_timeout={int(self._timeout_s * 1000)}",
+                options=f"-c statement_timeout={int(self._timeout_s * 1000)} -c lock_timeout={LOCK_WAIT_MS}",
             )
         except psycopg.Error as exc:
             raise UpstreamError(f"cannot reach the database as the admin role ({_describe(exc)})") from exc
@@ -77,6 +84,8 @@ class AdminDb:
                 )
             self.role_name = str(me["role"])
             yield conn
+        except psycopg.errors.LockNotAvailable as exc:
+            raise UpstreamError(LOCKED) from exc
         except psycopg.Error as exc:
             raise UpstreamError(f"the database refused ({_describe(exc)})") from exc
         finally:

@@ -17,7 +17,7 @@ from bot.errors import NotFound, UsageError
 from bot.incidents import card
 from bot.incidents import commands as c
 from bot.incidents.events import UnitOfWork
-from bot.incidents.model import Incident, Severity, Status
+from bot.incidents.model import OPSBOT, Incident, Severity, Status
 from bot.incidents.service import Applied, declare
 from bot.incidents.work import replied
 from bot.outbox import Respond, owe
@@ -29,7 +29,7 @@ from bot.store.alerts import AlertRecord
 CONFIDENTIAL = "confidential (security)"
 log = logging.getLogger("opsbot.alerts")
 
-RULE_ACTOR = "opsbot"
+RULE_ACTOR = OPSBOT
 
 
 @dataclass(frozen=True)

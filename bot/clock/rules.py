@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from bot.clock.config import EscalationLevel
 from bot.errors import UsageError
-from bot.incidents.model import Incident, Severity
+from bot.incidents.model import Incident, Severity, TimelineKind
 from bot.settings import Settings
 
 # Timer kinds owned by the clock (the scheduler's handler registry is keyed by these).
@@ -25,7 +25,16 @@ WATCH = "incident.watch"  # a monitoring-watch round
 KINDS = (RESPOND, RESOLVE, NUDGE, WATCH)
 
 # What counts as an update for nudges: timeline kinds people make.
-UPDATE_KINDS = ("note", "status", "severity", "commander", "impact", "eta", "message", "ack")
+UPDATE_KINDS: tuple[TimelineKind, ...] = (
+    "note",
+    "status",
+    "severity",
+    "commander",
+    "impact",
+    "eta",
+    "message",
+    "ack",
+)
 
 SNOOZES = (30 * 60.0, 3600.0)
 

@@ -20,16 +20,13 @@ from bot.incidents import service as incidents
 from bot.incidents.card import owe_card
 from bot.incidents.commands import Acknowledge
 from bot.incidents.events import Changed, Declared, Escalated, Event, Subscriber, UnitOfWork
-from bot.incidents.model import Incident, Status, touch
+from bot.incidents.model import OPSBOT, Incident, Status, touch
 from bot.jobs import scheduler
 from bot.outbox import Page, Post, owe
 from bot.settings import Settings
 from bot.slack import ids
 from bot.slack.blocks import user
 from bot.store import Conflict, Tx, repo
-
-OPSBOT = "opsbot"  # the actor of what the clock does by itself
-
 
 _built: list[tuple[Settings, Policy]] = []  # the last settings object and the policy built from it
 

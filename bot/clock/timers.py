@@ -11,7 +11,7 @@ from bot.clock.rules import Policy, Verdict
 from bot.clock.service import escalate_by_clock, nudge_ref, policy, schedule
 from bot.deps import Deps
 from bot.incidents import card
-from bot.incidents.model import Incident, format_duration
+from bot.incidents.model import OPSBOT, Incident, format_duration
 from bot.jobs.scheduler import Handler, Timer
 from bot.outbox import owe
 from bot.store import Tx, activity, repo
@@ -79,7 +79,7 @@ async def _at_top(deps: Deps, tx: Tx, inc: Incident, *, why: str, pol: Policy) -
     msg = messages.at_top(inc, level, why=why)
     await owe(tx, card.reply(inc.number, msg), at=now)
     await repo.append_event(
-        tx, incident=inc.number, kind="escalated", actor="opsbot", text=f"{why}; top of the path", at=now
+        tx, incident=inc.number, kind="escalated", actor=OPSBOT, text=f"{why}; top of the path", at=now
     )
 
 
@@ -100,7 +100,7 @@ async def on_nudge(deps: Deps, tx: Tx, timer: Timer) -> None:
         tx,
         incident=inc.number,
         kind="nudged",
-        actor="opsbot",
+        actor=OPSBOT,
         text=f"no update for {format_duration(now - last)}: nudged the commander",
         at=now,
     )

@@ -16,7 +16,7 @@ from bot.clock import messages, rules
 from bot.clock.rules import Policy
 from bot.deps import Deps
 from bot.incidents import card
-from bot.incidents.model import Incident, Status
+from bot.incidents.model import OPSBOT, Incident, Status
 from bot.jobs import scheduler
 from bot.jobs.scheduler import Timer
 from bot.outbox import owe
@@ -78,7 +78,7 @@ async def stop(deps: Deps, tx: Tx, inc: Incident, *, why: str) -> None:
             tx,
             incident=inc.number,
             kind="watch",
-            actor="opsbot",
+            actor=OPSBOT,
             text=f"monitoring watch stopped: {why}",
             at=deps.clock(),
         )
@@ -177,7 +177,7 @@ async def _tell(
             tx,
             incident=inc.number,
             kind="watch",
-            actor="opsbot",
+            actor=OPSBOT,
             text=f"regression: {', '.join(worse)}",
             at=now,
         )

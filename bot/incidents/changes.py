@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 from bot.errors import UsageError
 from bot.incidents.events import Resolved, ScenarioChanged
@@ -162,7 +163,7 @@ class SetField:
     """Impact or ETA: free text shown on the card."""
 
     number: int
-    field: str  # "impact" | "eta"
+    field: Literal["impact", "eta"]
     text: str
 
 

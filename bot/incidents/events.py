@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
-from bot.incidents.model import Incident
+from bot.incidents.model import Incident, TimelineKind
 from bot.store import Tx
 
 
@@ -47,7 +47,7 @@ class Changed:
     before: Incident
     incident: Incident
     actor: str
-    kind: str
+    kind: TimelineKind
     text: str | None = None  # what the person said with it (a note, a status message), secrets removed
 
 

@@ -5,8 +5,35 @@ from __future__ import annotations
 import dataclasses
 import enum
 from dataclasses import dataclass, field
+from typing import Literal, get_args
 
 from bot.errors import InvalidTransition
+
+# What a timeline entry records: a command's change, a thread message, or something opsbot did itself.
+TimelineKind = Literal[
+    "declared",
+    "status",
+    "note",
+    "severity",
+    "commander",
+    "impact",
+    "eta",
+    "scenario",
+    "earlier",  # something that happened before it was recorded, with its own time
+    "message",  # a person's message in the incident's thread
+    "checklist",
+    "diagnostics",
+    "diagnostics_final",  # the checks re-run at resolve, for the post-mortem
+    "ack",
+    "escalated",
+    "nudged",
+    "snoozed",
+    "watch",
+    "alert",
+    "confidential",
+]
+TIMELINE_KINDS: tuple[TimelineKind, ...] = get_args(TimelineKind)
+OPSBOT: str = "opsbot"  # the actor of what opsbot does by itself, on the timeline and in the audit
 
 
 class Severity(enum.StrEnum):

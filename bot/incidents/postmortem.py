@@ -11,12 +11,13 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.incidents.model import Incident, Status, format_duration
+from bot.incidents.model import Incident, Status, TimelineKind, format_duration
 from bot.store.repo import TimelineEvent
 
-FINAL_DIAGNOSTICS = "diagnostics_final"  # the timeline kind of the checks re-run at resolve
+DIAGNOSTICS: TimelineKind = "diagnostics"  # the checks run at declaration
+FINAL_DIAGNOSTICS: TimelineKind = "diagnostics_final"  # the checks re-run at resolve
 
-_KIND = {
+LABELS: dict[str, str] = {  # every TimelineKind (a test checks); older rows may hold others
     "declared": "Declared",
     "status": "Status",
     "ack": "Acknowledged",
@@ -29,9 +30,14 @@ _KIND = {
     "checklist": "Checklist",
     "diagnostics": "Diagnostics",
     FINAL_DIAGNOSTICS: "Diagnostics at resolve",
-    "escalation": "Escalation",
     "earlier": "Earlier event",
     "message": "Thread",
+    "escalated": "Escalated",
+    "nudged": "Reminder",
+    "snoozed": "Snoozed",
+    "watch": "Monitoring watch",
+    "alert": "Alert",
+    "confidential": "Confidential",
 }
 
 
@@ -105,13 +111,18 @@ def _milestones(inc: Incident) -> list[str]:
     return [*lines, ""]
 
 
+def label(kind: str) -> str:
+    """A timeline kind in the post-mortem's words."""
+    return LABELS.get(kind, kind.capitalize())
+
+
 def _timeline(events: Sequence[TimelineEvent]) -> list[str]:
     lines = ["## Timeline", "", "| Time (UTC) | What | Who | Detail |", "| --- | --- | --- | --- |"]
     for ev in events:
         if ev.deleted_at is not None:
             continue
-        kind = _KIND.get(ev.kind, ev.kind.capitalize())
-        text = ev.text.splitlines()[0] if ev.kind in ("diagnostics", FINAL_DIAGNOSTICS) else ev.text
+        kind = label(ev.kind)
+        text = ev.text.splitlines()[0] if ev.kind in (DIAGNOSTICS, FINAL_DIAGNOSTICS) else ev.text
         lines.append(f"| {_utc(ev.created_at)} | {kind} | @{ev.actor} | {_cell(text)} |")
     if len(lines) == 4:
         lines.append("| — | — | — | nothing recorded |")
@@ -119,7 +130,7 @@ def _timeline(events: Sequence[TimelineEvent]) -> list[str]:
 
 
 def _diagnostics(events: Sequence[TimelineEvent]) -> list[str]:
-    first = next((ev for ev in events if ev.kind == "diagnostics"), None)
+    first = next((ev for ev in events if ev.kind == DIAGNOSTICS), None)
     final = next((ev for ev in reversed(events) if ev.kind == FINAL_DIAGNOSTICS), None)
     lines = ["## Diagnostics", ""]
     for label, ev in (("At declaration", first), ("At resolution", final)):

@@ -237,7 +237,7 @@ def _list_title(inc: Incident) -> str:
     return "_confidential (security)_" if inc.restricted else escape(short_title(inc))
 
 
-_KIND_LABEL = {
+_KIND_LABEL: dict[str, str] = {  # every TimelineKind (a test checks)
     "declared": ":rotating_light:",
     "status": ":arrows_counterclockwise:",
     "note": ":memo:",
@@ -250,14 +250,14 @@ _KIND_LABEL = {
     "checklist": ":ballot_box_with_check:",
     "ack": ":raised_hand:",
     "earlier": ":clock3:",
-    "escalation": ":rotating_light:",
     "diagnostics": ":stethoscope:",
     "diagnostics_final": ":stethoscope:",
-    "acknowledged": ":raised_hand:",
     "escalated": ":mega:",
     "nudged": ":hourglass_flowing_sand:",
     "snoozed": ":zzz:",
     "watch": ":eyes:",
+    "alert": ":bell:",
+    "confidential": ":lock:",
 }
 
 

@@ -9,7 +9,7 @@ from typing import Generic, TypeVar
 
 from bot.incidents.events import Event
 from bot.incidents.grammar import Args
-from bot.incidents.model import Incident
+from bot.incidents.model import Incident, TimelineKind
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class Change:
     """An incident after a command, and how to tell it."""
 
     incident: Incident
-    kind: str  # the timeline event's kind
+    kind: TimelineKind
     summary: str  # for the timeline (plain text, escaped when shown)
     announcement: str  # for the thread (mrkdwn)
     broadcast: bool = False

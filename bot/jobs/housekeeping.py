@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from bot.jobs.scheduler import Handler, Recurring, Timer
@@ -27,6 +27,8 @@ class IncidentRecord:
     refs: Callable[[int], Sequence[str]] = lambda number: ()
     keys: Callable[[int], Sequence[str]] = lambda number: ()
     diagnostics: Callable[[int], Sequence[str]] = lambda number: ()  # its diagnostics records' keys
+    # Told of each firing alert unlinked from a forgotten incident (its message names the incident).
+    alert_unlinked: Callable[[Tx, int, float], Awaitable[None]] | None = None
 
 
 async def forget_incidents(tx: Tx, record: IncidentRecord, *, now: float) -> int:
@@ -36,7 +38,12 @@ async def forget_incidents(tx: Tx, record: IncidentRecord, *, now: float) -> int
     numbers = await retention.old_resolved_incidents(tx, before=now - record.keep_days * 86400.0)
     refs = [ref for n in numbers for ref in record.refs(n)]
     keys = [key for n in numbers for key in record.keys(n)]
-    return await retention.forget_incidents(tx, numbers, refs=refs, keys=keys)
+    runs = [key for n in numbers for key in record.diagnostics(n)]
+    done = await retention.forget_incidents(tx, numbers, refs=refs, keys=keys, diagnostics=runs)
+    if record.alert_unlinked is not None:
+        for alert_id in done.unlinked_alerts:
+            await record.alert_unlinked(tx, alert_id, now)
+    return done.incidents
 
 
 def prune(

@@ -18,7 +18,7 @@ from bot.outbox.errors import Stop
 from bot.outbox.messages import Template
 from bot.outbox.respond import ResponseSender
 from bot.outbox.rounds import Chore, DeliveryHealth, Outcome, Prepared, due_batches, merge_replies, prepare
-from bot.outbox.send import Delivery, Pager
+from bot.outbox.send import Delivery, Guard, Pager
 from bot.outbox.slack import SlackSender
 from bot.slack.foreground import Foreground
 from bot.store import Store, Tx, queue
@@ -47,6 +47,7 @@ class Outbox:
         on_error: Callable[[BaseException], object] | None = None,
         templates: Mapping[str, Template] | None = None,
         pager: Pager | None = None,
+        guard: Guard | None = None,
         batch_window: float = 0.01,
         lane_batch: int = 50,
         round_size: int = 500,
@@ -57,8 +58,7 @@ class Outbox:
         chores: Sequence[Chore] = (),
     ) -> None:
         self.store, self.client, self.http, self.clock = store, client, http, clock
-        self.grace = 0.0  # how long stop() lets the round in progress finish (set for SIGTERM)
-        self._stopping = False
+        self._stopping, self.grace = False, 0.0  # grace: how long stop() lets the round finish (SIGTERM)
         self.incident_channel = incident_channel
         self.poll_interval, self.batch_window = poll_interval, batch_window
         self.lane_batch, self.round_size = lane_batch, round_size
@@ -74,13 +74,13 @@ class Outbox:
             ResponseSender(http),
             templates=templates or {},
             pager=pager,
+            guard=guard,
             clock=clock,
             backoff_base=backoff_base,
             backoff_max=backoff_max,
             settle_after_timeout=settle_after_timeout,
         )
-        self.chores = list(chores)
-        self.delivered = 0
+        self.chores, self.delivered = list(chores), 0
         self._on_error = on_error
         self._sem = asyncio.Semaphore(concurrency)
         self._wake = asyncio.Event()
@@ -329,7 +329,7 @@ class Outbox:
         await self._settle(untouched, claimed - settled - set(untouched))
         if ended:
             raise ended[0]
-        return sum(1 for o in done if o.state in ("sent", "failed"))
+        return sum(1 for o in done if o.state in ("sent", "failed", "withheld"))
 
     async def _settle(self, untouched: list[int], unknown: set[int]) -> None:
         """Release what no lane reached; what a lane left without an outcome becomes stranded."""

@@ -15,7 +15,7 @@ from bot.store.queue import OutboxItem
 
 log = logging.getLogger("opsbot.outbox")
 
-State = Literal["sent", "pending", "failed", "untouched"]
+State = Literal["sent", "pending", "failed", "withheld", "untouched"]
 
 
 @dataclass
@@ -83,14 +83,17 @@ class Outcome:
     """What became of one item in a round."""
 
     item: OutboxItem
-    state: State  # sent | pending (retry) | failed | untouched (its lane stopped before it)
+    # sent | pending (retry) | failed | withheld (kept from where it was going, on purpose) | untouched
+    # (its lane stopped before it)
+    state: State
     error: str | None = None
     retry_at: float | None = None
     exc: BaseException | None = None
 
     def report(self, on_error: Callable[[BaseException], object] | None, *, now: float) -> None:
         """One log line: every delivery at INFO (what, which lane, latency since owed, outcome), a retry at
-        INFO, a failure at ERROR (and to Sentry)."""
+        INFO, a withheld item at WARNING (a guard working, not a fault), a failure at ERROR (and to
+        Sentry)."""
         if self.state == "sent":
             log.info(
                 "outbox: delivered %s %d (%s) %.2f s after it was owed: sent",
@@ -108,6 +111,8 @@ class Outcome:
                 iso(self.retry_at or now),
                 self.error,
             )
+        elif self.state == "withheld":
+            log.warning("outbox: item %d (%s) withheld: %s", self.item.id, self.item.kind, self.error)
         elif self.state == "failed":
             log.error("outbox: item %d (%s) failed for good: %s", self.item.id, self.item.kind, self.error)
             if on_error is not None and self.exc is not None:

@@ -85,6 +85,7 @@ class Delivery:
         *,
         templates: Mapping[str, Template],
         pager: Pager | None = None,
+        guard: Guard | None = None,
         clock: Callable[[], float] = time.time,
         backoff_base: float = 1.0,
         backoff_max: float = 60.0,
@@ -100,7 +101,7 @@ class Delivery:
         self.backoff_base = backoff_base
         self.backoff_max = backoff_max
         self.settle_after_timeout = settle_after_timeout
-        self.guard: Guard | None = None  # set by the runtime (bot.incidents.confidential)
+        self.guard = guard  # may this item go where it is going (bot.incidents.confidential)
 
     async def deliver(self, p: Prepared) -> Outcome:
         """Send one message and record its outcome. Raises LeaseLost, Stop or StoreUnavailable, which
@@ -129,10 +130,10 @@ class Delivery:
             if exc.uncertain:
                 delay = max(delay, self.settle_after_timeout)  # let a late-processed post show up first
             outcome = Outcome(item, "pending", error=str(exc)[:500], retry_at=self.clock() + delay)
-        except Failed as exc:  # withheld on purpose: kept for inspection, not reported as a fault
-            outcome = Outcome(
-                item, "failed", error=str(exc)[:500], exc=None if isinstance(exc, Withheld) else exc
-            )
+        except Withheld as exc:  # on purpose: kept for inspection, not a delivery fault
+            outcome = Outcome(item, "withheld", error=str(exc)[:500])
+        except Failed as exc:
+            outcome = Outcome(item, "failed", error=str(exc)[:500], exc=exc)
         except Exception as exc:  # a render or payload bug fails this item alone, never the round
             outcome = Outcome(item, "failed", error=f"{exc.__class__.__name__}: {exc}"[:500], exc=exc)
         else:

@@ -12,7 +12,7 @@ from bot.deps import Deps
 from bot.errors import Forbidden, NotFound, UsageError
 from bot.incidents import card
 from bot.incidents.events import Event, Resolved, Subscriber, UnitOfWork
-from bot.incidents.model import Incident, Severity
+from bot.incidents.model import OPSBOT, Incident, Severity
 from bot.incidents.work import replied
 from bot.outbox import Post, owe
 from bot.public import render
@@ -123,7 +123,7 @@ async def on_resolved(deps: Deps, tx: Tx, inc: Incident) -> None:
     public = await queries.public_incident(tx, inc.number)
     if public is None or public["resolved_at"] is not None:
         return
-    await _publish(deps, tx, inc, text=RESOLVED_TEXT, by="opsbot", at=deps.clock())
+    await _publish(deps, tx, inc, text=RESOLVED_TEXT, by=OPSBOT, at=deps.clock())
 
 
 async def page_incidents(deps: Deps) -> list[PublicIncident]:

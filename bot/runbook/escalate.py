@@ -11,12 +11,11 @@ from bot.deps import Deps
 from bot.incidents import service as incidents
 from bot.incidents.changes import Escalate, SetScenario
 from bot.incidents.events import Changed, EscalateNow, UnitOfWork
-from bot.incidents.model import Incident
+from bot.incidents.model import OPSBOT, Incident
 from bot.store import repo
 
 log = logging.getLogger("opsbot.runbook")
 
-OPSBOT = "opsbot"
 # Kinds whose text is the person's own words; an escalation's reason is ours (it would loop).
 SPOKEN = frozenset({"note", "status", "impact", "eta", "earlier"})
 

@@ -24,7 +24,7 @@ from bot.incidents.events import (
     Subscriber,
     UnitOfWork,
 )
-from bot.incidents.model import Incident
+from bot.incidents.model import OPSBOT, Incident
 from bot.incidents.postmortem import FINAL_DIAGNOSTICS
 from bot.outbox import owe
 from bot.probes import Result, run_all
@@ -110,9 +110,8 @@ async def _owe_checklist_and_report(deps: Deps, tx: Tx, number: int, scenario: S
     probes = deps.catalog.probes(scenario.probes, scenario=scenario.key)
     placeholder = report.diagnostics_message(scenario, [], pending=[p.name for p in probes])
     await owe(tx, card.reply(number, placeholder, ref=diag), at=now)
-    await repo.set_value(
-        tx, diag, json.dumps({"scenario": scenario.key, "done": False, "beat": now, "run": ""})
-    )
+    record = {"scenario": scenario.key, "done": False, "beat": now, "run": ""}
+    await repo.save_diagnostics(tx, diag, json.dumps(record), done=False)
 
 
 def _others(scenario: Scenario) -> dict[str, str]:
@@ -129,19 +128,19 @@ async def _report_progress(
     """Edit the report, unless another run took this one over (False). ``results`` when finished."""
     diag = _diag(number, scenario.key)
     async with deps.store.transaction() as tx:
-        raw = await repo.get_value(tx, diag)
+        raw = await repo.get_diagnostics(tx, diag)
         state: dict[str, Any] = json.loads(raw) if raw else {}
         if state.get("done") or state.get("run", run_id) != run_id:
             return False
         await owe(tx, card.edit(number, diag, message), at=deps.clock())
         state.update(scenario=scenario.key, run=run_id, beat=deps.clock(), done=results is not None)
-        await repo.set_value(tx, diag, json.dumps(state))
+        await repo.save_diagnostics(tx, diag, json.dumps(state), done=results is not None)
         if results is not None:
             await repo.append_event(
                 tx,
                 incident=number,
                 kind="diagnostics",
-                actor="opsbot",
+                actor=OPSBOT,
                 text=_record(f"diagnostics ({scenario.title})", results),
                 at=deps.clock(),
             )
@@ -154,9 +153,10 @@ async def run(deps: Deps, number: int, scenario: Scenario) -> list[Result]:
     (a resume after a store blip) takes over: this one then stops writing."""
     diag, run_id = _diag(number, scenario.key), uuid.uuid4().hex[:12]
     async with deps.store.transaction() as tx:
-        raw = await repo.get_value(tx, diag)
+        raw = await repo.get_diagnostics(tx, diag)
         state = json.loads(raw) if raw else {"scenario": scenario.key, "done": False}
-        await repo.set_value(tx, diag, json.dumps({**state, "run": run_id, "beat": deps.clock()}))
+        record = {**state, "run": run_id, "beat": deps.clock()}
+        await repo.save_diagnostics(tx, diag, json.dumps(record), done=bool(state.get("done")))
     probes = deps.catalog.probes(scenario.probes, scenario=scenario.key)
     results: list[Result] = []
     left = {p.key: p.name for p in probes}
@@ -184,7 +184,7 @@ async def snapshot(deps: Deps, number: int, scenario: Scenario) -> list[Result]:
             tx,
             incident=number,
             kind=FINAL_DIAGNOSTICS,
-            actor="opsbot",
+            actor=OPSBOT,
             text=_record(f"diagnostics at resolve ({scenario.title})", results),
             at=deps.clock(),
         )

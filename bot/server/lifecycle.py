@@ -15,18 +15,25 @@ from bot.store import Store, Tx, repo
 log = logging.getLogger("opsbot.lifecycle")
 
 KEY = "process:lifecycle"
+SINGLE = "serve"  # one `opsbot serve`; each worker of `serve --workers N` and `opsbot socket` is its own
+
+
+def key(instance: str) -> str:
+    """The store key of one instance's record: a restarted worker finds its own previous run, and
+    workers or a Socket Mode process sharing the store do not take each other for a crash."""
+    return KEY if instance == SINGLE else f"{KEY}:{instance}"
 
 
 def _me() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-async def record_start(store: Store, *, now: float) -> None:
-    """Log how the previous run ended, then mark this one running."""
+async def record_start(store: Store, *, now: float, instance: str = SINGLE) -> None:
+    """Log how ``instance``'s previous run ended, then mark this one running."""
 
     async def swap(tx: Tx) -> str | None:
-        before = await repo.get_value(tx, KEY)
-        await repo.set_value(tx, KEY, json.dumps({"state": "running", "by": _me(), "at": now}))
+        before = await repo.get_value(tx, key(instance))
+        await repo.set_value(tx, key(instance), json.dumps({"state": "running", "by": _me(), "at": now}))
         return before
 
     before = await store.run(swap)
@@ -44,10 +51,10 @@ async def record_start(store: Store, *, now: float) -> None:
         )
 
 
-async def record_stop(store: Store, *, now: float) -> None:
+async def record_stop(store: Store, *, now: float, instance: str = SINGLE) -> None:
     """Mark a clean stop (after delivery has drained and the lease is released)."""
     async with store.transaction() as tx:
-        await repo.set_value(tx, KEY, json.dumps({"state": "stopped", "by": _me(), "at": now}))
+        await repo.set_value(tx, key(instance), json.dumps({"state": "stopped", "by": _me(), "at": now}))
     log.info("opsbot: stopped cleanly")
 
 
@@ -55,6 +62,7 @@ async def record_stop(store: Store, *, now: float) -> None:
 class Stopping:
     """How this run is ending, read by the stop recorder that runs just before the store closes."""
 
+    instance: str = SINGLE
     clean: bool = False
 
 
@@ -66,7 +74,7 @@ def stop_recorder(
     async def record() -> None:
         if stopping.clean:
             try:
-                await record_stop(store, now=clock())
+                await record_stop(store, now=clock(), instance=stopping.instance)
             except Exception:  # a failed record only means the next start cannot call it clean
                 log.warning("could not record the clean stop", exc_info=True)
 

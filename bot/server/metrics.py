@@ -27,7 +27,7 @@ from bot.store import Store, Tx, queue, stats
 
 METRICS_PATH = "/metrics"
 ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)  # Slack gives up at 3 s
-OUTBOX_STATES = ("pending", "sending", "failed")
+OUTBOX_STATES = ("pending", "sending", "failed", "withheld")
 JOBS_LATE_AFTER = 60.0  # a timer due for longer than this is late: no instance is firing timers
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.incidents.model import TimelineKind
 from bot.store import Tx
 
 
-async def last_update_at(tx: Tx, incident: int, *, kinds: Sequence[str]) -> float | None:
+async def last_update_at(tx: Tx, incident: int, *, kinds: Sequence[TimelineKind]) -> float | None:
     """When the incident last had an event of one of ``kinds`` (its own rows only, through its index)."""
     marks = ",".join("?" * len(kinds))
     row = await tx.fetchone(

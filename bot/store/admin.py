@@ -16,7 +16,7 @@ from typing import Any, Literal
 from bot.logs import iso
 from bot.store import Row, Store, Tx, repo
 
-OutboxState = Literal["pending", "sending", "sent", "failed", "superseded"]
+OutboxState = Literal["pending", "sending", "sent", "failed", "withheld", "superseded"]
 PAGE = 200
 
 

@@ -315,6 +315,25 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX publication_drafts_incident ON publication_drafts (incident)",
         ],
     ),
+    (
+        200,
+        "diagnostics runs in their own table, done as a column (not matched in JSON text)",
+        [
+            """CREATE TABLE diagnostic_runs (
+                key TEXT PRIMARY KEY,
+                done INTEGER NOT NULL DEFAULT 0,
+                record TEXT NOT NULL
+            )""",
+            # Start-up and the resume chore read only unfinished runs: this index holds just those.
+            "CREATE INDEX diagnostic_runs_unfinished ON diagnostic_runs (key) WHERE done = 0",
+            # The records kept so far in kv, in the text bot.runbook.service wrote (json.dumps's spacing).
+            """INSERT INTO diagnostic_runs (key, done, record)
+                SELECT key, CASE WHEN value LIKE '%"done": true%' THEN 1 ELSE 0 END, value
+                FROM kv WHERE key LIKE 'diag:%'""",
+            "DELETE FROM kv WHERE key LIKE 'diag:%'",
+            "DROP INDEX kv_diag_unfinished",
+        ],
+    ),
 ]
 
 

@@ -210,9 +210,10 @@ async def undelivered_count(tx: Tx) -> int:
 
 
 async def forget_sent(tx: Tx, before: float) -> int:
-    """Drop delivered and superseded items older than ``before`` (failed ones stay, for inspection)."""
+    """Drop delivered, superseded and withheld items older than ``before`` (failed ones stay, for
+    inspection)."""
     return await tx.execute(
-        "DELETE FROM outbox WHERE state IN ('sent', 'superseded') AND created_at < ?", (before,)
+        "DELETE FROM outbox WHERE state IN ('sent', 'superseded', 'withheld') AND created_at < ?", (before,)
     )
 
 

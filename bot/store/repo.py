@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.incidents.model import Incident, Severity, Status
+from bot.incidents.model import Incident, Severity, Status, TimelineKind
 from bot.store import Row, Tx
 from bot.store.checklist import checked_items as checked_items
 from bot.store.checklist import clear_checks as clear_checks
@@ -149,7 +149,7 @@ async def set_card(tx: Tx, number: int, channel: str, ts: str) -> None:
 class TimelineEvent:
     id: int
     incident: int
-    kind: str
+    kind: str  # a TimelineKind, or one an older version wrote
     actor: str
     text: str
     created_at: float
@@ -159,7 +159,14 @@ class TimelineEvent:
 
 
 async def add_event(
-    tx: Tx, *, incident: int, kind: str, actor: str, text: str, at: float, slack_ts: str | None = None
+    tx: Tx,
+    *,
+    incident: int,
+    kind: TimelineKind,
+    actor: str,
+    text: str,
+    at: float,
+    slack_ts: str | None = None,
 ) -> bool:
     """Record a timeline event; a Slack message already recorded (same ts) is not added twice."""
     count = await tx.execute(
@@ -170,7 +177,9 @@ async def add_event(
     return count == 1
 
 
-async def append_event(tx: Tx, *, incident: int, kind: str, actor: str, text: str, at: float) -> None:
+async def append_event(
+    tx: Tx, *, incident: int, kind: TimelineKind, actor: str, text: str, at: float
+) -> None:
     """Record a timeline event the caller made itself (no Slack message to deduplicate against)."""
     await tx.write(
         "INSERT INTO timeline (incident, kind, actor, text, created_at) VALUES (?,?,?,?,?)",
@@ -287,16 +296,26 @@ async def delete_value(tx: Tx, key: str) -> bool:
     return await tx.execute("DELETE FROM kv WHERE key = ?", (key,)) == 1
 
 
-# The exact text json.dumps gives an unfinished diagnostics record (migration 90's partial index
-# kv_diag_unfinished has the same predicate, so only unfinished runs are ever read).
-UNFINISHED_DIAGNOSTICS = "key LIKE 'diag:%' AND value LIKE '%\"done\": false%'"
+async def save_diagnostics(tx: Tx, key: str, record: str, *, done: bool) -> None:
+    """Create or replace the diagnostics run ``key``: its record (the runbook's own form) and whether it
+    has finished."""
+    await tx.write(
+        "INSERT INTO diagnostic_runs (key, done, record) VALUES (?, ?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET done = excluded.done, record = excluded.record",
+        (key, int(done), record),
+    )
+
+
+async def get_diagnostics(tx: Tx, key: str) -> str | None:
+    """The record of diagnostics run ``key`` (the runbook's own form), if there is one."""
+    row = await tx.fetchone("SELECT record FROM diagnostic_runs WHERE key = ?", (key,))
+    return str(row["record"]) if row else None
 
 
 async def unfinished_diagnostics(tx: Tx) -> list[tuple[str, str]]:
-    """The diagnostics records of runs not finished, read through the partial index of just those."""
-    where = UNFINISHED_DIAGNOSTICS.replace("%", "%%") if tx.dialect == "postgres" else UNFINISHED_DIAGNOSTICS
-    rows = await tx.fetchall(f"SELECT key, value FROM kv WHERE {where} ORDER BY key")
-    return [(r["key"], r["value"]) for r in rows]
+    """The records of diagnostics runs not finished, read through the partial index of just those."""
+    rows = await tx.fetchall("SELECT key, record FROM diagnostic_runs WHERE done = 0 ORDER BY key")
+    return [(r["key"], r["record"]) for r in rows]
 
 
 async def resolved_between(tx: Tx, *, start: float, end: float) -> list[int]:
@@ -316,7 +335,7 @@ async def forget_finished_diagnostics(tx: Tx, keys: Sequence[str]) -> int:
         chunk = keys[start : start + _KEYS_PER_STATEMENT]
         marks = ", ".join("?" * len(chunk))
         forgotten += await tx.execute(
-            f"DELETE FROM kv WHERE key IN ({marks}) AND value LIKE ?", (*chunk, '%"done": true%')
+            f"DELETE FROM diagnostic_runs WHERE key IN ({marks}) AND done = 1", tuple(chunk)
         )
     return forgotten
 
@@ -337,7 +356,7 @@ async def incidents_declared_since(tx: Tx, since: float, *, at_most: int = 10_00
     return [_incident(r) for r in rows]
 
 
-async def last_event_at(tx: Tx, incident: int, *, kind: str) -> float | None:
+async def last_event_at(tx: Tx, incident: int, *, kind: TimelineKind) -> float | None:
     """When the incident's latest event of ``kind`` happened (the newest first, by the time index)."""
     row = await tx.fetchone(
         "SELECT created_at FROM timeline WHERE incident = ? AND kind = ? ORDER BY created_at DESC LIMIT 1",

@@ -9,6 +9,7 @@ incident record; it is small and has its own index) and the incident counter (nu
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from bot.store import Tx
 
@@ -57,20 +58,44 @@ async def old_resolved_incidents(tx: Tx, *, before: float, limit: int = INCIDENT
     return [int(r["number"]) for r in rows]
 
 
+@dataclass(frozen=True)
+class Forgotten:
+    """What one batch of incident retention did: incidents deleted, and the firing alerts it unlinked
+    (their messages still say which incident they were linked to)."""
+
+    incidents: int = 0
+    unlinked_alerts: tuple[int, ...] = ()
+
+
 async def forget_incidents(
-    tx: Tx, numbers: Sequence[int], *, refs: Sequence[str], keys: Sequence[str]
-) -> int:
-    """Delete incidents ``numbers`` and what hangs off them: timeline, checklist, alerts linked to them
-    (and their refs), timers, publications (drafts, updates, the public record), the Slack refs
-    ``refs`` and the small values ``keys`` the caller names for them. Returns how many were deleted."""
+    tx: Tx,
+    numbers: Sequence[int],
+    *,
+    refs: Sequence[str],
+    keys: Sequence[str],
+    diagnostics: Sequence[str] = (),
+) -> Forgotten:
+    """Delete incidents ``numbers`` and what hangs off them: timeline, checklist, finished alerts linked
+    to them (and their refs; firing ones are only unlinked), timers, publications (drafts, updates,
+    the public record), the Slack refs ``refs``, the small values ``keys`` and the diagnostics runs
+    ``diagnostics`` the caller names for them."""
     if not numbers:
-        return 0
+        return Forgotten()
     nums = tuple(numbers)
     marks = _marks(nums)
     await tx.execute(f"DELETE FROM timeline WHERE incident IN ({marks})", nums)
     await tx.execute(f"DELETE FROM checklist WHERE incident IN ({marks})", nums)
-    linked = await tx.fetchall(f"SELECT id FROM alerts WHERE incident IN ({marks})", nums)
+    # An alert still firing outlives the incident it was attached to (unlinked, its message kept, so its
+    # next repeat edits that message rather than posting anew); a finished one goes with the incident.
+    linked = await tx.fetchall(
+        f"SELECT id FROM alerts WHERE incident IN ({marks})"
+        " AND (status = 'resolved' OR dismissed_by IS NOT NULL)",
+        nums,
+    )
     await _delete_alerts(tx, [int(r["id"]) for r in linked])
+    unlinked = await tx.fetchall(
+        f"UPDATE alerts SET incident = NULL WHERE incident IN ({marks}) RETURNING id", nums
+    )
     subjects = tuple(f"INC-{n}" for n in nums)  # bot.clock.rules.subject's form
     await tx.execute(f"DELETE FROM timers WHERE subject IN ({_marks(subjects)})", subjects)
     for table in ("publications", "publication_drafts", "public_incidents"):
@@ -79,4 +104,9 @@ async def forget_incidents(
         await tx.execute(f"DELETE FROM slack_refs WHERE ref IN ({_marks(refs)})", tuple(refs))
     if keys:
         await tx.execute(f"DELETE FROM kv WHERE key IN ({_marks(keys)})", tuple(keys))
-    return await tx.execute(f"DELETE FROM incidents WHERE number IN ({marks})", nums)
+    if diagnostics:
+        await tx.execute(
+            f"DELETE FROM diagnostic_runs WHERE key IN ({_marks(diagnostics)})", tuple(diagnostics)
+        )
+    gone = await tx.execute(f"DELETE FROM incidents WHERE number IN ({marks})", nums)
+    return Forgotten(gone, tuple(sorted(int(r["id"]) for r in unlinked)))

@@ -17,8 +17,11 @@ from pydantic import SecretStr
 
 from bot.alerts.model import Source
 from bot.devtools import payloads
+from bot.jobs import housekeeping
+from bot.jobs.scheduler import Timer
+from bot.runtime import job_handlers
 from bot.settings import AlertRule
-from tests.harness import Harness
+from tests.harness import FakeClock, Harness
 
 
 @dataclass(frozen=True)
@@ -230,3 +233,31 @@ async def test_user_text_in_alerts_is_inert(bot: Harness) -> None:
     [msg] = alert_messages(bot)
     blob = json.dumps(msg["blocks"])
     assert "<!channel>" not in blob and "&lt;!channel&gt;" in blob
+
+
+async def test_a_firing_alert_unlinked_by_retention_offers_its_buttons_again(store_url: str) -> None:
+    clock = FakeClock()
+    bot = await Harness.start(
+        store_url,
+        clock=clock,
+        scheduler_poll=3600.0,
+        incident_retention_days=30,
+        alertmanager_token=SecretStr(AM_TOKEN),
+    )
+    try:
+        await deliver(bot, "alertmanager", firing())
+        [msg] = alert_messages(bot)
+        await press(bot, msg, "alert_open")
+        await bot.command("resolve INC-1 fixed")  # the alert itself keeps firing
+        await bot.settle()
+        assert "Linked to *INC-1*" in json.dumps(alert_messages(bot)[0]["blocks"])
+        clock.advance(31 * 86400.0)
+        prune = job_handlers(bot.runtime.deps)[housekeeping.KIND]
+        await bot.runtime.store.run(lambda tx: prune(tx, Timer(0, housekeeping.KIND, "", clock(), 1, {})))
+        await bot.settle()
+        [msg] = alert_messages(bot)
+    finally:
+        await bot.close()
+    assert bot.sim.problems == [], bot.sim.problems
+    assert "INC-1" not in json.dumps(msg["blocks"]), "it no longer points at an incident that is gone"
+    assert any(b.get("type") == "actions" for b in msg["blocks"]), "it can be opened or attached again"

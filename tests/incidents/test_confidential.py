@@ -60,6 +60,9 @@ async def test_rerouted_to_security_the_card_goes_private_and_the_public_one_bec
     public_text = channel_text(sec_bot, "C0INCIDENT")
     assert not [w for w in SECRET_WORDS if w in public_text]  # the move's own lines never went public
     assert "customer table" not in public_text  # the note said with the re-route was withheld too
+    async with sec_bot.runtime.store.transaction() as tx:
+        held = await tx.fetchall("SELECT state, last_error FROM outbox WHERE state IN ('withheld', 'failed')")
+    assert held and all(r["state"] == "withheld" for r in held), "withheld on purpose, not a failure"
 
     # Looking from outside: a private answer, no details; from the security channel: the record.
     outside = await sec_bot.command("show INC-1")

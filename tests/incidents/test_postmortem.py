@@ -8,8 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.incidents import postmortem
-from bot.incidents.model import Incident, Severity, Status
+from bot.incidents import postmortem, render
+from bot.incidents.model import TIMELINE_KINDS, Incident, Severity, Status
 from bot.store import open_store, repo
 from bot.store.repo import TimelineEvent
 from tests.harness import Harness
@@ -148,3 +148,17 @@ def test_cli_prints_the_draft(tmp_path: Path) -> None:
         cwd=tmp_path,
     )
     assert missing.returncode == 1 and "no INC-99" in missing.stderr
+
+
+def test_every_timeline_kind_has_its_own_words_on_the_thread_and_in_the_post_mortem() -> None:
+    events = [
+        TimelineEvent(id=i, incident=1, kind=kind, actor="U0ONCALL", text=f"a {kind} entry", created_at=1e9)
+        for i, kind in enumerate(TIMELINE_KINDS)
+    ]
+    lines = render.timeline_lines(events)
+    unlabelled = [kind for kind, line in zip(TIMELINE_KINDS, lines, strict=True) if " • " in line]
+    assert unlabelled == [], "each kind needs a mark in bot.incidents.render"
+    table = postmortem.draft(resolved_incident(), events)
+    for kind in TIMELINE_KINDS:  # each row's "What" is a word the post-mortem chose, not the raw kind
+        assert f"| {postmortem.label(kind)} | @U0ONCALL | a {kind} entry |" in table, kind
+    assert set(TIMELINE_KINDS) <= set(postmortem.LABELS), "each kind needs words in bot.incidents.postmortem"

@@ -66,14 +66,15 @@ async def test_housekeeping_forgets_finished_diagnostics_resolved_a_week_ago(sto
             await repo.insert_incident(tx, incident(number, **when))
             # The runbook keeps one record per scenario (a re-routed incident has two); older ones had none.
             for key in (f"diag:{number}", f"diag:{number}:database", f"diag:{number}:checkout"):
-                await repo.set_value(tx, key, json.dumps({"scenario": "general", "done": done}))
+                record = json.dumps({"scenario": "general", "done": done})
+                await repo.save_diagnostics(tx, key, record, done=done)
 
     await store.run(seed)
     timer = Timer(id=1, kind=housekeeping.KIND, subject="", due=NOW, generation=1, payload={})
     record = runtime.incident_record(Settings())  # the keys as the runbook writes them
     await store.run(lambda tx: housekeeping.prune(clock=Clock(NOW), incidents=record)(tx, timer))
     async with store.transaction() as tx:
-        kept = [k for k, _ in await repo.values_with_prefix(tx, "diag:")]
+        kept = [str(r["key"]) for r in await tx.fetchall("SELECT key FROM diagnostic_runs")]
         unfinished = [k for k, _ in await repo.unfinished_diagnostics(tx)]
     assert not [k for k in kept if k.startswith("diag:1")]
     assert {k.split(":")[1] for k in kept} == {"2", "3", "4"} and len(kept) == 9

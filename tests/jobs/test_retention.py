@@ -11,6 +11,7 @@ from bot.alerts.model import Alert, AlertStatus
 from bot.incidents.model import Incident, Severity, Status, touch
 from bot.jobs import housekeeping, scheduler
 from bot.jobs.scheduler import Timer
+from bot.runbook import escalate
 from bot.runtime import job_handlers
 from bot.slack import ids
 from bot.store import Store, Tx, alerts, repo, retention
@@ -84,6 +85,7 @@ async def test_old_resolved_incidents_go_whole_and_the_audit_stays(store_url: st
             )
             # What else may hang off an incident: a tick, a timer, a status-page publication.
             await repo.set_check(tx, incident=1, item="i1", user="U0ONCALL", at=clock())
+            await repo.set_value(tx, escalate.marker(1), str(clock()))  # a small value of INC-1's
             for ref in (ids.nudge_ref(1), ids.watch_ref(1)):  # the clock's messages in the thread
                 await repo.save_ref(tx, ref, "C0INCIDENT", f"{clock():.6f}")
             await scheduler.schedule(tx, kind="incident.nudge", subject="INC-1", due=clock() + 60)
@@ -108,8 +110,8 @@ async def test_old_resolved_incidents_go_whole_and_the_audit_stays(store_url: st
         counts = await counted(bot, CHECKS)
     finally:
         await bot.close()
-    assert counts[:8] == [0, 0, 0, 0, 0, 0, 0, 1]  # all of INC-1 gone but its remediation audit
-    assert counts[8] > 0  # INC-3, resolved just now, keeps its record
+    assert counts[:9] == [0, 0, 0, 0, 0, 0, 0, 0, 1]  # all of INC-1 gone but its remediation audit
+    assert counts[9] > 0  # INC-3, resolved just now, keeps its record
 
 
 CHECKS = (
@@ -119,6 +121,7 @@ CHECKS = (
     ("slack_refs", "ref LIKE ?", ("%:1",)),
     ("slack_refs", "ref LIKE ?", ("%:1:%",)),
     ("kv", "key LIKE ?", ("%:1%",)),
+    ("diagnostic_runs", "key LIKE ?", ("diag:1%",)),
     ("publications", "incident = ?", (1,)),
     ("action_audit", "incident = ?", (1,)),
     ("timeline", "incident = ?", (3,)),
@@ -173,3 +176,27 @@ async def test_an_incident_reopened_while_retention_runs_is_kept(store: Store) -
         kept = await repo.get_incident(tx, 1)
         events = await repo.timeline(tx, 1)
     assert kept is not None and kept.status is Status.INVESTIGATING and events
+
+
+async def test_a_firing_alert_outlives_the_incident_it_was_attached_to(store_url: str) -> None:
+    clock = FakeClock()
+    bot = await Harness.start(store_url, clock=clock, scheduler_poll=3600.0, incident_retention_days=30)
+    try:
+        await bot.command("open P2 checkout broken")
+        await bot.command("resolve INC-1 fixed")
+        await bot.settle()
+        async with bot.runtime.store.transaction() as tx:
+            for key, firing in (("still-firing", True), ("finished", False)):
+                alert_id = await add_alert(tx, key, age_days=0, firing=firing)
+                await alerts.link_incident(tx, alert_id, 1)
+        clock.advance(31 * DAY)
+        prune = job_handlers(bot.runtime.deps)[housekeeping.KIND]
+        async with bot.runtime.store.transaction() as tx:
+            await prune(tx, Timer(0, housekeeping.KIND, "", time.time(), 1, {}))
+            left = await tx.fetchall("SELECT alert_key, incident FROM alerts")
+            refs = await tx.fetchall("SELECT ref FROM slack_refs WHERE ref LIKE ?", ("alert:%",))
+        assert "There is no INC-1" in (await bot.command("show INC-1"))["text"]
+    finally:
+        await bot.close()
+    assert [(r["alert_key"], r["incident"]) for r in left] == [("still-firing", None)]
+    assert len(refs) == 1, "the firing alert keeps its message, so its next repeat edits it"

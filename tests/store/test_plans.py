@@ -64,7 +64,8 @@ def filled_urls(tmp_path_factory: pytest.TempPathFactory, pg_admin: str) -> dict
         try:
             await fill(store, incidents=INCIDENTS, events=EVENTS, big=BIG)
             async with store.transaction() as tx:
-                await repo.set_value(tx, "diag:7", '{"scenario": "general", "done": false}')
+                record = '{"scenario": "general", "done": false}'
+                await repo.save_diagnostics(tx, "diag:7", record, done=False)
                 await tx.execute("ANALYZE")
         finally:
             await store.close()
@@ -184,7 +185,7 @@ async def test_start_up_reads_only_unfinished_diagnostics(store: Store) -> None:
     async def work(tx: Tx) -> None:
         assert await repo.unfinished_diagnostics(tx) == [("diag:7", '{"scenario": "general", "done": false}')]
 
-    await assert_indexed(store, work, "kv", "kv_diag_unfinished", partial=True)
+    await assert_indexed(store, work, "diagnostic_runs", "diagnostic_runs_unfinished", partial=True)
 
 
 async def test_housekeeping_finds_what_is_old_by_index(store: Store) -> None:
@@ -205,7 +206,7 @@ async def test_housekeeping_finds_what_is_old_by_index(store: Store) -> None:
 
     await assert_indexed(store, resolved, "incidents", "incidents_resolved")
     for sql, plan in await plans(store, diagnostics):
-        assert not full_scans(plan, "kv"), f"{sql}\n{plan}"
+        assert not full_scans(plan, "diagnostic_runs"), f"{sql}\n{plan}"
 
 
 async def test_retention_finds_old_alerts_and_incidents_by_index(store: Store) -> None:
@@ -225,11 +226,13 @@ async def test_retention_finds_old_alerts_and_incidents_by_index(store: Store) -
     async def forget(tx: Tx) -> None:
         numbers = await retention.old_resolved_incidents(tx, before=4e9, limit=3)
         assert len(numbers) == 3
-        await retention.forget_incidents(tx, numbers, refs=["card:1", "diag:1:general"], keys=["diag:1"])
+        await retention.forget_incidents(
+            tx, numbers, refs=["card:1", "diag:1:general"], keys=["esc:1"], diagnostics=["diag:1"]
+        )
 
     tables = ("timeline", "checklist", "alerts", "timers", "publications", "publication_drafts")
     for sql, plan in await plans(store, forget):
-        for table in (*tables, "public_incidents", "slack_refs", "kv", "incidents"):
+        for table in (*tables, "public_incidents", "slack_refs", "kv", "diagnostic_runs", "incidents"):
             assert not full_scans(plan, table), f"full scan of {table} in:\n{sql}\n{plan}"
 
 

@@ -279,9 +279,10 @@ def _supervise(settings: Settings, count: int) -> int:
 
 async def _serve(settings: Settings, *, worker: tuple[int, int] | None = None) -> int:
     from bot.runtime import start_runtime
-    from bot.server.lifecycle import record_start
+    from bot.server.lifecycle import instance_name, record_start
 
-    runtime = await start_runtime(settings, instance=f"serve-{worker[0]}" if worker else "serve")
+    name = instance_name("serve", worker=worker[0] if worker else None)
+    runtime = await start_runtime(settings, instance=name)
     clean = False
     try:
         await record_start(runtime.store, now=runtime.deps.clock(), instance=runtime.stopping.instance)
@@ -307,11 +308,12 @@ async def _socket(settings: Settings) -> int:
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     from bot.runtime import start_runtime
-    from bot.server.lifecycle import record_start
+    from bot.server.lifecycle import instance_name, record_start
 
     assert settings.slack_app_token is not None
     # Socket Mode requests come over the app's own authenticated WebSocket, not signed HTTP.
-    runtime = await start_runtime(settings, signing_secret=secrets.token_hex(16), instance="socket")
+    name = instance_name("socket")
+    runtime = await start_runtime(settings, signing_secret=secrets.token_hex(16), instance=name)
     clean = False
     try:
         await record_start(runtime.store, now=runtime.deps.clock(), instance=runtime.stopping.instance)

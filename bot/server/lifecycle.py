@@ -6,7 +6,7 @@ import json
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
 from bot.logs import iso
@@ -16,6 +16,15 @@ log = logging.getLogger("opsbot.lifecycle")
 
 KEY = "process:lifecycle"
 SINGLE = "serve"  # one `opsbot serve`; each worker of `serve --workers N` and `opsbot socket` is its own
+
+
+def instance_name(mode: str, *, worker: int | None = None, environ: Mapping[str, str] = os.environ) -> str:
+    """This process's stable name among those sharing the store: ``serve``, ``serve-2`` (a worker),
+    ``socket``; on a platform that names its processes (Heroku's ``DYNO``: ``web.1``), with that name,
+    so two hosts do not take each other for a crash. Stable across restarts, so the names stay few."""
+    name = f"{mode}-{worker}" if worker is not None else mode
+    dyno = environ.get("DYNO", "").strip()
+    return f"{name}@{dyno}" if dyno else name
 
 
 def key(instance: str) -> str:

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from bot.server.lifecycle import record_start, record_stop
+from bot.server.lifecycle import instance_name, record_start, record_stop
 from bot.store import Store
 
 
@@ -30,3 +30,11 @@ async def test_instances_sharing_a_store_keep_their_own_records(
     first, second = said(caplog)[-2:]
     assert "stopped cleanly at" in first
     assert "recorded no clean stop" in second
+
+
+def test_instance_names_are_stable_and_tell_hosts_apart() -> None:
+    assert instance_name("serve", environ={}) == "serve"  # the one-process default keeps its old record
+    assert instance_name("serve", worker=2, environ={}) == "serve-2"
+    assert instance_name("socket", environ={}) == "socket"
+    assert instance_name("serve", environ={"DYNO": "web.2"}) == "serve@web.2"
+    assert instance_name("serve", worker=1, environ={"DYNO": "web.1"}) == "serve-1@web.1"

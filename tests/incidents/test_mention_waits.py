@@ -88,3 +88,29 @@ async def test_a_mention_in_a_thread_no_card_claims_is_answered_once_after_the_g
         await one.close()
         await two.close()
         await sim.stop()
+
+
+async def test_a_mention_waits_past_the_grace_while_a_new_incidents_card_ts_is_still_unknown(
+    store_url: str, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr(mentions, "CARD_WAIT", 0.5)  # Slack answers the card's post after the grace
+    sim = await LateSlack().start()
+    bot = await Harness.start(store_url, sim=sim)
+    try:
+        sim.late["chat.postMessage"] = [3.0]
+        await bot.command("open P1 checkout broken")
+        card = await _card_in_slack(sim)
+        where = _mention(sim, "note rolling back", card["ts"])
+        await bot.event(payloads.app_mention_event(**where))
+        for _ in range(100):  # the card's ts lands ~3 s in, well after the grace
+            await bot.settle()
+            if any("rolling back" in t for t in bot.said(1)) or bot.ephemerals():
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.3)
+        await bot.settle()
+        assert not [t for t in bot.ephemerals() if "Mention me" in t]
+        assert [t for t in bot.said(1) if "rolling back" in t] == [":memo: <@U0DANA>: rolling back"]
+    finally:
+        await bot.close()
+        await sim.stop()

@@ -48,10 +48,12 @@ class Mention:
 
     @property
     def in_thread(self) -> bool:
+        """Whether it was made in a thread's replies (not its first message, not the channel)."""
         return bool(self.thread_ts) and self.thread_ts != self.ts
 
     @property
     def subject(self) -> str:
+        """Its waiting timer's subject (``thread_messages`` owns the format)."""
         thread_ts = self.thread_ts or ""
         return thread_messages.mention_subject(channel=self.channel, thread_ts=thread_ts, ts=self.ts)
 
@@ -61,6 +63,7 @@ class Mention:
         return f"mention-reply:{self.channel}:{self.ts}"
 
     def payload(self) -> dict[str, JSON]:
+        """What its waiting timer keeps (``text`` redacted by the caller)."""
         return {
             "channel": self.channel,
             "user": self.user,
@@ -72,6 +75,8 @@ class Mention:
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, JSON]) -> Mention:
+        """The mention a waiting timer kept."""
+
         def optional(name: str) -> str | None:
             value = payload.get(name)
             return str(value) if value else None

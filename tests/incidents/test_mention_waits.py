@@ -10,6 +10,7 @@ from typing import Any
 from bot.devtools import payloads
 from bot.devtools.slack_sim import BOT_USER, SlackSim
 from bot.incidents import mentions
+from bot.jobs import scheduler
 from tests.fakes.slack_spec import check_call
 from tests.harness import FakeClock, Harness
 from tests.outbox.test_exactly_once import LateSlack
@@ -111,6 +112,23 @@ async def test_a_mention_waits_past_the_grace_while_a_new_incidents_card_ts_is_s
         await bot.settle()
         assert not [t for t in bot.ephemerals() if "Mention me" in t]
         assert [t for t in bot.said(1) if "rolling back" in t] == [":memo: <@U0DANA>: rolling back"]
+    finally:
+        await bot.close()
+        await sim.stop()
+
+
+async def test_a_waiting_mention_keeps_no_secret_in_the_store(store_url: str) -> None:
+    sim = await SlackSim(validator=check_call).start()
+    bot = await Harness.start(store_url, sim=sim, scheduler_poll=3600.0)
+    try:
+        chatter = sim.post_human("C0INCIDENT", "U0DANA", "is checkout down?")
+        secret = "sk_live_" + "a1B2c3D4e5F6g7H8i9J0k1L2"
+        where = _mention(sim, f"note rotated {secret}", chatter["ts"])
+        await bot.event(payloads.app_mention_event(**where))
+        async with bot.runtime.store.transaction() as tx:
+            waiting = [t for t in await scheduler.pending(tx) if t.kind == mentions.KIND]
+        assert len(waiting) == 1
+        assert secret not in str(waiting[0].payload) and "[redacted]" in str(waiting[0].payload)
     finally:
         await bot.close()
         await sim.stop()

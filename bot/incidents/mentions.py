@@ -9,6 +9,7 @@ answered "not an incident thread", once across instances and restarts.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -24,6 +25,8 @@ from bot.slack.answers import ephemeral, owe_ephemeral
 from bot.slack.blocks import Message
 from bot.slack.replies import explain
 from bot.store import Tx, queue, repo
+
+log = logging.getLogger("opsbot.incidents")
 
 KIND = thread_messages.MENTION_WAITS
 HOLD_UNKNOWN_THREADS_FOR = thread_messages.HOLD_UNKNOWN_THREADS_FOR
@@ -143,13 +146,20 @@ def handler(deps: Deps) -> Handler:
 
 
 async def _after_wait(deps: Deps, mention: Mention) -> None:
+    try:
+        await _carry_out_waited(deps, mention)
+    except StoreUnavailable:  # expected in a blip, and no loss: the timer kept in ``fire`` comes due again
+        log.info("mention %s:%s waits for the store; its timer fires again", mention.channel, mention.ts)
+
+
+async def _carry_out_waited(deps: Deps, mention: Mention) -> None:
     assert mention.thread_ts is not None  # only mentions in a thread wait
     thread_ts = mention.thread_ts
     inc = await thread_messages.incident_for_thread(deps, channel=mention.channel, thread_ts=thread_ts)
     try:
         reply = await perform(deps, mention, inc) if inc is not None else None
     except StoreUnavailable:
-        raise  # the timer fires again later
+        raise  # not the person's mistake: see _after_wait
     except Exception as exc:  # as the listener's guard would: the person is told why
         reply = Message(text=explain(exc))
     async with deps.store.transaction() as tx:

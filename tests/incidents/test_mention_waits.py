@@ -9,6 +9,7 @@ from typing import Any
 
 from bot.devtools import payloads
 from bot.devtools.slack_sim import BOT_USER, SlackSim
+from bot.errors import StoreUnavailable
 from bot.incidents import mentions
 from bot.jobs import scheduler
 from tests.fakes.slack_spec import check_call
@@ -129,6 +130,27 @@ async def test_a_waiting_mention_keeps_no_secret_in_the_store(store_url: str) ->
             waiting = [t for t in await scheduler.pending(tx) if t.kind == mentions.KIND]
         assert len(waiting) == 1
         assert secret not in str(waiting[0].payload) and "[redacted]" in str(waiting[0].payload)
+    finally:
+        await bot.close()
+        await sim.stop()
+
+
+async def test_a_store_blip_after_a_waiting_mention_fires_is_no_unexpected_error(
+    store_url: str, monkeypatch: Any, caplog: Any
+) -> None:
+    sim = await SlackSim(validator=check_call).start()
+    bot = await Harness.start(store_url, sim=sim, scheduler_poll=3600.0)
+    try:
+        chatter = sim.post_human("C0INCIDENT", "U0DANA", "is checkout down?")
+        where = _mention(sim, "note rolling back", chatter["ts"])
+        mention = mentions.Mention(**{k: where[k] for k in ("channel", "user", "ts", "text", "thread_ts")})
+
+        async def unavailable(*args: Any, **kwargs: Any) -> None:
+            raise StoreUnavailable("the store is restarting")
+
+        monkeypatch.setattr(mentions.thread_messages, "incident_for_thread", unavailable)
+        await mentions._after_wait(bot.runtime.deps, mention)  # its timer fires again later
+        assert not [r for r in caplog.records if r.levelname == "ERROR"]
     finally:
         await bot.close()
         await sim.stop()

@@ -36,6 +36,8 @@ class UsageError(OpsbotError):
         self.usage = usage
 
     def user_message(self) -> str:
+        if self.usage and "`" in self.usage:  # it marks its own code spans: one more pair would break them
+            return f"{self.problem}\nUsage: {self.usage}"
         if self.usage:
             return f"{self.problem}\nUsage: `{self.usage}`"
         return self.problem

@@ -234,11 +234,14 @@ class Console:
         return lines
 
     def show_private(self, data: dict[str, Any]) -> None:
-        """A command's answer: private, or in the channel when it was asked for ``public``."""
+        """A command's answer: private (taking the ack's place, if it says so), or in the channel when it
+        was asked for ``public``."""
         lines = self.render_blocks(data.get("blocks") or [], channel="C0INCIDENT", ts="")
         text = "\n".join(lines) if lines else self.plain(str(data.get("text", "")))
         if data.get("response_type") == "in_channel":
             self.say(_indent(text, f"#{self._channel_name('C0INCIDENT')} opsbot (for everyone): ", "    "))
+        elif str(data.get("replace_original")).lower() == "true":  # Slack shows this one, not both
+            self.say(_indent(text, "(only you, in place of your command's first answer) "))
         else:
             self.say(_indent(text, "(only you) "))
 

@@ -2,12 +2,14 @@
 
 People see a card before its ts is recorded here (Slack answered late, or a takeover is still checking
 whether the post landed). A mention in such a young thread waits for it as a timer, data in the store: due
-when the card's ts lands (``thread_messages.card_landed``) or when the grace ends, and then it is carried
-out, or answered "not an incident thread", once across instances and restarts.
+when the card's ts lands (``thread_messages.card_landed``) or when the grace ends (extended, up to the
+hold of thread messages, while a recent incident has no card ts yet), and then it is carried out, or
+answered "not an incident thread", once across instances and restarts.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
@@ -24,8 +26,14 @@ from bot.slack.blocks import Message
 from bot.slack.replies import explain
 from bot.store import Tx, queue, repo
 
+log = logging.getLogger("opsbot.incidents")
+
 KIND = thread_messages.MENTION_WAITS
+HOLD_UNKNOWN_THREADS_FOR = thread_messages.HOLD_UNKNOWN_THREADS_FOR
 CARD_WAIT = 60.0  # a mention in a thread this young may be in a card whose ts is not recorded yet
+# ...and one in an older thread (up to HOLD_UNKNOWN_THREADS_FOR, as thread messages are held) while an
+# incident declared shortly before the thread began has no card ts yet (Slack slower still, a takeover).
+CLOCK_SKEW = 5.0  # Slack's clock (a ts) may run a little behind this one (an incident's created_at)
 RETRY_AFTER = 30.0  # a firing whose work never finished (the process died) fires again this much later
 NOT_IN_A_THREAD = "Mention me in an incident card's thread to change that incident, or use `/incident help`."
 
@@ -43,10 +51,12 @@ class Mention:
 
     @property
     def in_thread(self) -> bool:
+        """Whether it was made in a thread's replies (not its first message, not the channel)."""
         return bool(self.thread_ts) and self.thread_ts != self.ts
 
     @property
     def subject(self) -> str:
+        """Its waiting timer's subject (``thread_messages`` owns the format)."""
         thread_ts = self.thread_ts or ""
         return thread_messages.mention_subject(channel=self.channel, thread_ts=thread_ts, ts=self.ts)
 
@@ -56,6 +66,7 @@ class Mention:
         return f"mention-reply:{self.channel}:{self.ts}"
 
     def payload(self) -> dict[str, JSON]:
+        """What its waiting timer keeps (``text`` redacted by the caller)."""
         return {
             "channel": self.channel,
             "user": self.user,
@@ -67,6 +78,8 @@ class Mention:
 
     @classmethod
     def from_payload(cls, payload: Mapping[str, JSON]) -> Mention:
+        """The mention a waiting timer kept."""
+
         def optional(name: str) -> str | None:
             value = payload.get(name)
             return str(value) if value else None
@@ -87,8 +100,8 @@ async def carry_out(deps: Deps, mention: Mention) -> None:
     if mention.in_thread and mention.thread_ts:
         async with deps.store.transaction() as tx:
             inc = await _incident_locked(tx, mention)
-            if inc is None and deps.clock() < _grace_ends(mention):
-                await _wait(tx, replace(mention, text=deps.redact(mention.text)))
+            if inc is None and await _may_still_land(deps, tx, mention):
+                await _wait(deps, tx, replace(mention, text=deps.redact(mention.text)))
                 return
     reply = await perform(deps, mention, inc)
     if reply is not None:
@@ -133,21 +146,28 @@ def handler(deps: Deps) -> Handler:
 
 
 async def _after_wait(deps: Deps, mention: Mention) -> None:
+    try:
+        await _carry_out_waited(deps, mention)
+    except StoreUnavailable:  # expected in a blip, and no loss: the timer kept in ``fire`` comes due again
+        log.info("mention %s:%s waits for the store; its timer fires again", mention.channel, mention.ts)
+
+
+async def _carry_out_waited(deps: Deps, mention: Mention) -> None:
     assert mention.thread_ts is not None  # only mentions in a thread wait
     thread_ts = mention.thread_ts
     inc = await thread_messages.incident_for_thread(deps, channel=mention.channel, thread_ts=thread_ts)
     try:
         reply = await perform(deps, mention, inc) if inc is not None else None
     except StoreUnavailable:
-        raise  # the timer fires again later
+        raise  # not the person's mistake: see _after_wait
     except Exception as exc:  # as the listener's guard would: the person is told why
         reply = Message(text=explain(exc))
     async with deps.store.transaction() as tx:
         if inc is None:
             if await _incident_locked(tx, mention) is not None:
                 return  # the card landed just now: that made this timer due again
-            if deps.clock() < _grace_ends(mention):
-                await _wait(tx, mention)
+            if await _may_still_land(deps, tx, mention):
+                await _wait(deps, tx, mention)
                 return
             reply = Message(text=NOT_IN_A_THREAD)
         if reply is not None:
@@ -166,13 +186,24 @@ async def _incident_locked(tx: Tx, mention: Mention) -> Incident | None:
     return await repo.incident_by_card(tx, mention.channel, mention.thread_ts)
 
 
-async def _wait(tx: Tx, mention: Mention) -> None:
-    due = _grace_ends(mention)
+async def _may_still_land(deps: Deps, tx: Tx, mention: Mention) -> bool:
+    """Whether a card's ts may still be recorded for the mention's thread (the mention should wait)."""
+    began, now = _ts(mention.thread_ts or ""), deps.clock()
+    if now < began + CARD_WAIT:
+        return True
+    if now >= began + HOLD_UNKNOWN_THREADS_FOR:
+        return False
+    since = began - HOLD_UNKNOWN_THREADS_FOR
+    return await repo.card_unrecorded(tx, declared_from=since, declared_until=began + CLOCK_SKEW)
+
+
+async def _wait(deps: Deps, tx: Tx, mention: Mention) -> None:
+    # Due when the grace ends, then every CARD_WAIT while a card may still land: its landing brings the
+    # timer forward (thread_messages.card_landed), so the due time is only when to look again.
+    began, now = _ts(mention.thread_ts or ""), deps.clock()
+    grace_ends = began + CARD_WAIT
+    due = grace_ends if now < grace_ends else min(now + CARD_WAIT, began + HOLD_UNKNOWN_THREADS_FOR)
     await scheduler.schedule(tx, kind=KIND, subject=mention.subject, due=due, payload=mention.payload())
-
-
-def _grace_ends(mention: Mention) -> float:
-    return _ts(mention.thread_ts or "") + CARD_WAIT
 
 
 def _ts(ts: str) -> float:

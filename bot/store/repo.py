@@ -136,6 +136,15 @@ async def count_incidents(tx: Tx, *, include_resolved: bool, before: int | None,
     return int(row["n"]) if row else 0
 
 
+async def card_unrecorded(tx: Tx, *, declared_from: float, declared_until: float) -> bool:
+    """Whether an incident declared in that span has no card ts recorded yet (its post may still land)."""
+    row = await tx.fetchone(
+        "SELECT 1 AS found FROM incidents WHERE card_ts IS NULL AND created_at BETWEEN ? AND ? LIMIT 1",
+        (declared_from, declared_until),
+    )
+    return row is not None
+
+
 async def set_card(tx: Tx, number: int, channel: str, ts: str) -> None:
     await tx.write(
         "UPDATE incidents SET card_channel = ?, card_ts = ? WHERE number = ?", (channel, ts, number)

@@ -91,3 +91,11 @@ async def test_at_names_and_public_answers(tmp_path: Path) -> None:
     assert "Name the new commander" not in out
     assert "#engineering-incidents opsbot (for everyone): *Recent deploys*" in out
     assert "(only you) *Recent deploys*" not in out
+
+
+async def test_an_answer_in_place_of_the_commands_ack_is_shown_as_replacing_it(tmp_path: Path) -> None:
+    out = await console(["/incident open P2 search slow"], db=tmp_path / "c.db")
+    # Slack shows the person one private message: the "is live" follow-up takes the ack's place.
+    assert "(only you) Declared *INC-1* (P2): search slow. Posting its card" in out
+    assert "(only you, in place of your command's first answer) Declared *INC-1* (P2)" in out
+    assert "is live" in out

@@ -252,3 +252,13 @@ def test_new_forms_read_any_width() -> None:
     assert c.parse_command("scenario 4 Ｐａｙｍｅｎｔｓ") == c.SetScenario(4, "payments")
     with pytest.raises(UsageError, match="cannot command"):
         c.parse_command("commander 4 <@U0OPSBOT>", bot_user_id="U0OPSBOT")
+
+
+def test_a_usage_with_its_own_code_spans_is_not_wrapped_in_another() -> None:
+    # Wrapped in backticks, the thread usage's own `…` spans would pair up the wrong way in Slack.
+    with pytest.raises(UsageError) as caught:
+        c.parse_thread_command("frobnicate", 1, now=0.0)
+    shown = caught.value.user_message()
+    assert "Usage: In an incident's thread, mention me with one of: `investigating|" in shown
+    assert shown.count("`") % 2 == 0 and "``" not in shown
+    assert UsageError("No.", "/incident list").user_message() == "No.\nUsage: `/incident list`"

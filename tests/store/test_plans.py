@@ -173,6 +173,13 @@ async def test_show_reads_the_latest_page_and_counts_in_the_index(store: Store) 
         assert "timeline_incident" in plan, plan
 
 
+async def test_a_waiting_mention_looks_for_a_cardless_incident_by_index(store: Store) -> None:
+    async def work(tx: Tx) -> None:
+        await repo.card_unrecorded(tx, declared_from=0.0, declared_until=1.0)
+
+    await assert_indexed(store, work, "incidents", "incidents_cardless")
+
+
 async def test_healthz_counts_only_undelivered_items(store: Store) -> None:
     async def work(tx: Tx) -> None:
         assert await queue.undelivered_count(tx) == 0

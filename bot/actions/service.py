@@ -6,10 +6,8 @@ The listener's part is store-only and quick; Slack lookups (who may) and the pro
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
-from collections.abc import Awaitable, Callable
 
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
@@ -33,10 +31,10 @@ from bot.actions.model import (
 from bot.actions.preview import build_preview
 from bot.actions.target import AdminDb
 from bot.deps import Deps
-from bot.errors import NotFound, OpsbotError, StoreUnavailable, UsageError
+from bot.errors import NotFound, OpsbotError, UsageError
 from bot.outbox import Respond, owe
 from bot.slack.blocks import Message, user
-from bot.store import Conflict, Tx, remediation, repo
+from bot.store import Conflict, Tx, doubling, remediation, repo, run_through_blips
 from bot.store.remediation import Request
 
 RECORD_FOR = 60.0  # seconds to keep trying to record an outcome through a store blip
@@ -290,7 +288,8 @@ async def _execute(deps: Deps, req: Request, *, url: str) -> None:
         message = render.outcome_message(req.action, done, actor=req.actor)
         await owe(tx, Respond(url, message.text, message.blocks, replace_original=True), at=now)
 
-    await _through_blips(deps, record)
+    # What ran in production must be recorded; past RECORD_FOR the settle timer owns the request.
+    await run_through_blips(deps.store, record, waits=doubling(0.25, cap=5.0, total=RECORD_FOR))
     deps.outbox.notify()
 
 
@@ -299,22 +298,6 @@ async def _still_claimed(deps: Deps, token: str) -> bool:
     async with deps.store.transaction() as tx:
         req = await remediation.get_request(tx, token)
     return req is not None and req.state == "claimed"
-
-
-async def _through_blips(deps: Deps, body: Callable[[Tx], Awaitable[None]]) -> None:
-    """Run ``body`` in a transaction, retrying while the store is unreachable: what ran in production
-    must be recorded. Past RECORD_FOR the settle timer (data in the store) owns the request."""
-    delay, waited = 0.25, 0.0
-    while True:
-        try:
-            await deps.store.run(body)
-            return
-        except StoreUnavailable:
-            if waited >= RECORD_FOR:
-                raise
-        await asyncio.sleep(delay)
-        waited += delay
-        delay = min(delay * 2, 5.0)
 
 
 def _size(req: Request) -> int:

@@ -3,7 +3,6 @@ write of its outcome in its own transaction as soon as Slack answers."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import dataclasses
 import logging
@@ -33,7 +32,7 @@ from bot.outbox.respond import ResponseSender
 from bot.outbox.rounds import Outcome, Prepared
 from bot.outbox.slack import Posted, SlackSender
 from bot.slack import ids
-from bot.store import Store, Tx, queue, repo
+from bot.store import Store, Tx, doubling, queue, repo, run_through_blips
 
 log = logging.getLogger("opsbot.outbox")
 
@@ -283,17 +282,14 @@ class Delivery:
         """Write the outcome (fenced), retrying a store blip for ~15 s (a PostgreSQL restart, killed
         sessions) before giving up: an outcome not written makes the item in doubt, and a private reply
         in doubt is sent again (a response_url cannot be looked up)."""
-        delay = 0.1
-        for attempt in range(RECORD_ATTEMPTS):
-            try:
-                await self.store.run(lambda tx: self._record(tx, p, outcome, ready, posted, term))
-                return
-            except StoreUnavailable as exc:
-                if attempt == RECORD_ATTEMPTS - 1:
-                    raise
-                log.warning("outbox: cannot record item %d yet (%s); retrying", p.item.id, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 4.0)
+        await run_through_blips(
+            self.store,
+            lambda tx: self._record(tx, p, outcome, ready, posted, term),
+            waits=doubling(0.1, cap=4.0, count=RECORD_ATTEMPTS - 1),
+            on_blip=lambda exc: log.warning(
+                "outbox: cannot record item %d yet (%s); retrying", p.item.id, exc
+            ),
+        )
 
     async def _record(
         self,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Protocol, TypeVar
 
@@ -121,3 +121,33 @@ async def migrate_when_reachable(store: Store, *, within: float = 60.0) -> None:
             )
             await asyncio.sleep(wait)
             delay = min(delay * 2, 8.0)
+
+
+def doubling(
+    first: float, *, cap: float, count: int | None = None, total: float | None = None
+) -> Iterator[float]:
+    """Waits that double from ``first`` up to ``cap``: ``count`` of them, or as many as it takes for
+    their sum to reach ``total`` (the one that reaches it included)."""
+    wait, waited, given = first, 0.0, 0
+    while (count is None or given < count) and (total is None or waited < total):
+        yield wait
+        waited, given, wait = waited + wait, given + 1, min(wait * 2, cap)
+
+
+async def run_through_blips(
+    store: Store,
+    body: Callable[[Tx], Awaitable[T]],
+    *,
+    waits: Iterable[float],
+    on_blip: Callable[[StoreUnavailable], object] | None = None,
+) -> T:
+    """``store.run(body)``, tried again after each of ``waits`` while the store is unreachable (a
+    restart, killed sessions); the try after the last wait raises what it meets."""
+    for wait in waits:
+        try:
+            return await store.run(body)
+        except StoreUnavailable as exc:
+            if on_blip is not None:
+                on_blip(exc)
+        await asyncio.sleep(wait)
+    return await store.run(body)

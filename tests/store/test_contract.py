@@ -375,3 +375,13 @@ async def test_cancelled_transactions_never_wedge_the_store(store: Store) -> Non
         async with store.transaction() as tx:
             assert (await tx.fetchone("SELECT 1 AS one")) == {"one": 1}
         assert await store.run(whole) is None
+
+
+def test_doubling_waits_stop_at_a_count_or_once_their_sum_reaches_a_total() -> None:
+    from bot.store import doubling
+
+    assert list(doubling(0.1, cap=4.0, count=6)) == [0.1, 0.2, 0.4, 0.8, 1.6, 3.2]
+    assert list(doubling(1.0, cap=2.0, count=4)) == [1.0, 2.0, 2.0, 2.0]
+    waits = list(doubling(0.25, cap=5.0, total=60.0))
+    assert waits[:6] == [0.25, 0.5, 1.0, 2.0, 4.0, 5.0] and set(waits[6:]) == {5.0}
+    assert sum(waits[:-1]) < 60.0 <= sum(waits), "the wait that reaches the total is the last"
